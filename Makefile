@@ -1,0 +1,29 @@
+# The two commands: `make run` serves the app, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test venv worker relay lint migrations-check
+
+run: venv  ## Serve on http://127.0.0.1:5000 (embedded PostgreSQL, demo data, in-process jobs)
+	$(BIN)/python -m app.devserver
+
+test: venv  ## The whole suite against real PostgreSQL and Redis
+	$(BIN)/python -m pytest
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+worker: venv  ## An RQ worker (needs REDIS_URL)
+	$(BIN)/python worker.py
+
+relay: venv  ## The outbox relay (needs REDIS_URL; beside the workers)
+	$(BIN)/flask --app wsgi jobs relay
+
+lint: venv
+	$(BIN)/ruff check .

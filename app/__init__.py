@@ -1,0 +1,129 @@
+"""CommunityLend: the application factory."""
+
+import logging
+
+from flask import Flask, request
+from flask_login import current_user
+from jinja2 import StrictUndefined
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import Config, config_from_env
+
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "frame-ancestors": "'none'",
+    "form-action": "'self'",
+}
+
+
+def create_app(config_class: type[Config] | None = None) -> Flask:
+    """Build the app for `config_class` (default: the class APP_ENV names)."""
+    config = (config_class or config_from_env())()
+    problems = config.problems()
+    if problems:
+        raise RuntimeError("Refusing to start: " + "; ".join(problems))
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(config)
+    logging.basicConfig(level=app.config["LOG_LEVEL"])
+    proxies = app.config["PROXY_COUNT"]
+    if proxies:  # trust X-Forwarded-* only from the proxies we really have
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_jinja(app)
+    register_commands(app)
+    register_response_headers(app)
+    if app.config["APP_ENV"] == "production":
+        refuse_demo_accounts(app)
+    return app
+
+
+def refuse_demo_accounts(app: Flask) -> None:
+    """Raise if the database holds any demo account (production must never serve them)."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import User
+    from config import DEMO_EMAIL_DOMAIN
+
+    with app.app_context():
+        demo = db.session.scalar(
+            select(User.email).where(User.email.endswith(f"@{DEMO_EMAIL_DOMAIN}")).limit(1)
+        )
+        db.session.remove()
+    if demo:
+        raise RuntimeError(f"Refusing to start: demo account {demo} exists in this database")
+
+
+def register_extensions(app: Flask) -> None:
+    from flask_talisman import Talisman
+
+    from app import access  # noqa: F401 - registers the Flask-Login callbacks
+    from app.extensions import csrf, db, limiter, login_manager, migrate
+    from app.services import passwords
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", "migrations")))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = None  # server-side sessions do this job
+    csrf.init_app(app)
+    limiter.init_app(app)
+    # One Talisman per app: it keeps its settings on itself, not on the app.
+    app.extensions["talisman"] = Talisman(
+        app,
+        force_https=app.config["FORCE_HTTPS"],
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        referrer_policy="strict-origin-when-cross-origin",
+        frame_options="DENY",
+    )
+    if app.config.get("ARGON2_TIME_COST"):
+        passwords.configure(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"])
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.blueprints import ALL_BLUEPRINTS, api
+    from app.extensions import csrf
+
+    for blueprint in ALL_BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    csrf.exempt(api.bp)  # bearer tokens, no cookies: nothing to forge
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_jinja(app: Flask) -> None:
+    from app.formatting import money, pct
+
+    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["pct"] = pct
+    if app.testing:
+        app.jinja_env.undefined = StrictUndefined
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)
+
+
+def register_response_headers(app: Flask) -> None:
+    @app.after_request
+    def no_store_for_signed_in(response):
+        # Pages with personal or financial data must not sit in shared caches.
+        if current_user.is_authenticated or request.path.startswith("/api/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response

@@ -1,0 +1,6 @@
+"""Blueprints, one per audience."""
+
+from app import health
+from app.blueprints import admin, api, auth, borrower, lender
+
+ALL_BLUEPRINTS = [auth.bp, borrower.bp, lender.bp, admin.bp, api.bp, health.bp]

@@ -1,0 +1,1 @@
+from .routes import bp  # noqa: F401

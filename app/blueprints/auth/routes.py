@@ -1,0 +1,201 @@
+"""Sign-up, sign-in, sign-out, password and profile pages."""
+
+from dataclasses import asdict
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.access import SESSION_TOKEN_KEY
+from app.extensions import db, limiter
+from app.htmx import hx_redirect, is_htmx, render
+from app.models import Role
+from app.services import accounts, activity
+from app.services.errors import DomainError, ValidationFailed
+
+from .forms import LoginForm, PasswordForm, ProfileForm, RegisterForm
+
+bp = Blueprint("auth", __name__)
+
+HOME_BY_ROLE = {
+    Role.BORROWER: "borrower.dashboard",
+    Role.LENDER: "lender.dashboard",
+    Role.ADMIN: "admin.dashboard",
+}
+
+
+@bp.get("/")
+def home():
+    """The landing page, or the signed-in user's dashboard."""
+    if current_user.is_authenticated:
+        return redirect(url_for(HOME_BY_ROLE[current_user.role]))
+    return render_template("auth/home.html")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """Open a borrower or lender account."""
+    form = RegisterForm(role=request.args.get("role", Role.BORROWER.value))
+    if form.validate_on_submit():
+        try:
+            user = accounts.register(
+                db.session,
+                email=form.email.data,
+                password=form.password.data,
+                role=Role(form.role.data),
+                first_name=form.first_name.data,
+                last_name=form.last_name.data,
+                client=_client(),
+            )
+        except ValidationFailed as error:
+            _attach(form, error)
+        else:
+            _sign_in(user)
+            db.session.commit()
+            flash("Welcome to CommunityLend. Complete your profile to get started.", "success")
+            return hx_redirect(url_for("auth.profile_show"))
+    status = 422 if form.is_submitted() else 200
+    return render("auth/register.html", "register_form", form=form, status=status)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: _login_limit(), methods=["POST"])
+def login():
+    """Sign in with email and password."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(db.session, form.email.data, form.password.data, _client())
+        except DomainError as error:
+            db.session.commit()  # keep the failed-sign-in audit row
+            form.form_errors.append(error.message)
+        else:
+            _sign_in(user)
+            db.session.commit()
+            return hx_redirect(_safe_next() or url_for(HOME_BY_ROLE[user.role]))
+    status = 422 if form.is_submitted() else 200
+    return render("auth/login.html", "login_form", form=form, status=status)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """End this sign-in for good: the server forgets the session, not just the browser."""
+    accounts.end_session(db.session, session.get(SESSION_TOKEN_KEY))
+    activity.record(db.session, "auth.signed_out", user_id=current_user.id, **asdict(_client()))
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "info")
+    return hx_redirect(url_for("auth.login"))
+
+
+@bp.get("/account")
+@login_required
+def profile_show():
+    """The signed-in user's profile."""
+    return render("auth/profile.html", "profile_details", **_profile_page())
+
+
+@bp.get("/account/profile/edit")
+@login_required
+def profile_edit():
+    """The inline edit form for the profile."""
+    form = ProfileForm(obj=current_user, employment_status=_employment_value())
+    return render("auth/profile.html", "profile_form", **_profile_page(form))
+
+
+@bp.post("/account/profile")
+@login_required
+def profile_update():
+    """Save profile changes; invalid input comes back as the form with errors (422)."""
+    form = ProfileForm()
+    if form.validate_on_submit():
+        try:
+            accounts.update_profile(db.session, current_user, form.changes(), _client())
+        except ValidationFailed as error:
+            _attach(form, error)
+        else:
+            db.session.commit()
+            if not is_htmx():
+                flash("Profile saved.", "success")
+                return redirect(url_for("auth.profile_show"), 303)
+            return render("auth/profile.html", "profile_details", **_profile_page(saved=True))
+    return render("auth/profile.html", "profile_form", status=422, **_profile_page(form))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password_edit():
+    """Change the password; every other sign-in of this account ends."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(
+                db.session,
+                current_user,
+                form.current_password.data,
+                form.new_password.data,
+                _client(),
+                keep_token=session.get(SESSION_TOKEN_KEY),
+            )
+        except ValidationFailed as error:
+            _attach(form, error)
+        else:
+            db.session.commit()
+            flash("Password changed. Other devices have been signed out.", "success")
+            return hx_redirect(url_for("auth.profile_show"))
+    status = 422 if form.is_submitted() else 200
+    return render("auth/password.html", "password_form", form=form, status=status)
+
+
+def _profile_page(form: ProfileForm | None = None, saved: bool = False) -> dict:
+    return {"user": current_user, "form": form, "saved": saved}
+
+
+def _employment_value() -> str:
+    status = current_user.employment_status
+    return status.value if status else ""
+
+
+def _sign_in(user) -> None:
+    session.clear()  # a fresh session on every sign-in (no fixation)
+    token = accounts.start_session(db.session, user, _client())
+    login_user(user)
+    session[SESSION_TOKEN_KEY] = token
+    session.permanent = True
+
+
+def _attach(form, error: ValidationFailed) -> None:
+    for name, message in error.errors.items():
+        field = getattr(form, name, None)
+        if field is None:
+            form.form_errors.append(message)
+        else:
+            field.errors = [*field.errors, message]
+
+
+def _client() -> accounts.ClientInfo:
+    return accounts.ClientInfo(
+        ip_address=request.remote_addr, user_agent=request.headers.get("User-Agent")
+    )
+
+
+def _safe_next() -> str | None:
+    target = request.args.get("next", "")
+    # Only same-site paths: "//evil.example" and "https://…" would leave the site.
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]

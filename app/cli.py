@@ -1,0 +1,75 @@
+"""Command-line tools: `flask users create-admin`, `flask seed`, `flask jobs relay`."""
+
+import getpass
+import time
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app.extensions import db
+from app.services import accounts
+from app.services.errors import ValidationFailed
+
+users_cli = AppGroup("users", help="Manage user accounts.")
+jobs_cli = AppGroup("jobs", help="Background job plumbing.")
+
+
+@users_cli.command("create-admin")
+@click.option("--email", prompt=True)
+@click.option("--first-name", prompt=True)
+@click.option("--last-name", prompt=True)
+@click.option(
+    "--password",
+    envvar="ADMIN_PASSWORD",
+    default=None,
+    help="Read from ADMIN_PASSWORD, or asked for without echo.",
+)
+def create_admin(email: str, first_name: str, last_name: str, password: str | None) -> None:
+    """Create an administrator (the only way one comes to exist)."""
+    if password is None:
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Repeat password: "):
+            raise click.ClickException("The passwords do not match.")
+    try:
+        user = accounts.create_admin(db.session, email, password, first_name, last_name)
+    except ValidationFailed as error:
+        db.session.rollback()
+        raise click.ClickException(
+            "; ".join(f"{k}: {v}" for k, v in error.errors.items())
+        ) from error
+    db.session.commit()
+    click.echo(f"Created admin {user.email} (id {user.id}).")
+
+
+@click.command("seed")
+def seed() -> None:
+    """Load the demo data (development only; refuses in production)."""
+    from seeds import run
+
+    if not current_app.config["SEED_DEMO_DATA"]:
+        raise click.ClickException("Demo data is disabled here (SEED_DEMO_DATA is off).")
+    for line in run(db.session):
+        click.echo(line)
+
+
+@jobs_cli.command("relay")
+@click.option("--once", is_flag=True, help="Relay what is due and stop.")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between passes.")
+def relay(once: bool, interval: float) -> None:
+    """Move outbox messages onto the queue (run one of these beside the workers)."""
+    from app.jobs import relay as relay_once
+
+    while True:
+        count = relay_once()
+        if once:
+            click.echo(f"Relayed {count} message(s).")
+            return
+        time.sleep(interval if count == 0 else 0)
+
+
+def register(app: Flask) -> None:
+    """Attach the commands to the app's CLI."""
+    app.cli.add_command(users_cli)
+    app.cli.add_command(jobs_cli)
+    app.cli.add_command(seed)

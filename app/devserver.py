@@ -1,0 +1,66 @@
+"""`make run`: a real PostgreSQL (embedded when DATABASE_URL is unset), migrations, demo data, server."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+INSTANCE = Path(__file__).resolve().parent.parent / "instance"
+HOST, PORT = "127.0.0.1", int(os.environ.get("PORT", "5000"))
+
+
+def embedded_database_url() -> str:
+    """Start (or reuse) a PostgreSQL server under instance/pgdata and return its URL."""
+    import pgserver
+
+    data_dir = INSTANCE / "pgdata"
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(str(data_dir), cleanup_mode="stop")
+    if "communitylend" not in server.psql("SELECT datname FROM pg_database;"):
+        server.psql("CREATE DATABASE communitylend;")
+    embedded_database_url.server = server  # keep it alive as long as this process
+    from config import EMBEDDED_DATABASE_URL
+
+    return EMBEDDED_DATABASE_URL
+
+
+def relay_forever(app) -> None:
+    """Without Redis, the outbox is drained here, in a thread of the web process."""
+    from app.jobs import relay
+
+    while True:
+        try:
+            with app.app_context():
+                relay()
+        except Exception as error:  # noqa: BLE001 - keep serving; report and try again
+            print(f"[jobs] relay failed: {error}", file=sys.stderr)
+        time.sleep(1)
+
+
+def main() -> None:
+    os.environ.setdefault("APP_ENV", "development")
+    if not os.environ.get("DATABASE_URL"):
+        os.environ["DATABASE_URL"] = embedded_database_url()
+        print("Embedded PostgreSQL running, data in instance/pgdata")
+    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], check=True)
+    from app import create_app
+    from app.extensions import db
+    from seeds import run as seed
+
+    app = create_app()
+    with app.app_context():
+        lines = seed(db.session) if app.config["SEED_DEMO_DATA"] else []
+    if not app.config["REDIS_URL"]:
+        threading.Thread(target=relay_forever, args=(app,), daemon=True).start()
+        print("REDIS_URL not set: background jobs run inside this process")
+    else:
+        print("Jobs go to Redis: run `python worker.py` and `flask --app wsgi jobs relay` too")
+    print("\n".join(lines))
+    print(f"\nCommunityLend is running on http://{HOST}:{PORT}\n")
+    app.run(host=HOST, port=PORT, debug=False, use_reloader=False, threaded=True)
+
+
+if __name__ == "__main__":
+    main()

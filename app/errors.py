@@ -1,0 +1,52 @@
+"""Error pages: HTML for the site, JSON under /api/v1, no stack traces for anyone."""
+
+import logging
+
+from flask import Flask, jsonify, make_response, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.extensions import db
+from app.htmx import hx_refresh, is_htmx
+
+log = logging.getLogger(__name__)
+
+TEMPLATED = {403, 404, 413, 500}
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Answer every HTTP error with a friendly page (or JSON for the API)."""
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def _http_error(error: HTTPException):
+    code = error.code or 500
+    if _wants_json():
+        return jsonify(error=error.name.lower().replace(" ", "_"), message=error.description), code
+    if is_htmx():
+        return render_template("errors/fragment.html", error=error), code
+    template = f"errors/{code}.html" if code in TEMPLATED else "errors/generic.html"
+    return render_template(template, error=error), code
+
+
+def _csrf_error(error: CSRFError):
+    log.warning("csrf rejected: %s %s", request.method, request.path)
+    response = _http_error(error)
+    if is_htmx():
+        body, code = response
+        return hx_refresh(make_response(body, code))
+    return response
+
+
+def _unexpected_error(error: Exception):
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    db.session.rollback()
+    if _wants_json():
+        return jsonify(error="internal_error", message="Something went wrong on our side."), 500
+    return render_template("errors/500.html"), 500

@@ -1,0 +1,39 @@
+"""Extension objects, bound to an app in create_app()."""
+
+from flask import current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from redis import Redis
+from rq import Queue
+
+from app.models import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address)
+
+
+def get_redis() -> Redis | None:
+    """The Redis connection for queues, or None when jobs run in-process."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    redis = current_app.extensions.get("communitylend.redis")
+    if redis is None:
+        redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        current_app.extensions["communitylend.redis"] = redis
+    return redis
+
+
+def get_queue(name: str = "default") -> Queue | None:
+    """The RQ queue `name`, or None when REDIS_URL is not set."""
+    redis = get_redis()
+    if redis is None:
+        return None
+    return Queue(name, connection=redis, is_async=current_app.config["RQ_IS_ASYNC"])

@@ -1,0 +1,93 @@
+"""Background jobs: the outbox relay and the job functions RQ runs (ids in, commit, record)."""
+
+import logging
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from app.extensions import db, get_queue
+from app.models import OutboxMessage, OutboxStatus, User
+from app.services import notifications, outbox
+
+log = logging.getLogger(__name__)
+
+HANDLERS: dict[str, Callable[[dict], None]] = {}
+
+
+def handler(kind: str):
+    """Register a job function for outbox messages of `kind`."""
+
+    def decorator(function):
+        HANDLERS[kind] = function
+        return function
+
+    return decorator
+
+
+@handler("welcome_user")
+def welcome_user(payload: dict) -> None:
+    """Greet a new user in-app (once, however often the job runs)."""
+    user = db.session.get(User, payload["user_id"])
+    if user is None:
+        return
+    next_step = (
+        "apply for your first loan"
+        if user.role.value == "borrower"
+        else "deposit cash and browse the marketplace"
+    )
+    notifications.notify(
+        db.session,
+        user.id,
+        "welcome",
+        "Welcome to CommunityLend",
+        f"Hello {user.first_name}, complete your profile, then {next_step}.",
+        link="/account",
+        dedupe_key=f"welcome-{user.id}",
+    )
+
+
+def relay(limit: int = 100) -> int:
+    """Hand due outbox messages to RQ (or run them here without Redis); returns how many."""
+    outbox.requeue_stale(db.session)
+    messages = outbox.claim_pending(db.session, limit)
+    queue = get_queue()
+    for message in messages:
+        message.status = OutboxStatus.ENQUEUED
+        message.enqueued_at = datetime.now(UTC)
+    db.session.commit()
+    for message in messages:
+        if queue is None:
+            run_outbox_message(message.id)
+            continue
+        try:
+            job = queue.enqueue(
+                run_outbox_message, message.id, job_id=f"outbox-{message.id}-{message.attempts}"
+            )
+            message.rq_job_id = job.id
+        except Exception as error:  # noqa: BLE001 - Redis down: leave it for the next relay
+            log.warning("outbox %s not enqueued: %s", message.id, error)
+            message.status = OutboxStatus.PENDING
+        db.session.commit()
+    return len(messages)
+
+
+def run_outbox_message(message_id: int) -> str:
+    """Run one outbox message's job and commit its effect with its status (idempotent)."""
+    message = db.session.get(OutboxMessage, message_id, with_for_update=True)
+    if message is None or message.status in (OutboxStatus.DONE, OutboxStatus.FAILED):
+        db.session.rollback()
+        return "skipped"
+    message.started_at = datetime.now(UTC)
+    try:
+        HANDLERS[message.kind](message.payload)
+        outbox.mark_done(message)
+        db.session.commit()
+        return "done"
+    except Exception:  # noqa: BLE001 - recorded on the row and retried with backoff
+        db.session.rollback()
+        error = traceback.format_exc()
+        log.error("outbox %s (%s) failed: %s", message_id, message.kind, error)
+        message = db.session.get(OutboxMessage, message_id)
+        outbox.mark_failed_attempt(message, error)
+        db.session.commit()
+        return "failed"

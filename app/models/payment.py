@@ -1,0 +1,133 @@
+"""Money arriving and leaving: borrower payments, lender cash transfers, provider events."""
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, Money, TimestampMixin, str_enum, utcnow
+
+
+class PaymentStatus(enum.StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+
+
+class Provider(enum.StrEnum):
+    SIMULATED = "simulated"
+    STRIPE = "stripe"
+    MANUAL = "manual"  # recorded by an admin
+
+
+class Payment(TimestampMixin, Base):
+    """A borrower's payment on a loan and how it was applied."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(
+            "principal_applied >= 0 AND interest_applied >= 0 AND fees_applied >= 0",
+            name="applied_not_negative",
+        ),
+        CheckConstraint(
+            "principal_applied + interest_applied + fees_applied <= amount",
+            name="applied_within_amount",
+        ),
+        UniqueConstraint("provider", "provider_ref"),
+        UniqueConstraint("payer_id", "idempotency_key"),
+        Index("ix_payments_loan_id_received_on", "loan_id", "received_on"),
+        Index("ix_payments_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id", ondelete="RESTRICT"))
+    payer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    amount: Mapped[Money]
+    received_on: Mapped[date | None]
+    status: Mapped[PaymentStatus] = mapped_column(
+        str_enum(PaymentStatus, "payment_status"), default=PaymentStatus.PENDING
+    )
+    provider: Mapped[Provider] = mapped_column(str_enum(Provider, "provider"))
+    provider_ref: Mapped[str | None] = mapped_column(String(120))
+    idempotency_key: Mapped[str | None] = mapped_column(String(120))
+    principal_applied: Mapped[Money] = mapped_column(default=Decimal("0.00"), server_default="0")
+    interest_applied: Mapped[Money] = mapped_column(default=Decimal("0.00"), server_default="0")
+    fees_applied: Mapped[Money] = mapped_column(default=Decimal("0.00"), server_default="0")
+    journal_entry_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("journal_entries.id", ondelete="RESTRICT")
+    )
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class PaymentAllocation(Base):
+    """One note's share of one payment (exactly once per payment and note)."""
+
+    __tablename__ = "payment_allocations"
+    __table_args__ = (
+        UniqueConstraint("payment_id", "investment_id"),
+        CheckConstraint(
+            "principal >= 0 AND interest >= 0 AND late_fee >= 0 AND servicing_fee >= 0",
+            name="parts_not_negative",
+        ),
+        Index("ix_payment_allocations_investment_id", "investment_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="RESTRICT"))
+    investment_id: Mapped[int] = mapped_column(ForeignKey("investments.id", ondelete="RESTRICT"))
+    principal: Mapped[Money]
+    interest: Mapped[Money]
+    late_fee: Mapped[Money]
+    servicing_fee: Mapped[Money]
+
+
+class TransferDirection(enum.StrEnum):
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+
+
+class CashTransfer(TimestampMixin, Base):
+    """A lender's deposit or withdrawal through the payment provider."""
+
+    __tablename__ = "cash_transfers"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        UniqueConstraint("provider", "provider_ref"),
+        UniqueConstraint("user_id", "idempotency_key"),
+        Index("ix_cash_transfers_user_id_created_at", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    direction: Mapped[TransferDirection] = mapped_column(
+        str_enum(TransferDirection, "transfer_direction")
+    )
+    amount: Mapped[Money]
+    status: Mapped[PaymentStatus] = mapped_column(
+        str_enum(PaymentStatus, "transfer_status"), default=PaymentStatus.PENDING
+    )
+    provider: Mapped[Provider] = mapped_column(str_enum(Provider, "transfer_provider"))
+    provider_ref: Mapped[str | None] = mapped_column(String(120))
+    idempotency_key: Mapped[str | None] = mapped_column(String(120))
+    completed_at: Mapped[datetime | None]
+    journal_entry_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("journal_entries.id", ondelete="RESTRICT")
+    )
+
+
+class ProviderEvent(Base):
+    """A webhook event from the payment provider, stored once by its id (dedupe)."""
+
+    __tablename__ = "provider_events"
+
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    provider: Mapped[Provider] = mapped_column(str_enum(Provider, "event_provider"))
+    type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]

@@ -1,0 +1,52 @@
+"""Risk assessments of applications and the registry of trained models."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, Probability, RatePercent, utcnow
+
+
+class RiskAssessment(Base):
+    __tablename__ = "risk_assessments"
+    __table_args__ = (Index("ix_risk_assessments_loan_id_created_at", "loan_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id", ondelete="CASCADE"))
+    scorer: Mapped[str] = mapped_column(String(20))  # "ml" or "rules"
+    model_version: Mapped[str] = mapped_column(String(40))
+    probability_of_default: Mapped[Probability]
+    risk_score: Mapped[int]
+    grade: Mapped[str] = mapped_column(String(2))
+    recommended_rate: Mapped[RatePercent]
+    approved: Mapped[bool]
+    reasons: Mapped[list] = mapped_column(JSONB)
+    features: Mapped[dict] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RiskModel(Base):
+    """A trained model version; exactly the active one scores applications."""
+
+    __tablename__ = "risk_models"
+    __table_args__ = (
+        Index(
+            "uq_risk_models_one_active",
+            "is_active",
+            unique=True,
+            postgresql_where=text("is_active"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(40), unique=True)
+    artifact_path: Mapped[str] = mapped_column(String(500))
+    features: Mapped[list] = mapped_column(JSONB)
+    metrics: Mapped[dict] = mapped_column(JSONB)
+    data_sha256: Mapped[str] = mapped_column(String(64))
+    is_active: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    activated_at: Mapped[datetime | None]
+    activated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))

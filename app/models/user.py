@@ -1,0 +1,134 @@
+"""People and their credentials: users, roles, API tokens."""
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, Money, TimestampMixin, str_enum
+
+
+class Role(enum.StrEnum):
+    BORROWER = "borrower"
+    LENDER = "lender"
+    ADMIN = "admin"
+
+
+class EmploymentStatus(enum.StrEnum):
+    EMPLOYED = "employed"
+    SELF_EMPLOYED = "self_employed"
+    UNEMPLOYED = "unemployed"
+    RETIRED = "retired"
+    STUDENT = "student"
+
+
+class VerificationStatus(enum.StrEnum):
+    UNVERIFIED = "unverified"
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class User(TimestampMixin, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        Index("ix_users_role_created_at", "role", "created_at"),
+        CheckConstraint("annual_income IS NULL OR annual_income >= 0", name="income_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased (app.services.accounts.normalise_email), so UNIQUE is case-blind.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"), index=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    date_of_birth: Mapped[date | None]
+    address_line1: Mapped[str | None] = mapped_column(String(200))
+    address_line2: Mapped[str | None] = mapped_column(String(200))
+    city: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    country: Mapped[str] = mapped_column(String(2), default="US", server_default="US")
+    annual_income: Mapped[Money | None]
+    employment_status: Mapped[EmploymentStatus | None] = mapped_column(
+        str_enum(EmploymentStatus, "employment_status")
+    )
+    identity_status: Mapped[VerificationStatus] = mapped_column(
+        str_enum(VerificationStatus, "identity_status"),
+        default=VerificationStatus.UNVERIFIED,
+        server_default=VerificationStatus.UNVERIFIED.value,
+    )
+    identity_verified_at: Mapped[datetime | None]
+    is_active: Mapped[bool] = mapped_column(default=True, server_default="true")
+    suspended_at: Mapped[datetime | None]
+    suspension_reason: Mapped[str | None] = mapped_column(String(500))
+    last_login_at: Mapped[datetime | None]
+    failed_login_count: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    api_tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def profile_complete(self) -> bool:
+        required = (
+            self.phone,
+            self.date_of_birth,
+            self.address_line1,
+            self.city,
+            self.postal_code,
+            self.annual_income,
+            self.employment_status,
+        )
+        return all(value is not None and value != "" for value in required)
+
+    # Flask-Login protocol (UserMixin would add nothing we need).
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role.value}>"
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="api")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(back_populates="api_tokens")
+
+
+class UserSession(Base):
+    """A server-side record of one sign-in; the cookie only names it, so logout can end it."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user_id_revoked_at", "user_id", "revoked_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    revoked_at: Mapped[datetime | None]
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(500))

@@ -1,0 +1,1 @@
+"""Risk engine (no Flask): features, training, scoring. Built in the risk-engine issue."""

@@ -1,0 +1,56 @@
+"""Password hashing (argon2id) and strength rules."""
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
+
+MIN_LENGTH = 10
+MAX_LENGTH = 128
+MIN_STRENGTH = 3  # zxcvbn's 0-4 scale: 3 is "safely unguessable" (~10^8 guesses)
+
+# argon2-cffi defaults (argon2id, t=3, m=64 MiB, p=4) meet ASVS 5.0 appendix C.
+_hasher = PasswordHasher()
+# Verifying against this when the email is unknown keeps the timing of both paths alike.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def configure(time_cost: int | None = None, memory_cost: int | None = None) -> None:
+    """Change hashing cost (tests lower it; production keeps the defaults)."""
+    global _hasher, _DUMMY_HASH
+    defaults = PasswordHasher()
+    _hasher = PasswordHasher(
+        time_cost=time_cost or defaults.time_cost,
+        memory_cost=memory_cost or defaults.memory_cost,
+    )
+    _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of `password`."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when `password` matches; spends the same effort when there is no hash."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """True when the hash was made with weaker parameters than today's."""
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def weakness(password: str, user_inputs: list[str] | tuple[str, ...] = ()) -> str | None:
+    """Why `password` is too weak, or None when it is acceptable."""
+    if len(password) < MIN_LENGTH:
+        return f"Use at least {MIN_LENGTH} characters."
+    if len(password) > MAX_LENGTH:
+        return f"Use at most {MAX_LENGTH} characters."
+    result = zxcvbn(password, user_inputs=[value for value in user_inputs if value])
+    if result["score"] < MIN_STRENGTH:
+        warning = result["feedback"].get("warning") or "This password is easy to guess."
+        return f"{warning} Try a longer phrase of unrelated words."
+    return None

@@ -1,0 +1,23 @@
+// Site-wide behaviour, loaded as a file so the CSP needs no inline scripts.
+(function () {
+  "use strict";
+  function showToast(message) {
+    var toast = document.getElementById("toast");
+    if (!toast) return;
+    toast.textContent = message;
+    toast.hidden = false;
+    clearTimeout(showToast.timer);
+    showToast.timer = setTimeout(function () { toast.hidden = true; }, 5000);
+  }
+  // 403/404/5xx answers to htmx requests are not swapped (see htmx-config); say so instead.
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    if (status === 403) showToast("You don't have access to that.");
+    else if (status === 404) showToast("That item no longer exists.");
+    else if (status === 429) showToast("Too many attempts. Please wait a minute and try again.");
+    else showToast("Something went wrong. Nothing was changed; please try again.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showToast("We couldn't reach the server. Check your connection and try again.");
+  });
+})();

@@ -1,0 +1,144 @@
+"""Configuration classes, read from the environment with safe development defaults."""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused by ProductionConfig
+DEMO_EMAIL_DOMAIN = "demo.communitylend.example"
+# The embedded server `make run` starts when DATABASE_URL is unset (see app/devserver.py).
+EMBEDDED_DATABASE_URL = (
+    f"postgresql+psycopg2://postgres@/communitylend?host={BASE_DIR / 'instance' / 'pgdata'}"
+)
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+class Config:
+    APP_ENV = "development"
+    SECRET_KEY = _env("SECRET_KEY", DEV_SECRET_KEY)
+    DEBUG = _flag("FLASK_DEBUG", False)
+    TESTING = False
+
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", EMBEDDED_DATABASE_URL)
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = _env("REDIS_URL")
+    RQ_IS_ASYNC = True
+    RQ_QUEUES = ("default",)
+
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = _int("SESSION_LIFETIME_SECONDS", 12 * 3600)
+    FORCE_HTTPS = False
+    PROXY_COUNT = _int("PROXY_COUNT", 0)  # reverse proxies in front of the app
+
+    UPLOAD_FOLDER = _env("UPLOAD_FOLDER", str(BASE_DIR / "instance" / "uploads"))
+    UPLOAD_MAX_SIZE = _int("UPLOAD_MAX_SIZE", 10 * 1024 * 1024)
+    UPLOAD_ALLOWED_TYPES = tuple(
+        (_env("UPLOAD_ALLOWED_TYPES", "pdf,jpg,jpeg,png,doc,docx") or "").split(",")
+    )
+    # Headroom for multipart framing around one maximum-size file.
+    MAX_CONTENT_LENGTH = UPLOAD_MAX_SIZE + 512 * 1024
+
+    SMTP_HOST = _env("SMTP_HOST")
+    SMTP_PORT = _int("SMTP_PORT", 25)
+    SMTP_USERNAME = _env("SMTP_USERNAME")
+    SMTP_PASSWORD = _env("SMTP_PASSWORD")
+    SMTP_USE_TLS = _flag("SMTP_USE_TLS", False)
+    MAIL_FROM = _env("MAIL_FROM", "CommunityLend <no-reply@communitylend.test>")
+
+    STRIPE_SECRET_KEY = _env("STRIPE_SECRET_KEY")
+    STRIPE_PUBLISHABLE_KEY = _env("STRIPE_PUBLISHABLE_KEY")
+    STRIPE_WEBHOOK_SECRET = _env("STRIPE_WEBHOOK_SECRET")
+
+    LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+    SENTRY_DSN = _env("SENTRY_DSN")
+
+    ENABLE_ML_SCORING = _flag("ENABLE_ML_SCORING", True)
+    ENABLE_AUTO_MATCHING = _flag("ENABLE_AUTO_MATCHING", False)
+    ENABLE_EMAIL_NOTIFICATIONS = _flag("ENABLE_EMAIL_NOTIFICATIONS", True)
+
+    RATELIMIT_STORAGE_URI = _env("REDIS_URL", "memory://")
+    RATELIMIT_ENABLED = True
+    LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
+    SEED_DEMO_DATA = _flag("SEED_DEMO_DATA", True)
+    ARGON2_TIME_COST: int | None = None  # None: argon2-cffi's defaults (ASVS-compliant)
+    ARGON2_MEMORY_COST: int | None = None
+
+    def problems(self) -> list[str]:
+        """Reasons this configuration must not start (empty when it may)."""
+        return []
+
+
+class DevelopmentConfig(Config):
+    APP_ENV = "development"
+
+
+class TestConfig(Config):
+    APP_ENV = "testing"
+    TESTING = True
+    SECRET_KEY = "test-secret"  # noqa: S105
+    SQLALCHEMY_DATABASE_URI = _env(
+        "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/communitylend_test"
+    )
+    REDIS_URL = _env("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+    RATELIMIT_STORAGE_URI = "memory://"
+    LOGIN_RATE_LIMIT = "10000 per minute"  # a test lowers it to check the limit itself
+    RQ_IS_ASYNC = False
+    WTF_CSRF_ENABLED = False
+    UPLOAD_FOLDER = _env("TEST_UPLOAD_FOLDER", "/tmp/communitylend-test-uploads")  # noqa: S108
+    SEED_DEMO_DATA = False
+    # Cheap hashing keeps hundreds of sign-ins fast; a test checks production's cost.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 8192
+
+
+class ProductionConfig(Config):
+    APP_ENV = "production"
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-session"
+    FORCE_HTTPS = True
+    SEED_DEMO_DATA = _flag("SEED_DEMO_DATA", False)
+
+    def problems(self) -> list[str]:
+        found = []
+        if not self.SECRET_KEY or self.SECRET_KEY == DEV_SECRET_KEY or len(self.SECRET_KEY) < 32:
+            found.append("SECRET_KEY must be set to a random value of at least 32 characters")
+        if self.DEBUG:
+            found.append("FLASK_DEBUG must be off in production")
+        if self.SEED_DEMO_DATA:
+            found.append("SEED_DEMO_DATA must be off in production")
+        if not _env("DATABASE_URL"):
+            found.append("DATABASE_URL must be set in production")
+        return found
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    """The config class named by APP_ENV (default: development)."""
+    name = _env("APP_ENV", "development")
+    if name not in CONFIGS:
+        raise RuntimeError(f"APP_ENV must be one of {sorted(CONFIGS)}, not {name!r}")
+    return CONFIGS[name]

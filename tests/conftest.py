@@ -1,0 +1,155 @@
+"""Fixtures: real PostgreSQL (migrated schema, a rolled-back transaction per test), real Redis."""
+
+import os
+import re
+import socket
+from urllib.parse import urlparse
+
+import psycopg2
+import pytest
+from flask import g, request_started
+from flask_migrate import upgrade
+from redis import Redis
+from sqlalchemy import text
+
+from app import create_app
+from app.extensions import db
+from config import TestConfig
+
+HX = {"HX-Request": "true"}
+PASSWORD = "correct horse battery staple 9"
+START_HINT = {
+    "postgres": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+    "redis": (
+        "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no"
+    ),
+}
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _require_services() -> None:
+    database = urlparse(TestConfig.SQLALCHEMY_DATABASE_URI)
+    redis = urlparse(TestConfig.REDIS_URL)
+    missing = []
+    if not _reachable(database.hostname or "127.0.0.1", database.port or 5432):
+        missing.append(
+            f"PostgreSQL at {database.hostname}:{database.port or 5432} "
+            f"(start it: {START_HINT['postgres']})"
+        )
+    if not _reachable(redis.hostname or "127.0.0.1", redis.port or 6379):
+        missing.append(
+            f"Redis at {redis.hostname}:{redis.port or 6379} (start it: {START_HINT['redis']})"
+        )
+    if missing:
+        pytest.exit(
+            "The tests need real services that are not running:\n  " + "\n  ".join(missing),
+            returncode=3,
+        )
+
+
+def _recreate_database(url: str) -> None:
+    """Create the test database if missing and empty its schema."""
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+        raise RuntimeError(f"unexpected test database name {name!r}")
+    admin = psycopg2.connect(
+        host=parsed.hostname,
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        dbname="postgres",
+    )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    connection = psycopg2.connect(url.replace("+psycopg2", ""))
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    connection.close()
+
+
+def _forget_cached_user(sender, **extra) -> None:
+    # Tests hold one app context for their whole run, so `g` outlives a request;
+    # in production every request has a fresh one. Make requests here behave the same.
+    for name in list(g):
+        g.pop(name)
+
+
+def pytest_sessionstart(session) -> None:
+    _require_services()
+
+
+@pytest.fixture(scope="session")
+def app():
+    """The app on a freshly migrated test database (the migrations, not create_all)."""
+    _recreate_database(TestConfig.SQLALCHEMY_DATABASE_URI)
+    app = create_app(TestConfig)
+    request_started.connect(_forget_cached_user, app)
+    with app.app_context():
+        upgrade(directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+        db.session.configure(join_transaction_mode="create_savepoint")
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture(autouse=True)
+def _db_transaction(request, app):
+    """Run each test in a transaction that is rolled back (unless marked committing)."""
+    if request.node.get_closest_marker("committing"):
+        yield
+        db.session.remove()
+        return
+    engines = db.engines
+    engine = engines[None]
+    connection = engine.connect()
+    transaction = connection.begin()
+    # Deferred ledger checks would otherwise wait for a COMMIT that never comes.
+    connection.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE")
+    engines[None] = connection  # Flask-SQLAlchemy 3 binds through db.engines
+    yield
+    db.session.remove()
+    engines[None] = engine
+    transaction.rollback()
+    connection.close()
+
+
+@pytest.fixture()
+def redis_client(app):
+    """The tests' own Redis database, emptied before and after."""
+    client = Redis.from_url(app.config["REDIS_URL"])
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture()
+def login(client):
+    """Sign in through the real form: login(user) or login(user, password)."""
+
+    def sign_in(user, password: str = PASSWORD):
+        response = client.post("/login", data={"email": user.email, "password": password})
+        assert response.status_code == 303, response.data[:500]
+        return user
+
+    return sign_in
+
+
+@pytest.fixture()
+def committed(app):
+    """For tests that need real commits (other processes, concurrency): empty tables after."""
+    yield db.session
+    db.session.rollback()
+    tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+    db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    db.session.commit()

@@ -1,0 +1,97 @@
+"""A live server (the dev entry point, on the test database) and real headless Chromium."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.request import urlopen
+
+import pytest
+
+from config import TestConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_url(app):
+    """`python -m app.devserver` against the test database, with CSRF and jobs as in dev."""
+    port = _free_port()
+    environment = {
+        **os.environ,
+        "APP_ENV": "development",
+        "PORT": str(port),
+        "DATABASE_URL": TestConfig.SQLALCHEMY_DATABASE_URI,
+        "REDIS_URL": "",
+        "SEED_DEMO_DATA": "false",
+        "LOGIN_RATE_LIMIT": "1000 per minute",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.devserver"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urlopen(f"{url}/healthz", timeout=2):  # noqa: S310 - our own loopback server
+                break
+        except OSError:
+            if server.poll() is not None:
+                pytest.fail(f"live server exited:\n{server.stdout.read()[-3000:]}")
+            time.sleep(0.3)
+    else:
+        server.kill()
+        pytest.fail("live server did not start within 60 s")
+    yield url
+    server.terminate()
+    server.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright (its own browser download is not available here)."""
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.fail("Chromium is not installed: apt-get install -y chromium (.ci/run does this)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(browser, live_url):
+    context = browser.new_context(base_url=live_url)
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.console_errors = errors
+    yield page
+    context.close()

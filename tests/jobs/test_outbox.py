@@ -1,0 +1,137 @@
+"""The outbox: jobs written with the change, relayed, retried, and run by a real RQ worker."""
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app import jobs
+from app.extensions import db
+from app.models import Notification, OutboxMessage, OutboxStatus, Role
+from app.services import accounts, outbox
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _register(email="nia@example.com"):
+    return accounts.register(
+        db.session,
+        email=email,
+        password="violet anchor harvest 27",
+        role=Role.LENDER,
+        first_name="Nia",
+        last_name="Osei",
+    )
+
+
+def _message(user):
+    return db.session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id)).one()
+
+
+def test_relay_without_redis_runs_the_job_in_process(app, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    user = _register()
+    assert jobs.relay() == 1
+    message = _message(user)
+    assert message.status is OutboxStatus.DONE and message.done_at is not None
+    notification = db.session.scalars(
+        select(Notification).where(Notification.user_id == user.id)
+    ).one()
+    assert notification.title == "Welcome to CommunityLend"
+    assert jobs.relay() == 0
+
+
+def test_the_same_dedupe_key_is_written_once():
+    user = _register()
+    outbox.add(db.session, "welcome_user", {"user_id": user.id}, dedupe_key=f"welcome-{user.id}")
+    assert len(db.session.scalars(select(OutboxMessage)).all()) == 1
+
+
+def test_running_a_job_twice_has_one_effect(app, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    user = _register()
+    jobs.welcome_user({"user_id": user.id})
+    jobs.welcome_user({"user_id": user.id})
+    count = len(
+        db.session.scalars(select(Notification).where(Notification.user_id == user.id)).all()
+    )
+    assert count == 1
+    message = _message(user)
+    assert jobs.run_outbox_message(message.id) == "done"
+    assert jobs.run_outbox_message(message.id) == "skipped"
+
+
+def test_a_failing_job_backs_off_then_fails_and_can_be_retried(app, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    calls = []
+
+    def flaky(payload):
+        calls.append(payload)
+        raise ConnectionError("smtp down")
+
+    monkeypatch.setitem(jobs.HANDLERS, "flaky", flaky)
+    outbox.add(db.session, "flaky", {"n": 1}, dedupe_key="flaky-1")
+    jobs.relay()
+    message = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "flaky")).one()
+    assert message.status is OutboxStatus.PENDING and message.attempts == 1
+    assert "smtp down" in message.last_error
+    assert message.available_at > datetime.now(UTC) + timedelta(seconds=20)
+    assert jobs.relay() == 0  # not due yet
+    for _ in range(4):
+        message.available_at = datetime.now(UTC) - timedelta(seconds=1)
+        db.session.flush()
+        jobs.relay()
+    assert message.status is OutboxStatus.FAILED and message.attempts == 5
+    assert len(calls) == 5
+    assert outbox.retry(db.session, message.id)
+    assert message.status is OutboxStatus.PENDING and message.attempts == 0
+    assert not outbox.retry(db.session, message.id)
+
+
+def test_messages_lost_on_the_queue_are_put_back():
+    user = _register()
+    message = _message(user)
+    message.status = OutboxStatus.ENQUEUED
+    message.enqueued_at = datetime.now(UTC) - timedelta(minutes=11)
+    db.session.flush()
+    assert outbox.requeue_stale(db.session) == 1
+    assert message.status is OutboxStatus.PENDING
+
+
+def test_relay_leaves_messages_pending_when_redis_is_down(app, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.delitem(app.extensions, "communitylend.redis", raising=False)
+    user = _register()
+    jobs.relay()
+    assert _message(user).status is OutboxStatus.PENDING
+    app.extensions.pop("communitylend.redis", None)
+
+
+@pytest.mark.committing
+def test_a_real_rq_worker_runs_relayed_jobs(app, committed, redis_client, monkeypatch):
+    monkeypatch.setitem(app.config, "RQ_IS_ASYNC", True)
+    user = _register("worker@example.com")
+    committed.commit()
+    assert jobs.relay() == 1
+    message = _message(user)
+    assert message.status is OutboxStatus.ENQUEUED and message.rq_job_id
+    environment = {**os.environ, "APP_ENV": "testing"}
+    result = subprocess.run(
+        [sys.executable, "worker.py", "--burst"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    committed.expire_all()
+    assert _message(user).status is OutboxStatus.DONE
+    titles = committed.scalars(
+        select(Notification.title).where(Notification.user_id == user.id)
+    ).all()
+    assert titles == ["Welcome to CommunityLend"]

@@ -1,0 +1,108 @@
+"""The profile page and its HTMX inline edit."""
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import ActivityLog, EmploymentStatus
+from tests.conftest import HX
+from tests.factories import UserFactory
+
+VALID = {
+    "first_name": "Maya",
+    "last_name": "Okafor",
+    "phone": "+1 555 0142",
+    "date_of_birth": "1990-02-14",
+    "address_line1": "9 Elm Street",
+    "address_line2": "",
+    "city": "Austin",
+    "state": "TX",
+    "postal_code": "73301",
+    "annual_income": "85000.50",
+    "employment_status": "employed",
+}
+
+
+def test_profile_page_and_each_fragment_render(client, login):
+    login(UserFactory())
+    page = client.get("/account")
+    assert page.status_code == 200
+    assert b"<html" in page.data and b'id="profile"' in page.data
+    assert b"Your profile is incomplete" in page.data
+    details = client.get("/account", headers=HX)
+    assert details.status_code == 200 and b"<html" not in details.data
+    assert b"Personal details" in details.data
+    form = client.get("/account/profile/edit", headers=HX)
+    assert form.status_code == 200 and b"<html" not in form.data
+    assert b'name="annual_income"' in form.data
+    full_form = client.get("/account/profile/edit")
+    assert b"<html" in full_form.data and b'name="annual_income"' in full_form.data
+
+
+def test_inline_edit_saves_and_returns_the_details_fragment(client, login):
+    user = login(UserFactory())
+    response = client.post("/account/profile", data=VALID, headers=HX)
+    assert response.status_code == 200
+    assert b"<html" not in response.data
+    assert b"Profile saved." in response.data
+    assert b"$85,000.50" in response.data
+    db.session.refresh(user)
+    assert user.annual_income == Decimal("85000.50")
+    assert user.date_of_birth == date(1990, 2, 14)
+    assert user.employment_status is EmploymentStatus.EMPLOYED
+    assert user.address_line2 is None
+    assert user.profile_complete
+    logged = db.session.scalars(
+        select(ActivityLog).where(
+            ActivityLog.user_id == user.id, ActivityLog.action == "user.profile_updated"
+        )
+    ).one()
+    assert "annual_income" in logged.details["fields"]
+
+
+def test_invalid_inline_edit_is_422_with_field_errors_and_changes_nothing(client, login):
+    user = login(UserFactory(first_name="Ann"))
+    negative = client.post(
+        "/account/profile", headers=HX, data={**VALID, "first_name": "Zed", "annual_income": "-5"}
+    )
+    assert negative.status_code == 422
+    assert b"<html" not in negative.data
+    assert b"Enter an amount from 0" in negative.data
+    underage = client.post(
+        "/account/profile",
+        headers=HX,
+        data={**VALID, "first_name": "Zed", "date_of_birth": "2015-01-01"},
+    )
+    assert underage.status_code == 422
+    assert b"at least 18 years old" in underage.data
+    db.session.refresh(user)
+    assert user.first_name == "Ann"
+    assert user.annual_income is None
+
+
+def test_income_with_fractions_of_a_cent_is_refused(client, login):
+    login(UserFactory())
+    response = client.post(
+        "/account/profile", data={**VALID, "annual_income": "100.001"}, headers=HX
+    )
+    assert response.status_code == 422
+    assert b"two decimal places" in response.data
+
+
+def test_plain_form_post_redirects_after_saving(client, login):
+    login(UserFactory())
+    response = client.post("/account/profile", data=VALID)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/account"
+
+
+def test_profile_cannot_change_email_or_role_by_extra_fields(client, login):
+    user = login(UserFactory())
+    email, role = user.email, user.role
+    client.post(
+        "/account/profile", data={**VALID, "email": "x@evil.example", "role": "admin"}, headers=HX
+    )
+    db.session.refresh(user)
+    assert (user.email, user.role) == (email, role)
