@@ -24,6 +24,15 @@ def _flag(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _database_url(name: str, default: str) -> str:
+    """The URL with the psycopg2 driver named (SQLAlchemy 2.1 would pick psycopg 3)."""
+    url = _env(name, default) or default
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    return url
+
+
 def _int(name: str, default: int) -> int:
     return int(_env(name, str(default)))
 
@@ -34,7 +43,7 @@ class Config:
     DEBUG = _flag("FLASK_DEBUG", False)
     TESTING = False
 
-    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", EMBEDDED_DATABASE_URL)
+    SQLALCHEMY_DATABASE_URI = _database_url("DATABASE_URL", EMBEDDED_DATABASE_URL)
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REDIS_URL = _env("REDIS_URL")
     RQ_IS_ASYNC = True
@@ -94,7 +103,7 @@ class TestConfig(Config):
     APP_ENV = "testing"
     TESTING = True
     SECRET_KEY = "test-secret"  # noqa: S105
-    SQLALCHEMY_DATABASE_URI = _env(
+    SQLALCHEMY_DATABASE_URI = _database_url(
         "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/communitylend_test"
     )
     REDIS_URL = _env("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
