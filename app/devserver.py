@@ -1,6 +1,7 @@
 """`make run`: a real PostgreSQL (embedded when DATABASE_URL is unset), migrations, demo data, server."""
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -40,6 +41,8 @@ def relay_forever(app) -> None:
 
 
 def main() -> None:
+    # SIGTERM exits through atexit too, so the embedded PostgreSQL stops with us.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     os.environ.setdefault("APP_ENV", "development")
     if not os.environ.get("DATABASE_URL"):
         os.environ["DATABASE_URL"] = embedded_database_url()
