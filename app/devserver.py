@@ -1,5 +1,6 @@
 """`make run`: a real PostgreSQL (embedded when DATABASE_URL is unset), migrations, demo data, server."""
 
+import atexit
 import os
 import signal
 import subprocess
@@ -22,9 +23,21 @@ def embedded_database_url() -> str:
     if "communitylend" not in server.psql("SELECT datname FROM pg_database;"):
         server.psql("CREATE DATABASE communitylend;")
     embedded_database_url.server = server  # keep it alive as long as this process
+    # pgserver stops only when no other pid is listed; a killed earlier run leaves its pid
+    # behind, so stop the server ourselves on exit (pgserver's own cleanup then finds it down).
+    atexit.register(_stop_embedded, server)
     from config import EMBEDDED_DATABASE_URL
 
     return EMBEDDED_DATABASE_URL
+
+
+def _stop_embedded(server) -> None:
+    from pgserver._commands import pg_ctl
+
+    try:
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+    except Exception as error:  # noqa: BLE001 - already stopped is fine
+        print(f"[db] embedded PostgreSQL stop: {error}", file=sys.stderr)
 
 
 def relay_forever(app) -> None:
