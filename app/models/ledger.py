@@ -19,8 +19,8 @@ class AccountKind(enum.StrEnum):
     BORROWER_PAYABLE = "borrower_payable"  # proceeds owed to a borrower (liability)
     PROCESSOR_CLEARING = "processor_clearing"  # money at the payment processor (asset)
     FEE_REVENUE = "fee_revenue"  # origination, servicing and late fees (revenue)
-    INTEREST_PAYABLE = "interest_payable"  # interest collected for lenders, pass-through
-    CREDIT_LOSSES = "credit_losses"  # charged-off principal (expense)
+    # A charged-off loan's note principal, claimable by its noteholders only from recoveries.
+    CREDIT_LOSSES = "credit_losses"
 
 
 class NormalSide(enum.StrEnum):

@@ -80,7 +80,8 @@ class Loan(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     borrower_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
-    amount: Mapped[Money]
+    amount: Mapped[Money]  # what is lent; lowered to the funded amount on a partial issue
+    requested_amount: Mapped[Money | None]  # what the borrower asked for
     term_months: Mapped[int]
     purpose: Mapped[LoanPurpose] = mapped_column(str_enum(LoanPurpose, "loan_purpose"))
     title: Mapped[str | None] = mapped_column(String(120))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 05:56:46.102359
+Create Date: 2026-11-24 06:10:02.986752
 
 """
 from alembic import op
@@ -55,6 +55,17 @@ END $$;
 -- CHECK then refuses any posting that would overdraw a guarded account.
 CREATE TRIGGER postings_apply_balance AFTER INSERT ON postings
     FOR EACH ROW EXECUTE FUNCTION ledger_apply_posting();
+
+-- PostgreSQL's round() goes half away from zero; money here rounds half to even.
+CREATE FUNCTION round_half_even(value numeric, places integer DEFAULT 2) RETURNS numeric
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN abs(scaled - trunc(scaled)) = 0.5 THEN round(2 * round(scaled / 2) / factor, places)
+        ELSE round(value, places)
+    END
+    FROM (SELECT value * power(10::numeric, places) AS scaled,
+                 power(10::numeric, places) AS factor) AS parts
+$$;
 """
 
 LEDGER_RULES_DOWN = """
@@ -65,6 +76,7 @@ DROP TRIGGER IF EXISTS postings_append_only ON postings;
 DROP FUNCTION IF EXISTS ledger_apply_posting();
 DROP FUNCTION IF EXISTS ledger_check_entry_balanced();
 DROP FUNCTION IF EXISTS ledger_forbid_change();
+DROP FUNCTION IF EXISTS round_half_even(numeric, integer);
 """
 
 
@@ -221,6 +233,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('borrower_id', sa.Integer(), nullable=False),
     sa.Column('amount', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('requested_amount', sa.Numeric(precision=14, scale=2), nullable=True),
     sa.Column('term_months', sa.Integer(), nullable=False),
     sa.Column('purpose', sa.Enum('debt_consolidation', 'credit_card', 'home_improvement', 'business', 'major_purchase', 'education', 'medical', 'auto', 'other', name='loan_purpose', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('title', sa.String(length=120), nullable=True),
@@ -520,7 +533,7 @@ def upgrade():
     op.create_table('ledger_accounts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=80), nullable=False),
-    sa.Column('kind', sa.Enum('lender_cash', 'lender_committed', 'note_principal', 'loan_receivable', 'borrower_payable', 'processor_clearing', 'fee_revenue', 'interest_payable', 'credit_losses', name='account_kind', native_enum=False, create_constraint=True), nullable=False),
+    sa.Column('kind', sa.Enum('lender_cash', 'lender_committed', 'note_principal', 'loan_receivable', 'borrower_payable', 'processor_clearing', 'fee_revenue', 'credit_losses', name='account_kind', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('normal_side', sa.Enum('debit', 'credit', name='normal_side', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('allow_negative', sa.Boolean(), nullable=False),
     sa.Column('owner_id', sa.Integer(), nullable=True),

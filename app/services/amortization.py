@@ -1,0 +1,171 @@
+"""Level-payment schedules on a declining balance, APR with fees, and payoff quotes."""
+
+import calendar
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, localcontext
+
+from app.services.money import CENT, ZERO, cents
+
+MONTHS_PER_YEAR = 12
+DAYS_PER_YEAR = 365  # Actual/365 for daily accrual (payoff quotes)
+
+
+@dataclass(frozen=True)
+class InstallmentPlan:
+    number: int
+    due_date: date
+    payment: Decimal
+    principal: Decimal
+    interest: Decimal
+    balance: Decimal
+
+
+@dataclass(frozen=True)
+class PayoffQuote:
+    principal: Decimal
+    interest: Decimal
+    fees: Decimal
+    total: Decimal
+    as_of: date
+
+
+def monthly_rate(annual_rate_percent: Decimal) -> Decimal:
+    """APR / 12 as a fraction, unrounded."""
+    return annual_rate_percent / Decimal(100) / MONTHS_PER_YEAR
+
+
+def level_payment(principal: Decimal, annual_rate_percent: Decimal, months: int) -> Decimal:
+    """The monthly payment P·r / (1 − (1 + r)^−n), rounded half-even to the cent."""
+    _check(principal, annual_rate_percent, months)
+    rate = monthly_rate(annual_rate_percent)
+    if rate == 0:
+        return cents(principal / months)
+    with localcontext() as context:
+        context.prec = 34
+        raw = principal * rate / (1 - (1 + rate) ** -months)
+    return cents(raw)
+
+
+def add_months(start: date, months: int) -> date:
+    """The same day `months` later, or that month's last day when it is shorter."""
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def schedule(
+    principal: Decimal, annual_rate_percent: Decimal, months: int, first_due: date
+) -> list[InstallmentPlan]:
+    """The installments of a level-payment loan; the last one absorbs every rounding residue."""
+    payment = level_payment(principal, annual_rate_percent, months)
+    return amortize(principal, annual_rate_percent, payment, first_due, max_installments=months)
+
+
+def amortize(
+    balance: Decimal,
+    annual_rate_percent: Decimal,
+    payment: Decimal,
+    first_due: date,
+    *,
+    first_number: int = 1,
+    max_installments: int | None = None,
+) -> list[InstallmentPlan]:
+    """Pay `balance` down with a fixed `payment`: as many installments as it takes.
+
+    Used for new loans (n fixed) and after a prepayment (same payment, fewer installments).
+    """
+    rate = monthly_rate(annual_rate_percent)
+    plans: list[InstallmentPlan] = []
+    number = 0
+    while balance > 0:
+        interest = cents(balance * rate)
+        last = max_installments is not None and number == max_installments - 1
+        principal = balance if last or payment - interest >= balance else payment - interest
+        if principal <= 0:
+            raise ValueError("the payment does not cover the interest")
+        balance -= principal
+        plans.append(
+            InstallmentPlan(
+                number=first_number + number,
+                due_date=add_months(first_due, number),
+                payment=principal + interest,
+                principal=principal,
+                interest=interest,
+                balance=balance,
+            )
+        )
+        number += 1
+    return plans
+
+
+def total_interest(plans: list[InstallmentPlan]) -> Decimal:
+    """Interest over the whole schedule (never payment × months)."""
+    return sum((plan.interest for plan in plans), ZERO)
+
+
+def apr(net_disbursed: Decimal, payments: list[Decimal]) -> Decimal:
+    """Annual percentage rate (2 places) that equates monthly `payments` with `net_disbursed`.
+
+    The monthly IRR is found by bisection in Decimal; APR = IRR × 12 (US nominal APR).
+    """
+    if net_disbursed <= 0 or not payments or sum(payments) < net_disbursed:
+        raise ValueError("payments must repay at least the amount disbursed")
+    low, high = Decimal(0), Decimal(1)
+    with localcontext() as context:
+        context.prec = 34
+        for _ in range(200):
+            middle = (low + high) / 2
+            present = sum(amount / (1 + middle) ** k for k, amount in enumerate(payments, 1))
+            if present > net_disbursed:
+                low = middle
+            else:
+                high = middle
+            if high - low < Decimal("1e-15"):
+                break
+        return (low * MONTHS_PER_YEAR * 100).quantize(CENT)
+
+
+def apr_with_fee(
+    principal: Decimal, annual_rate_percent: Decimal, months: int, fee: Decimal
+) -> Decimal:
+    """APR of a loan whose origination `fee` is deducted from the proceeds."""
+    plans = schedule(principal, annual_rate_percent, months, date(2000, 1, 1))
+    return apr(principal - fee, [plan.payment for plan in plans])
+
+
+def accrued_interest(
+    principal: Decimal, annual_rate_percent: Decimal, start: date, end: date
+) -> Decimal:
+    """Simple daily interest on `principal` for the days from `start` to `end` (Actual/365)."""
+    days = max((end - start).days, 0)
+    return cents(principal * annual_rate_percent / Decimal(100) * days / DAYS_PER_YEAR)
+
+
+def payoff_quote(
+    principal_outstanding: Decimal,
+    annual_rate_percent: Decimal,
+    accrual_start: date,
+    as_of: date,
+    *,
+    unpaid_interest: Decimal = ZERO,
+    unpaid_fees: Decimal = ZERO,
+) -> PayoffQuote:
+    """What pays the loan off on `as_of`: principal, interest accrued daily since the last due
+    date (plus interest already due and unpaid) and unpaid fees."""
+    interest = unpaid_interest + accrued_interest(
+        principal_outstanding, annual_rate_percent, accrual_start, as_of
+    )
+    total = principal_outstanding + interest + unpaid_fees
+    return PayoffQuote(principal_outstanding, interest, unpaid_fees, total, as_of)
+
+
+def _check(principal: Decimal, annual_rate_percent: Decimal, months: int) -> None:
+    if not isinstance(principal, Decimal) or not isinstance(annual_rate_percent, Decimal):
+        raise TypeError("money and rates must be Decimal")
+    if principal <= 0 or principal != cents(principal):
+        raise ValueError("principal must be a positive amount in whole cents")
+    if annual_rate_percent < 0:
+        raise ValueError("the rate cannot be negative")
+    if months <= 0:
+        raise ValueError("the term must be at least one month")

@@ -1,0 +1,53 @@
+"""Rounding rules for money: Decimal throughout, half-even to the cent at defined points."""
+
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+def cents(value: Decimal) -> Decimal:
+    """Round to the cent, half to even (the platform's one rounding mode)."""
+    return value.quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def floor_cents(value: Decimal) -> Decimal:
+    """Round down to the cent."""
+    return value.quantize(CENT, rounding=ROUND_FLOOR)
+
+
+def split_largest_remainder(
+    total_to_date: Decimal,
+    weights: dict[int, Decimal],
+    paid_to_date: dict[int, Decimal],
+) -> dict[int, Decimal]:
+    """This round's share of each holder so cumulative shares track the exact pro-rata split.
+
+    Each holder's exact entitlement to date is `total_to_date * weight / sum(weights)`; its
+    share now is that minus what it was already paid, floored to the cent, and the leftover
+    cents go to the largest fractional parts (ties: lowest id). So every round sums exactly
+    and every holder stays within one cent of its exact cumulative share.
+    """
+    weight_sum = sum(weights.values())
+    if weight_sum <= 0:
+        raise ValueError("weights must sum to more than zero")
+    wanted = {
+        key: total_to_date * weight / weight_sum - paid_to_date.get(key, ZERO)
+        for key, weight in weights.items()
+    }
+    amount = total_to_date - sum((paid_to_date.get(key, ZERO) for key in weights), ZERO)
+    shares = {key: max(floor_cents(value), ZERO) for key, value in wanted.items()}
+    leftover = int((amount - sum(shares.values(), ZERO)) / CENT)
+    # Leftover cents go to whoever is furthest below their exact share (ties: lowest id).
+    by_fraction = sorted(wanted, key=lambda key: (-(wanted[key] - shares[key]), key))
+    if leftover >= 0:
+        for key in by_fraction[:leftover]:
+            shares[key] += CENT
+    else:  # only when clipping at zero over-allocated tiny amounts
+        for key in reversed(by_fraction):
+            if leftover == 0:
+                break
+            if shares[key] > ZERO:
+                shares[key] -= CENT
+                leftover += 1
+    return shares

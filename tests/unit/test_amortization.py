@@ -1,0 +1,142 @@
+"""Schedules, APR and payoff quotes against the golden cases in docs/lending-rules.md."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.services import amortization
+from app.services.amortization import apr_with_fee, payoff_quote, schedule, total_interest
+
+D = Decimal
+START = date(2024, 1, 15)
+
+
+@pytest.mark.parametrize(
+    ("principal", "rate", "months", "payment", "last", "interest"),
+    [
+        ("10000", "10.99", 36, "327.34", "327.33", "1784.23"),  # G1
+        ("10000", "10.99", 60, "217.37", "217.73", "3042.56"),  # G2
+        ("5000", "12", 18, "304.91", "304.94", "488.41"),  # G4
+        ("100", "9.4822", 6, "17.13", "17.13", "2.78"),  # G9
+        ("11500", "7", 36, "355.09", "354.95", "1283.10"),  # G11: not 36 × 355.09
+        ("10000", "4.5", 36, "297.47", "297.47", "708.92"),  # G11
+        ("10000", "12", 36, "332.14", "332.28", "1957.18"),  # G11
+    ],
+)
+def test_golden_schedules(principal, rate, months, payment, last, interest):
+    plans = schedule(D(principal), D(rate), months, START)
+    assert len(plans) == months
+    assert all(plan.payment == D(payment) for plan in plans[:-1])
+    assert plans[-1].payment == D(last)
+    assert total_interest(plans) == D(interest)
+    assert sum(plan.principal for plan in plans) == D(principal)
+    assert plans[-1].balance == D("0.00")
+
+
+def test_g1_rows_match_fineract_row_by_row():
+    plans = schedule(D("10000"), D("10.99"), 36, START)
+    assert (plans[0].interest, plans[0].principal, plans[0].balance) == (
+        D("91.58"),
+        D("235.76"),
+        D("9764.24"),
+    )
+    assert (plans[1].interest, plans[1].principal) == (D("89.42"), D("237.92"))
+    assert (plans[34].interest, plans[34].principal, plans[34].balance) == (
+        D("5.91"),
+        D("321.43"),
+        D("324.36"),
+    )
+    assert (plans[35].principal, plans[35].interest) == (D("324.36"), D("2.97"))
+
+
+def test_g9_interest_and_principal_rows():
+    plans = schedule(D("100"), D("9.4822"), 6, START)
+    assert [p.interest for p in plans] == [
+        D(x) for x in ("0.79", "0.66", "0.53", "0.40", "0.27", "0.13")
+    ]
+    assert [p.principal for p in plans] == [
+        D(x) for x in ("16.34", "16.47", "16.60", "16.73", "16.86", "17.00")
+    ]
+
+
+def test_due_dates_are_monthly_and_clamp_to_month_end():
+    plans = schedule(D("1200"), D("6"), 4, date(2024, 1, 31))
+    assert [p.due_date for p in plans] == [
+        date(2024, 1, 31),
+        date(2024, 2, 29),
+        date(2024, 3, 31),
+        date(2024, 4, 30),
+    ]
+
+
+def test_g12_apr_includes_the_origination_fee():
+    assert apr_with_fee(D("10000"), D("10.99"), 36, D("500.00")) == D("14.57")
+    assert apr_with_fee(D("10000"), D("10.99"), 36, D("0.00")) == D("10.99")
+
+
+def test_zero_rate_loan_repays_principal_only():
+    plans = schedule(D("1000"), D("0"), 3, START)
+    assert [p.payment for p in plans] == [D("333.33"), D("333.33"), D("333.34")]
+    assert total_interest(plans) == D("0.00")
+
+
+def test_prepayment_keeps_the_payment_and_shortens_the_schedule():
+    original = schedule(D("10000"), D("10.99"), 36, START)
+    after_prepay = original[2].balance - D("5000.00")
+    rest = amortization.amortize(
+        after_prepay, D("10.99"), D("327.34"), date(2024, 4, 15), first_number=4
+    )
+    assert rest[0].number == 4 and rest[0].payment == D("327.34")
+    assert len(rest) < 33
+    assert sum(p.principal for p in rest) == after_prepay
+    assert rest[-1].balance == D("0.00") and rest[-1].payment <= D("327.34")
+
+
+def test_payoff_quote_accrues_daily_actual_365():
+    quote = payoff_quote(
+        D("9764.24"), D("10.99"), date(2024, 2, 15), date(2024, 3, 1), unpaid_fees=D("15.00")
+    )
+    # 9,764.24 × 10.99% × 15 / 365 = 44.10 (half-even to the cent)
+    assert quote.interest == D("44.10")
+    assert quote.total == D("9764.24") + D("44.10") + D("15.00")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        (D("0"), D("10"), 12),
+        (D("-5"), D("10"), 12),
+        (D("100.001"), D("10"), 12),
+        (D("100"), D("-1"), 12),
+        (D("100"), D("10"), 0),
+    ],
+)
+def test_bad_inputs_are_refused(bad):
+    with pytest.raises(ValueError):
+        schedule(*bad, START)
+
+
+def test_floats_are_refused():
+    with pytest.raises(TypeError):
+        schedule(10000.0, D("10"), 12, START)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cents_amount=st.integers(min_value=100_00, max_value=50_000_00),
+    rate_bp=st.integers(min_value=0, max_value=3600),
+    months=st.sampled_from([6, 12, 24, 36, 48, 60]),
+)
+def test_every_schedule_closes_at_zero(cents_amount, rate_bp, months):
+    principal = D(cents_amount) / 100
+    rate = D(rate_bp) / 100
+    plans = schedule(principal, rate, months, START)
+    assert len(plans) == months
+    assert sum(p.principal for p in plans) == principal
+    assert plans[-1].balance == D("0.00")
+    assert all(p.principal > 0 and p.interest >= 0 for p in plans)
+    assert all(p.payment == plans[0].payment for p in plans[:-1])
+    assert all(p.principal == p.principal.quantize(D("0.01")) for p in plans)

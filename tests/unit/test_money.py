@@ -1,0 +1,64 @@
+"""Cent-exact pro-rata splitting (largest remainder, cumulative fairness)."""
+
+from collections import Counter
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.services.money import cents, split_largest_remainder
+
+D = Decimal
+G13_NOTES = {1: D("25"), 2: D("50"), 3: D("125"), 4: D("300"), 5: D("9500")}
+
+
+def test_half_even_rounding():
+    assert cents(D("8.725")) == D("8.72") and cents(D("8.735")) == D("8.74")
+
+
+def test_g13_interest_and_principal_split():
+    interest = split_largest_remainder(D("91.58"), G13_NOTES, {})
+    principal = split_largest_remainder(D("235.76"), G13_NOTES, {})
+    assert list(interest.values()) == [D(x) for x in ("0.23", "0.46", "1.14", "2.75", "87.00")]
+    assert list(principal.values()) == [D(x) for x in ("0.59", "1.18", "2.95", "7.07", "223.97")]
+
+
+def test_g13_four_hundred_equal_notes():
+    notes = {i: D("25") for i in range(1, 401)}
+    interest = Counter(split_largest_remainder(D("91.58"), notes, {}).values())
+    principal = Counter(split_largest_remainder(D("235.76"), notes, {}).values())
+    assert interest == {D("0.23"): 358, D("0.22"): 42}
+    assert principal == {D("0.59"): 376, D("0.58"): 24}
+
+
+def test_the_extra_cents_rotate_so_equal_notes_stay_within_a_cent():
+    notes = {i: D("25") for i in range(1, 401)}
+    paid: dict[int, Decimal] = {}
+    total = D("0")
+    for _ in range(36):
+        total += D("235.76")
+        shares = split_largest_remainder(total, notes, paid)
+        assert sum(shares.values()) == D("235.76")
+        paid = {key: paid.get(key, D(0)) + value for key, value in shares.items()}
+        assert max(paid.values()) - min(paid.values()) <= D("0.01")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    weights=st.lists(st.integers(min_value=1, max_value=400), min_size=1, max_size=40),
+    payments=st.lists(st.integers(min_value=0, max_value=500_00), min_size=1, max_size=12),
+)
+def test_every_round_sums_exactly_and_stays_within_a_cent_of_the_exact_share(weights, payments):
+    notes = {i: D(w) * 25 for i, w in enumerate(weights, 1)}
+    weight_sum = sum(notes.values())
+    paid: dict[int, Decimal] = {}
+    total = D(0)
+    for amount_cents in payments:
+        amount = D(amount_cents) / 100
+        total += amount
+        shares = split_largest_remainder(total, notes, paid)
+        assert sum(shares.values()) == amount
+        assert all(share >= 0 for share in shares.values())
+        paid = {key: paid.get(key, D(0)) + value for key, value in shares.items()}
+        for key, weight in notes.items():
+            assert abs(paid[key] - total * weight / weight_sum) < D("0.01")
