@@ -71,7 +71,8 @@ class PaymentAllocation(Base):
     __table_args__ = (
         UniqueConstraint("payment_id", "investment_id"),
         CheckConstraint(
-            "principal >= 0 AND interest >= 0 AND late_fee >= 0 AND servicing_fee >= 0",
+            "principal >= 0 AND interest >= 0 AND late_fee >= 0 AND recovery >= 0"
+            " AND servicing_fee >= 0",
             name="parts_not_negative",
         ),
         Index("ix_payment_allocations_investment_id", "investment_id"),
@@ -83,6 +84,7 @@ class PaymentAllocation(Base):
     principal: Mapped[Money]
     interest: Mapped[Money]
     late_fee: Mapped[Money]
+    recovery: Mapped[Money] = mapped_column(default=Decimal("0.00"), server_default="0")
     servicing_fee: Mapped[Money]
 
 

@@ -277,6 +277,16 @@ def create_admin(
     return user
 
 
+def require_active(session: Session, user_id: int, role: Role, action: str) -> User:
+    """The user if they are an active `role`; a DomainError naming `action` otherwise."""
+    user = session.get(User, user_id)
+    if user is None or user.role is not role:
+        raise DomainError(f"Only {role.value}s can {action}.")
+    if not user.is_active:
+        raise DomainError("This account is suspended.")
+    return user
+
+
 def _profile_errors(changes: dict, today: date) -> dict[str, str]:
     errors = {}
     for name in ("first_name", "last_name"):

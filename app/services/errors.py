@@ -24,3 +24,19 @@ class NotFound(DomainError):
 
 class PermissionDenied(DomainError):
     pass
+
+
+class InsufficientFunds(DomainError):
+    """A lender's available cash does not cover the amount."""
+
+
+class LedgerError(DomainError):
+    """A posting that would break double entry (never shown to users as such)."""
+
+
+class IdempotencyMismatch(DomainError):
+    """The same idempotency key came back with a different request."""
+
+
+class ListingClosed(DomainError):
+    """The loan is not taking investments (not listed, funded, or past its deadline)."""

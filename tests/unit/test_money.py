@@ -43,22 +43,47 @@ def test_the_extra_cents_rotate_so_equal_notes_stay_within_a_cent():
         assert max(paid.values()) - min(paid.values()) <= D("0.01")
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    weights=st.lists(st.integers(min_value=1, max_value=400), min_size=1, max_size=40),
-    payments=st.lists(st.integers(min_value=0, max_value=500_00), min_size=1, max_size=12),
-)
-def test_every_round_sums_exactly_and_stays_within_a_cent_of_the_exact_share(weights, payments):
+def _run_rounds(weights, payments):
     notes = {i: D(w) * 25 for i, w in enumerate(weights, 1)}
     weight_sum = sum(notes.values())
     paid: dict[int, Decimal] = {}
     total = D(0)
-    for amount_cents in payments:
-        amount = D(amount_cents) / 100
+    worst = D(0)
+    for amount in payments:
         total += amount
         shares = split_largest_remainder(total, notes, paid)
         assert sum(shares.values()) == amount
         assert all(share >= 0 for share in shares.values())
         paid = {key: paid.get(key, D(0)) + value for key, value in shares.items()}
-        for key, weight in notes.items():
-            assert abs(paid[key] - total * weight / weight_sum) < D("0.01")
+        worst = max(worst, *(abs(paid[k] - total * w / weight_sum) for k, w in notes.items()))
+    return worst
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    weights=st.lists(st.integers(min_value=1, max_value=400), min_size=1, max_size=40),
+    payments=st.lists(st.integers(min_value=0, max_value=500_00), min_size=1, max_size=12),
+)
+def test_every_note_stays_within_a_cent_when_each_round_reaches_every_note(weights, payments):
+    """Within one cent of the exact cumulative share, for rounds that give every note at
+    least a cent; smaller rounds cannot always (shares are never negative), see below."""
+    smallest_round = D(sum(weights)) / min(weights) / 100
+    rounds = [D(p) / 100 for p in payments if D(p) / 100 >= smallest_round]
+    if rounds:
+        assert _run_rounds(weights, rounds) < D("0.01")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    weights=st.lists(st.integers(min_value=1, max_value=400), min_size=1, max_size=40),
+    payments=st.lists(st.integers(min_value=0, max_value=500_00), min_size=1, max_size=12),
+)
+def test_any_rounds_sum_exactly_and_stay_within_two_cents(weights, payments):
+    assert _run_rounds(weights, [D(p) / 100 for p in payments]) < D("0.02")
+
+
+def test_tiny_rounds_can_force_a_one_cent_overshoot():
+    # 82¢ then 1¢ over 25/25/25/25/550/550: the four small notes already hold 2¢ each
+    # (exact 1.73¢) and shares are never negative, so a large note must fall 1.04¢ behind.
+    worst = _run_rounds([1, 1, 1, 1, 22, 22], [D("0.82"), D("0.01")])
+    assert D("0.01") < worst < D("0.02")

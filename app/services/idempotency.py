@@ -1,0 +1,74 @@
+"""Idempotency keys: the same key twice has one effect (claimed in the caller's transaction)."""
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from app.models import IdempotencyKey
+from app.services.errors import IdempotencyMismatch, ValidationFailed
+
+MAX_KEY_LENGTH = 120
+
+
+def request_hash(payload: dict) -> str:
+    """A stable fingerprint of a request's meaningful fields."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def claim(
+    session: Session, user_id: int, key: str, scope: str, payload: dict
+) -> IdempotencyKey | None:
+    """Claim `key` for this request, or return the finished record of an earlier identical one.
+
+    The claim lives in the caller's transaction: a concurrent request with the same key waits
+    on the unique index until this one commits (then replays it) or rolls back (then runs).
+    """
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ValidationFailed(
+            {"idempotency_key": "A request key of 1 to 120 characters is required."}
+        )
+    fingerprint = request_hash(payload)
+    inserted = session.execute(
+        insert(IdempotencyKey)
+        .values(
+            user_id=user_id,
+            key=key,
+            scope=scope,
+            request_hash=fingerprint,
+            status="in_progress",
+            created_at=datetime.now(UTC),
+        )
+        .on_conflict_do_nothing(index_elements=["user_id", "key"])
+        .returning(IdempotencyKey.id)
+    ).scalar_one_or_none()
+    if inserted is not None:
+        return None
+    existing = session.scalars(
+        select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+    ).one()
+    if existing.scope != scope or existing.request_hash != fingerprint:
+        raise IdempotencyMismatch("This request key was already used for a different request.")
+    return existing
+
+
+def complete(
+    session: Session,
+    user_id: int,
+    key: str,
+    resource_type: str,
+    resource_id: int,
+    response_code: int = 201,
+) -> None:
+    """Record what the claimed request produced, so a repeat can replay it."""
+    record = session.scalars(
+        select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+    ).one()
+    record.status = "done"
+    record.resource_type = resource_type
+    record.resource_id = resource_id
+    record.response_code = response_code
+    record.completed_at = datetime.now(UTC)

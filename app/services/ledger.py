@@ -1,0 +1,317 @@
+"""The double-entry ledger: accounts, balanced journal entries (append-only), and verify()."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.models import AccountKind, JournalEntry, LedgerAccount, NormalSide, Posting
+from app.services.errors import InsufficientFunds, LedgerError
+from app.services.money import ZERO, cents
+
+# kind -> (normal side, may the balance go below zero on its normal side)
+ACCOUNT_RULES = {
+    AccountKind.LENDER_CASH: (NormalSide.CREDIT, False),
+    AccountKind.LENDER_COMMITTED: (NormalSide.CREDIT, False),
+    AccountKind.NOTE_PRINCIPAL: (NormalSide.CREDIT, False),
+    AccountKind.LOAN_RECEIVABLE: (NormalSide.DEBIT, False),
+    AccountKind.BORROWER_PAYABLE: (NormalSide.CREDIT, False),
+    AccountKind.PROCESSOR_CLEARING: (NormalSide.DEBIT, True),
+    AccountKind.FEE_REVENUE: (NormalSide.CREDIT, True),
+    AccountKind.CREDIT_LOSSES: (NormalSide.CREDIT, False),
+}
+OVERDRAW_CONSTRAINT = "ck_ledger_accounts_balance_not_negative"
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One side of an entry: debits positive, credits negative."""
+
+    account_id: int
+    amount: Decimal
+
+
+def debit(account: LedgerAccount, amount: Decimal) -> Leg:
+    return Leg(account.id, amount)
+
+
+def credit(account: LedgerAccount, amount: Decimal) -> Leg:
+    return Leg(account.id, -amount)
+
+
+def account_code(
+    kind: AccountKind,
+    *,
+    owner_id: int | None = None,
+    loan_id: int | None = None,
+    investment_id: int | None = None,
+) -> str:
+    """The stable code naming an account, e.g. lender:12:cash or note:7:principal."""
+    codes = {
+        AccountKind.LENDER_CASH: f"lender:{owner_id}:cash",
+        AccountKind.LENDER_COMMITTED: f"lender:{owner_id}:committed",
+        AccountKind.NOTE_PRINCIPAL: f"note:{investment_id}:principal",
+        AccountKind.LOAN_RECEIVABLE: f"loan:{loan_id}:receivable",
+        AccountKind.BORROWER_PAYABLE: f"borrower:{owner_id}:payable",
+        AccountKind.CREDIT_LOSSES: f"loan:{loan_id}:credit_losses",
+        AccountKind.PROCESSOR_CLEARING: "platform:processor_clearing",
+        AccountKind.FEE_REVENUE: "platform:fee_revenue",
+    }
+    return codes[kind]
+
+
+def account(
+    session: Session,
+    kind: AccountKind,
+    *,
+    owner_id: int | None = None,
+    loan_id: int | None = None,
+    investment_id: int | None = None,
+) -> LedgerAccount:
+    """The account of `kind` for its owner/loan/note, created on first use."""
+    code = account_code(kind, owner_id=owner_id, loan_id=loan_id, investment_id=investment_id)
+    found = session.scalar(select(LedgerAccount).where(LedgerAccount.code == code))
+    if found is not None:
+        return found
+    normal_side, allow_negative = ACCOUNT_RULES[kind]
+    session.execute(
+        pg_insert(LedgerAccount)
+        .values(
+            code=code,
+            kind=kind,
+            normal_side=normal_side,
+            allow_negative=allow_negative,
+            owner_id=owner_id,
+            loan_id=loan_id,
+            investment_id=investment_id,
+            balance=ZERO,
+            created_at=datetime.now(UTC),
+        )
+        .on_conflict_do_nothing(index_elements=["code"])
+    )
+    return session.scalars(select(LedgerAccount).where(LedgerAccount.code == code)).one()
+
+
+def post(
+    session: Session,
+    kind: str,
+    memo: str,
+    legs: Iterable[Leg],
+    *,
+    idempotency_key: str | None = None,
+    loan_id: int | None = None,
+    user_id: int | None = None,
+    details: dict | None = None,
+    effective_date: datetime | None = None,
+    reverses_entry_id: int | None = None,
+) -> JournalEntry:
+    """Write one balanced entry, atomically or not at all.
+
+    Raises InsufficientFunds when a guarded account would be overdrawn, LedgerError for an
+    unbalanced or malformed entry. Balances move in the database, in the same statement.
+    """
+    merged = _merge(legs)
+    entry = JournalEntry(
+        kind=kind,
+        memo=memo,
+        idempotency_key=idempotency_key,
+        loan_id=loan_id,
+        user_id=user_id,
+        details=details,
+        reverses_entry_id=reverses_entry_id,
+        effective_date=effective_date or datetime.now(UTC),
+    )
+    try:
+        with session.begin_nested():
+            session.add(entry)
+            session.flush()
+            session.execute(
+                insert(Posting).values(
+                    [
+                        {"entry_id": entry.id, "account_id": account_id, "amount": amount}
+                        for account_id, amount in merged.items()
+                    ]
+                )
+            )
+    except IntegrityError as error:
+        constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+        if constraint == OVERDRAW_CONSTRAINT:
+            raise InsufficientFunds("There is not enough available cash for this.") from error
+        raise LedgerError(f"the ledger refused entry {kind!r}: {error.orig}") from error
+    _expire_balances(session, merged)
+    return entry
+
+
+def reverse(session: Session, entry_id: int, memo: str) -> JournalEntry:
+    """Correct an entry the only allowed way: a new entry with every leg negated."""
+    original = session.get(JournalEntry, entry_id)
+    if original is None:
+        raise LedgerError(f"no journal entry {entry_id}")
+    legs = [Leg(p.account_id, -p.amount) for p in original.postings]
+    return post(
+        session,
+        f"reversal:{original.kind}",
+        memo,
+        legs,
+        loan_id=original.loan_id,
+        user_id=original.user_id,
+        reverses_entry_id=original.id,
+    )
+
+
+def balance(session: Session, account_id: int) -> Decimal:
+    """An account's balance on its normal side (positive when it holds value)."""
+    row = session.execute(
+        select(LedgerAccount.balance, LedgerAccount.normal_side).where(
+            LedgerAccount.id == account_id
+        )
+    ).one()
+    return row.balance if row.normal_side is NormalSide.DEBIT else -row.balance
+
+
+def balance_of(session: Session, kind: AccountKind, **owner) -> Decimal:
+    """Balance of the account of `kind` for `owner` (zero when it does not exist yet)."""
+    code = account_code(kind, **owner)
+    row = session.execute(
+        select(LedgerAccount.id).where(LedgerAccount.code == code)
+    ).scalar_one_or_none()
+    return ZERO if row is None else balance(session, row)
+
+
+def verify(session: Session) -> list[str]:
+    """Every money invariant, checked from the rows themselves; [] when all hold."""
+    problems = []
+    for query, message in _INVARIANT_QUERIES:
+        for row in session.execute(text(query)):
+            problems.append(message.format(*row))
+    return problems
+
+
+_INVARIANT_QUERIES = [
+    (
+        "SELECT entry_id, sum(amount) FROM postings GROUP BY entry_id HAVING sum(amount) <> 0",
+        "journal entry {} does not balance (off by {})",
+    ),
+    (
+        "SELECT coalesce(sum(amount), 0) FROM postings HAVING coalesce(sum(amount), 0) <> 0",
+        "all postings together sum to {}, not zero",
+    ),
+    (
+        "SELECT a.code, a.balance, coalesce(sum(p.amount), 0) FROM ledger_accounts a "
+        "LEFT JOIN postings p ON p.account_id = a.id GROUP BY a.id "
+        "HAVING a.balance <> coalesce(sum(p.amount), 0)",
+        "account {} holds {} but its postings sum to {}",
+    ),
+    (
+        "SELECT code, -balance FROM ledger_accounts WHERE kind IN ('lender_cash', 'lender_committed') "
+        "AND balance > 0",
+        "lender account {} is below zero ({})",
+    ),
+    (
+        "SELECT l.id, l.funded_amount, coalesce(sum(i.amount), 0) FROM loans l "
+        "LEFT JOIN investments i ON i.loan_id = l.id AND i.status <> 'refunded' "
+        "GROUP BY l.id HAVING l.funded_amount <> coalesce(sum(i.amount), 0)",
+        "loan {} says {} funded but its investments sum to {}",
+    ),
+    (
+        "SELECT l.id, l.principal_outstanding, coalesce(sum(i.principal_outstanding), 0) FROM loans l "
+        "LEFT JOIN investments i ON i.loan_id = l.id WHERE l.status = 'issued' "
+        "GROUP BY l.id HAVING l.principal_outstanding <> coalesce(sum(i.principal_outstanding), 0)",
+        "loan {} has {} principal outstanding but its notes hold {}",
+    ),
+    (
+        "SELECT i.id, i.principal_outstanding, -coalesce(a.balance, 0) FROM investments i "
+        "LEFT JOIN ledger_accounts a ON a.investment_id = i.id AND a.kind = 'note_principal' "
+        "WHERE i.principal_outstanding <> -coalesce(a.balance, 0)",
+        "note {} holds {} principal but its ledger account says {}",
+    ),
+    (
+        "SELECT l.id, l.principal_outstanding, coalesce(a.balance, 0) FROM loans l "
+        "LEFT JOIN ledger_accounts a ON a.loan_id = l.id AND a.kind = 'loan_receivable' "
+        "WHERE l.status = 'issued' AND l.servicing_status <> 'charged_off' "
+        "AND l.principal_outstanding <> coalesce(a.balance, 0)",
+        "loan {} has {} principal outstanding but its receivable is {}",
+    ),
+    (
+        "SELECT l.id, r.balance, -c.balance FROM loans l "
+        "JOIN ledger_accounts r ON r.loan_id = l.id AND r.kind = 'loan_receivable' "
+        "JOIN ledger_accounts c ON c.loan_id = l.id AND c.kind = 'credit_losses' "
+        "WHERE l.servicing_status = 'charged_off' AND r.balance <> -c.balance",
+        "charged-off loan {} is owed {} but its noteholders' claims are {}",
+    ),
+    (
+        "SELECT l.id, l.principal_outstanding, coalesce(sum(i.principal_due - i.principal_paid), 0) "
+        "FROM loans l LEFT JOIN installments i ON i.loan_id = l.id "
+        "AND i.status IN ('scheduled', 'due', 'late') "
+        "WHERE l.status = 'issued' AND l.servicing_status NOT IN ('charged_off', 'paid_off') "
+        "GROUP BY l.id HAVING l.principal_outstanding <> coalesce(sum(i.principal_due - i.principal_paid), 0)",
+        "loan {} has {} principal outstanding but its schedule still asks for {}",
+    ),
+    (
+        "SELECT a.owner_id, -a.balance, coalesce(sum(i.amount), 0) FROM ledger_accounts a "
+        "LEFT JOIN investments i ON i.lender_id = a.owner_id AND i.status = 'committed' "
+        "WHERE a.kind = 'lender_committed' GROUP BY a.id HAVING -a.balance <> coalesce(sum(i.amount), 0)",
+        "lender {} has {} committed in the ledger but {} in committed notes",
+    ),
+]
+
+
+def _merge(legs: Iterable[Leg]) -> dict[int, Decimal]:
+    merged: dict[int, Decimal] = {}
+    for leg in legs:
+        if not isinstance(leg.amount, Decimal) or leg.amount != cents(leg.amount):
+            raise LedgerError(f"leg amount {leg.amount!r} is not a whole-cent Decimal")
+        merged[leg.account_id] = merged.get(leg.account_id, ZERO) + leg.amount
+    merged = {account_id: amount for account_id, amount in merged.items() if amount != 0}
+    if len(merged) < 2:
+        raise LedgerError("an entry needs at least two non-zero legs")
+    if sum(merged.values(), ZERO) != 0:
+        raise LedgerError(f"entry does not balance: legs sum to {sum(merged.values(), ZERO)}")
+    return merged
+
+
+def _expire_balances(session: Session, merged: dict[int, Decimal]) -> None:
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, LedgerAccount) and obj.id in merged:
+            session.expire(obj, ["balance"])
+
+
+def total_postings(session: Session) -> Decimal:
+    """The sum of every posting ever written (always zero)."""
+    return session.scalar(select(func.coalesce(func.sum(Posting.amount), 0)))
+
+
+def accounts_for(
+    session: Session, kind: AccountKind, key: str, ids: Iterable[int]
+) -> dict[int, int]:
+    """Account ids of `kind` for many owners/loans/notes at once (`key` names the id column),
+    creating the missing ones in one statement."""
+    ids = sorted(set(ids))
+    if not ids:
+        return {}
+    normal_side, allow_negative = ACCOUNT_RULES[kind]
+    rows = [
+        {
+            "code": account_code(kind, **{key: i}),
+            "kind": kind,
+            "normal_side": normal_side,
+            "allow_negative": allow_negative,
+            key: i,
+            "balance": ZERO,
+            "created_at": datetime.now(UTC),
+        }
+        for i in ids
+    ]
+    session.execute(
+        pg_insert(LedgerAccount).values(rows).on_conflict_do_nothing(index_elements=["code"])
+    )
+    column = getattr(LedgerAccount, key)
+    found = session.execute(
+        select(column, LedgerAccount.id).where(LedgerAccount.kind == kind, column.in_(ids))
+    ).all()
+    return dict(found)

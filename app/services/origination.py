@@ -1,0 +1,144 @@
+"""From application to listing: the offer, the borrower's answer, approval and listing."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from app.models import Loan, LoanPurpose, LoanStatus
+from app.services import activity, amortization
+from app.services.errors import DomainError
+from app.services.money import cents
+from app.services.policy import DEFAULT_POLICY, LendingPolicy
+
+
+@dataclass(frozen=True)
+class Offer:
+    grade: str
+    interest_rate: Decimal  # percent
+    origination_fee_rate: Decimal  # percent of the amount, deducted from proceeds
+    reasons: list[str]
+
+
+def create_application(
+    session: Session,
+    borrower_id: int,
+    *,
+    amount: Decimal,
+    term_months: int,
+    purpose: LoanPurpose,
+    credit_facts: dict,
+    title: str | None = None,
+    description: str | None = None,
+    collateral_description: str | None = None,
+) -> Loan:
+    """Record a new application (status submitted, waiting for its risk score)."""
+    loan = Loan(
+        borrower_id=borrower_id,
+        amount=amount,
+        requested_amount=amount,
+        term_months=term_months,
+        purpose=purpose,
+        title=title,
+        description=description,
+        collateral_description=collateral_description,
+        status=LoanStatus.SUBMITTED,
+        **credit_facts,
+    )
+    session.add(loan)
+    session.flush()
+    activity.record(session, "loan.applied", user_id=borrower_id, entity=loan, amount=str(amount))
+    session.flush()
+    return loan
+
+
+def make_offer(session: Session, loan: Loan, offer: Offer) -> Loan:
+    """Price the application: rate, fee, APR and payment from the amortization service."""
+    _require(loan, LoanStatus.SUBMITTED)
+    fee = cents(loan.amount * offer.origination_fee_rate / 100)
+    loan.risk_grade = offer.grade
+    loan.interest_rate = offer.interest_rate
+    loan.origination_fee_rate = offer.origination_fee_rate
+    loan.origination_fee = fee
+    loan.monthly_payment = amortization.level_payment(
+        loan.amount, offer.interest_rate, loan.term_months
+    )
+    loan.apr = amortization.apr_with_fee(loan.amount, offer.interest_rate, loan.term_months, fee)
+    loan.decision_reasons = offer.reasons
+    loan.status = LoanStatus.OFFERED
+    activity.record(
+        session,
+        "loan.offered",
+        user_id=loan.borrower_id,
+        entity=loan,
+        grade=offer.grade,
+        rate=str(offer.interest_rate),
+    )
+    session.flush()
+    return loan
+
+
+def decline(session: Session, loan: Loan, reasons: list[str]) -> Loan:
+    """Decline with the principal reasons (never a bare no)."""
+    if not reasons:
+        raise DomainError("A decline needs its reasons.")
+    _require(loan, LoanStatus.SUBMITTED, LoanStatus.PENDING_APPROVAL)
+    loan.status = LoanStatus.DECLINED
+    loan.decision_reasons = reasons
+    activity.record(
+        session, "loan.declined", user_id=loan.borrower_id, entity=loan, reasons=reasons
+    )
+    session.flush()
+    return loan
+
+
+def accept_offer(session: Session, loan: Loan) -> Loan:
+    """The borrower takes the offer; admins verify and approve next."""
+    _require(loan, LoanStatus.OFFERED)
+    loan.status = LoanStatus.PENDING_APPROVAL
+    activity.record(session, "loan.offer_accepted", user_id=loan.borrower_id, entity=loan)
+    session.flush()
+    return loan
+
+
+def withdraw(session: Session, loan: Loan) -> Loan:
+    """The borrower walks away before the loan lists."""
+    _require(loan, LoanStatus.SUBMITTED, LoanStatus.OFFERED, LoanStatus.PENDING_APPROVAL)
+    loan.status = LoanStatus.WITHDRAWN
+    activity.record(session, "loan.withdrawn", user_id=loan.borrower_id, entity=loan)
+    session.flush()
+    return loan
+
+
+def list_loan(
+    session: Session,
+    loan: Loan,
+    *,
+    now: datetime | None = None,
+    policy: LendingPolicy = DEFAULT_POLICY,
+    admin_id: int | None = None,
+) -> Loan:
+    """Open an approved loan to investors until its funding deadline."""
+    _require(loan, LoanStatus.PENDING_APPROVAL)
+    now = now or datetime.now(UTC)
+    loan.status = LoanStatus.LISTED
+    loan.listed_at = now
+    loan.funding_deadline = now + timedelta(days=policy.listing_days)
+    activity.record(
+        session,
+        "loan.listed",
+        user_id=admin_id,
+        entity=loan,
+        deadline=loan.funding_deadline.isoformat(),
+    )
+    session.flush()
+    return loan
+
+
+def _require(loan: Loan, *statuses: LoanStatus) -> None:
+    if loan.status not in statuses:
+        raise DomainError(
+            f"Loan #{loan.id} is {loan.status.value.replace('_', ' ')}; "
+            f"this needs it to be {' or '.join(s.value for s in statuses)}."
+        )

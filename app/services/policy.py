@@ -1,0 +1,34 @@
+"""The platform's lending rules in one place (defaults from the anchors; config may change them)."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+D = Decimal
+
+
+@dataclass(frozen=True)
+class LendingPolicy:
+    note_unit: Decimal = D("25.00")  # notes are bought in multiples of this
+    minimum_investment: Decimal = D("25.00")
+    max_investment_per_loan: Decimal = D("5000.00")  # one lender's cap in one loan
+    listing_days: int = 14
+    issue_threshold_percent: Decimal = D("70")  # an expiring listing still issues at or above this
+    grace_days: int = 15  # no late fee up to here
+    late_fee_floor: Decimal = D("15.00")
+    late_fee_percent: Decimal = D("5")  # of the unpaid installment, once per installment
+    default_after_days: int = 121
+    charge_off_after_days: int = 150
+    servicing_fee_percent: Decimal = D("1")  # of each note's share of each payment
+    prepayment_fee_cap_months: int = 12  # first year: fee capped at 1% of the regular payment
+    # Adjusted NAR: expected loss on the outstanding principal of notes in each status.
+    expected_loss_percent: dict[str, Decimal] = field(
+        default_factory=lambda: {
+            "grace": D("25"),
+            "late_16_30": D("50"),
+            "late_31_120": D("70"),
+            "default": D("85"),
+        }
+    )
+
+
+DEFAULT_POLICY = LendingPolicy()

@@ -1,0 +1,392 @@
+"""Borrower payments: late fees → interest → principal, oldest installment first, split to notes."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from app.models import (
+    AccountKind,
+    Installment,
+    InstallmentStatus,
+    Investment,
+    InvestmentStatus,
+    Loan,
+    LoanStatus,
+    Payment,
+    PaymentAllocation,
+    PaymentStatus,
+    Provider,
+    ServicingStatus,
+)
+from app.services import activity, amortization, ledger, servicing
+from app.services.errors import DomainError, ValidationFailed
+from app.services.ledger import Leg
+from app.services.money import ZERO, cents, split_largest_remainder
+from app.services.policy import DEFAULT_POLICY, LendingPolicy
+
+OPEN = (InstallmentStatus.SCHEDULED, InstallmentStatus.DUE, InstallmentStatus.LATE)
+COMPONENTS = ("late_fee", "interest", "principal", "recovery")
+
+
+@dataclass
+class Applied:
+    """How one payment lands on the loan, before it is split across notes."""
+
+    late_fee: Decimal = ZERO
+    interest: Decimal = ZERO
+    principal: Decimal = ZERO
+    recovery: Decimal = ZERO
+    prepaid: Decimal = ZERO  # principal beyond the schedule (shortens it)
+    paid_off: bool = False
+    touched: list[Installment] = field(default_factory=list)
+
+
+def apply_payment(
+    session: Session,
+    loan_id: int,
+    amount: Decimal,
+    *,
+    received_on: date,
+    idempotency_key: str,
+    payer_id: int | None = None,
+    provider: Provider = Provider.SIMULATED,
+    provider_ref: str | None = None,
+    policy: LendingPolicy = DEFAULT_POLICY,
+) -> Payment:
+    """Apply a received payment to a loan and pass it through to the noteholders.
+
+    The same idempotency key twice returns the first payment. After a charge-off the money
+    is a recovery, shared by the notes that were charged off.
+    """
+    if not isinstance(amount, Decimal) or amount <= 0 or amount != cents(amount):
+        raise ValidationFailed({"amount": "Enter a payment in dollars and cents above zero."})
+    with session.begin_nested():
+        loan = session.get(Loan, loan_id, with_for_update=True, populate_existing=True)
+        if loan is None:
+            raise DomainError(f"No loan #{loan_id}.")
+        earlier = session.scalar(
+            select(Payment).where(
+                Payment.loan_id == loan_id, Payment.idempotency_key == idempotency_key
+            )
+        )
+        if earlier is not None:
+            return earlier
+        if (
+            loan.status is not LoanStatus.ISSUED
+            or loan.servicing_status is ServicingStatus.PAID_OFF
+        ):
+            raise DomainError(f"Loan #{loan_id} is not being repaid.", field="amount")
+        if loan.servicing_status is ServicingStatus.CHARGED_OFF:
+            applied = _apply_recovery(session, loan, amount)
+        else:
+            applied = _apply_to_schedule(session, loan, amount, received_on)
+        payment = Payment(
+            loan_id=loan.id,
+            payer_id=payer_id,
+            amount=amount,
+            received_on=received_on,
+            status=PaymentStatus.SUCCEEDED,
+            provider=provider,
+            provider_ref=provider_ref,
+            idempotency_key=idempotency_key,
+            principal_applied=applied.principal + applied.recovery,
+            interest_applied=applied.interest,
+            fees_applied=applied.late_fee,
+        )
+        session.add(payment)
+        session.flush()
+        _distribute(session, loan, payment, applied, received_on, policy)
+        _settle_loan(session, loan, applied, received_on, policy)
+        activity.record(
+            session,
+            "loan.payment_applied",
+            user_id=payer_id,
+            entity=payment,
+            loan_id=loan.id,
+            amount=str(amount),
+            principal=str(applied.principal),
+            interest=str(applied.interest),
+            late_fee=str(applied.late_fee),
+            recovery=str(applied.recovery),
+        )
+        return payment
+
+
+def payoff_amount(session: Session, loan: Loan, as_of: date) -> amortization.PayoffQuote:
+    """What pays the whole loan off on `as_of`."""
+    return _quote(loan, _open_installments(session, loan.id), as_of)
+
+
+def _quote(
+    loan: Loan, open_installments: list[Installment], as_of: date
+) -> amortization.PayoffQuote:
+    due = [i for i in open_installments if i.due_date <= as_of]
+    upcoming = [i for i in open_installments if i.due_date > as_of]
+    past_due_dates = [i.due_date for i in loan.installments if i.due_date <= as_of]
+    accrual_start = max(past_due_dates) if past_due_dates else loan.issued_at.date()
+    # Interest accrues daily only within a scheduled period; a matured loan accrues late fees.
+    accrual_end = as_of if upcoming else accrual_start
+    return amortization.payoff_quote(
+        loan.principal_outstanding,
+        loan.interest_rate,
+        accrual_start,
+        accrual_end,
+        unpaid_interest=sum((i.interest_due - i.interest_paid for i in due), ZERO),
+        unpaid_fees=sum((i.fee_due - i.fee_paid for i in due), ZERO),
+    )
+
+
+def _apply_to_schedule(session: Session, loan: Loan, amount: Decimal, received_on: date) -> Applied:
+    open_installments = _open_installments(session, loan.id)
+    quote = _quote(loan, open_installments, received_on)
+    if amount > quote.total:
+        raise DomainError(
+            f"That is more than the ${quote.total:,.2f} that pays the loan off.", field="amount"
+        )
+    due = [i for i in open_installments if i.due_date <= received_on]
+    upcoming = [i for i in open_installments if i.due_date > received_on]
+    applied = Applied(touched=open_installments)
+    left = amount
+    for part in ("fee", "interest", "principal"):
+        for installment in due:
+            left = _pay_part(installment, part, left, applied)
+    if left == 0:
+        return applied
+    if amount == quote.total:
+        _pay_off(upcoming, left, applied)
+        return applied
+    for part in ("interest", "principal"):
+        left = _pay_part(upcoming[0], part, left, applied)
+    if left > 0:  # beyond the next installment: prepay principal, same payment, fewer months
+        applied.principal += left
+        applied.prepaid = left
+    return applied
+
+
+def _pay_part(installment: Installment, part: str, left: Decimal, applied: Applied) -> Decimal:
+    owed = getattr(installment, f"{part}_due") - getattr(installment, f"{part}_paid")
+    paying = min(owed, left)
+    if paying > 0:
+        setattr(installment, f"{part}_paid", getattr(installment, f"{part}_paid") + paying)
+        name = "late_fee" if part == "fee" else part
+        setattr(applied, name, getattr(applied, name) + paying)
+    return left - paying
+
+
+def _pay_off(upcoming: list[Installment], left: Decimal, applied: Applied) -> None:
+    """What is left settles the loan: all remaining principal plus interest accrued to today."""
+    principal_left = sum((i.principal_due - i.principal_paid for i in upcoming), ZERO)
+    accrued = left - principal_left
+    first = upcoming[0]
+    first.interest_due = first.interest_paid + accrued
+    first.interest_paid = first.interest_due
+    first.principal_due = first.principal_paid + principal_left
+    first.principal_paid = first.principal_due
+    for later in upcoming[1:]:
+        later.principal_due = later.interest_due = ZERO
+        later.status = InstallmentStatus.CANCELLED
+    applied.interest += accrued
+    applied.principal += principal_left
+    applied.paid_off = True
+
+
+def _apply_recovery(session: Session, loan: Loan, amount: Decimal) -> Applied:
+    owed = ledger.balance_of(session, AccountKind.LOAN_RECEIVABLE, loan_id=loan.id)
+    if amount > owed:
+        raise DomainError(
+            f"Only ${owed:,.2f} of this charged-off loan is still owed.", field="amount"
+        )
+    return Applied(recovery=amount)
+
+
+def _open_installments(session: Session, loan_id: int) -> list[Installment]:
+    return list(
+        session.scalars(
+            select(Installment)
+            .where(Installment.loan_id == loan_id, Installment.status.in_(OPEN))
+            .order_by(Installment.number)
+        )
+    )
+
+
+def _distribute(
+    session: Session,
+    loan: Loan,
+    payment: Payment,
+    applied: Applied,
+    received_on: date,
+    policy: LendingPolicy,
+) -> None:
+    """Split each component across the notes (cumulatively cent-exact) and post the entry."""
+    note_status = InvestmentStatus.CHARGED_OFF if applied.recovery else InvestmentStatus.ACTIVE
+    notes = list(
+        session.scalars(
+            select(Investment)
+            .where(Investment.loan_id == loan.id, Investment.status == note_status)
+            .order_by(Investment.id)
+        )
+    )
+    if not notes:
+        raise DomainError(f"Loan #{loan.id} has no notes to pay.")
+    weights = {note.id: note.amount for note in notes}
+    shares = _component_shares(session, weights, applied)
+    fees = _servicing_fees(loan, notes, shares, applied, received_on, policy)
+    session.execute(insert_allocations(payment.id, notes, shares, fees))
+    for note in notes:
+        note.principal_outstanding -= shares["principal"][note.id]
+    _post_payment(session, loan, payment, notes, shares, fees, applied)
+
+
+def _component_shares(session: Session, weights: dict[int, Decimal], applied: Applied):
+    columns = [func.coalesce(func.sum(getattr(PaymentAllocation, c)), 0) for c in COMPONENTS]
+    previous = {
+        row[0]: dict(zip(COMPONENTS, row[1:], strict=True))
+        for row in session.execute(
+            select(PaymentAllocation.investment_id, *columns)
+            .where(PaymentAllocation.investment_id.in_(weights))
+            .group_by(PaymentAllocation.investment_id)
+        )
+    }
+    shares = {}
+    for component in COMPONENTS:
+        amount = getattr(applied, component)
+        paid = {note_id: previous.get(note_id, {}).get(component, ZERO) for note_id in weights}
+        if amount == 0:
+            shares[component] = dict.fromkeys(weights, ZERO)
+            continue
+        shares[component] = split_largest_remainder(
+            sum(paid.values(), ZERO) + amount, weights, paid
+        )
+    return shares
+
+
+def _servicing_fees(loan, notes, shares, applied, received_on, policy) -> dict[int, Decimal]:
+    """1% of each note's share; a prepayment in the first year pays at most 1% of the
+    note's share of the regular payment."""
+    rate = policy.servicing_fee_percent / 100
+    capped = applied.prepaid > 0 and received_on < amortization.add_months(
+        loan.issued_at.date(), policy.prepayment_fee_cap_months
+    )
+    fees = {}
+    for note in notes:
+        received = sum((shares[c][note.id] for c in COMPONENTS), ZERO)
+        fee = cents(received * rate)
+        if capped:
+            fee = min(fee, cents(loan.monthly_payment * note.amount / loan.amount * rate))
+        fees[note.id] = fee
+    return fees
+
+
+def insert_allocations(payment_id: int, notes, shares, fees):
+    """One INSERT for every note's allocation row."""
+    return insert(PaymentAllocation).values(
+        [
+            {
+                "payment_id": payment_id,
+                "investment_id": note.id,
+                **{c: shares[c][note.id] for c in COMPONENTS},
+                "servicing_fee": fees[note.id],
+            }
+            for note in notes
+        ]
+    )
+
+
+def _post_payment(session, loan, payment, notes, shares, fees, applied) -> None:
+    lenders = ledger.accounts_for(
+        session, AccountKind.LENDER_CASH, "owner_id", [note.lender_id for note in notes]
+    )
+    note_accounts = ledger.accounts_for(
+        session, AccountKind.NOTE_PRINCIPAL, "investment_id", [note.id for note in notes]
+    )
+    to_lender: dict[int, Decimal] = defaultdict(Decimal)
+    legs = []
+    for note in notes:
+        received = sum((shares[c][note.id] for c in COMPONENTS), ZERO)
+        to_lender[note.lender_id] += received - fees[note.id]
+        if shares["principal"][note.id]:
+            legs.append(Leg(note_accounts[note.id], shares["principal"][note.id]))
+    legs += [Leg(lenders[lender_id], -amount) for lender_id, amount in to_lender.items() if amount]
+    clearing = ledger.account(session, AccountKind.PROCESSOR_CLEARING)
+    receivable = ledger.account(session, AccountKind.LOAN_RECEIVABLE, loan_id=loan.id)
+    legs += [
+        ledger.debit(clearing, payment.amount),
+        ledger.credit(receivable, applied.principal + applied.recovery),
+        ledger.credit(ledger.account(session, AccountKind.FEE_REVENUE), sum(fees.values(), ZERO)),
+    ]
+    if applied.recovery:
+        losses = ledger.account(session, AccountKind.CREDIT_LOSSES, loan_id=loan.id)
+        legs.append(ledger.debit(losses, applied.recovery))
+    kind = "recovery" if applied.recovery else "repayment"
+    ledger.post(
+        session,
+        kind,
+        f"Payment #{payment.id} on loan #{loan.id}",
+        [leg for leg in legs if leg.amount],
+        idempotency_key=f"payment:{payment.id}",
+        loan_id=loan.id,
+        user_id=payment.payer_id,
+    )
+
+
+def _settle_loan(
+    session: Session, loan: Loan, applied: Applied, received_on: date, policy: LendingPolicy
+) -> None:
+    if applied.recovery:
+        return
+    loan.principal_outstanding -= applied.principal
+    for installment in applied.touched:
+        if (
+            installment.status is not InstallmentStatus.CANCELLED
+            and installment.total_paid == installment.total_due
+        ):
+            installment.status = InstallmentStatus.PAID
+            installment.paid_on = received_on
+    if applied.prepaid:
+        _reamortize(loan, applied.touched, received_on)
+    if applied.paid_off or loan.principal_outstanding == 0:
+        servicing.close_paid_off(session, loan, received_on)
+        return
+    servicing.refresh_delinquency(session, loan, received_on, policy)
+
+
+def _reamortize(loan: Loan, installments: list[Installment], received_on: date) -> None:
+    """Same payment, fewer installments: rebuild the not-yet-due ones from the new balance."""
+    future = [
+        i
+        for i in installments
+        if i.status is InstallmentStatus.SCHEDULED
+        and i.due_date > received_on
+        and i.total_paid == 0
+    ]
+    if not future:
+        return
+    balance = loan.principal_outstanding - sum(
+        (
+            i.principal_due - i.principal_paid
+            for i in installments
+            if i not in future and i.status is not InstallmentStatus.CANCELLED
+        ),
+        ZERO,
+    )
+    plans = (
+        amortization.amortize(
+            balance,
+            loan.interest_rate,
+            loan.monthly_payment,
+            future[0].due_date,
+            first_number=future[0].number,
+        )
+        if balance
+        else []
+    )
+    assert len(plans) <= len(future), "a prepayment cannot lengthen the schedule"
+    for installment, plan in zip(future, plans, strict=False):
+        installment.principal_due, installment.interest_due = plan.principal, plan.interest
+    for installment in future[len(plans) :]:
+        installment.principal_due = installment.interest_due = ZERO
+        installment.status = InstallmentStatus.CANCELLED

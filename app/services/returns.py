@@ -1,0 +1,217 @@
+"""What lenders earn: Net Annualized Return (LendingClub's definition), adjusted NAR, summary."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, localcontext
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models import (
+    AccountKind,
+    Installment,
+    Investment,
+    InvestmentStatus,
+    JournalEntry,
+    LedgerAccount,
+    Loan,
+    Payment,
+    PaymentAllocation,
+    Posting,
+)
+from app.services import ledger
+from app.services.money import ZERO
+from app.services.policy import DEFAULT_POLICY, LendingPolicy
+
+
+@dataclass(frozen=True)
+class LenderSummary:
+    available_cash: Decimal
+    committed_cash: Decimal
+    outstanding_principal: Decimal
+    received_principal: Decimal
+    received_interest: Decimal
+    received_late_fees: Decimal
+    received_recoveries: Decimal
+    servicing_fees: Decimal
+    charged_off_principal: Decimal
+    nar_percent: Decimal | None
+    adjusted_nar_percent: Decimal | None
+
+
+def summary(
+    session: Session, lender_id: int, as_of: date, policy: LendingPolicy = DEFAULT_POLICY
+) -> LenderSummary:
+    """The lender's account at a glance (all figures from the ledger and allocations)."""
+    received = session.execute(
+        select(
+            *(
+                func.coalesce(func.sum(getattr(PaymentAllocation, c)), 0)
+                for c in ("principal", "interest", "late_fee", "recovery", "servicing_fee")
+            )
+        )
+        .join(Investment, Investment.id == PaymentAllocation.investment_id)
+        .where(Investment.lender_id == lender_id)
+    ).one()
+    outstanding = session.scalar(
+        select(func.coalesce(func.sum(Investment.principal_outstanding), 0)).where(
+            Investment.lender_id == lender_id
+        )
+    )
+    return LenderSummary(
+        available_cash=ledger.balance_of(session, AccountKind.LENDER_CASH, owner_id=lender_id),
+        committed_cash=ledger.balance_of(session, AccountKind.LENDER_COMMITTED, owner_id=lender_id),
+        outstanding_principal=outstanding,
+        received_principal=received[0],
+        received_interest=received[1],
+        received_late_fees=received[2],
+        received_recoveries=received[3],
+        servicing_fees=received[4],
+        charged_off_principal=charged_off_principal(session, lender_id),
+        nar_percent=net_annualized_return(session, lender_id, as_of),
+        adjusted_nar_percent=net_annualized_return(
+            session, lender_id, as_of, adjusted=True, policy=policy
+        ),
+    )
+
+
+def charged_off_principal(session: Session, lender_id: int) -> Decimal:
+    """Principal of this lender's notes written off at charge-off."""
+    return session.scalar(
+        select(func.coalesce(func.sum(Posting.amount), 0))
+        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .join(LedgerAccount, LedgerAccount.id == Posting.account_id)
+        .join(Investment, Investment.id == LedgerAccount.investment_id)
+        .where(JournalEntry.kind == "charge_off", Investment.lender_id == lender_id)
+    )
+
+
+def net_annualized_return(
+    session: Session,
+    lender_id: int,
+    as_of: date,
+    *,
+    adjusted: bool = False,
+    policy: LendingPolicy = DEFAULT_POLICY,
+) -> Decimal | None:
+    """NAR in percent (4 places) over every note-month to `as_of`; None while there is none.
+
+    Adjusted NAR also subtracts the expected loss on notes that are past due.
+    """
+    gains, principal = note_month_totals(session, lender_id, as_of)
+    if adjusted:
+        gains -= _expected_losses(session, lender_id, policy)
+    return annualize(gains, principal)
+
+
+def annualize(gains: Decimal, principal: Decimal) -> Decimal | None:
+    """LendingClub's NAR: (1 + ΣN / ΣP)^12 − 1, in percent to 4 places."""
+    if principal == 0:
+        return None
+    with localcontext() as context:
+        context.prec = 34
+        return (((1 + gains / principal) ** 12 - 1) * 100).quantize(Decimal("0.0001"))
+
+
+def note_month_totals(session: Session, lender_id: int, as_of: date) -> tuple[Decimal, Decimal]:
+    """ΣN and ΣP over the lender's note-months.
+
+    N = interest + late fees + recoveries − servicing fees − principal charged off that
+    month; P = the note's principal at the start of the month (kept until charge-off).
+    """
+    notes = _earning_notes(session, lender_id)
+    gains, principal = ZERO, ZERO
+    for note in notes:
+        note_gain, note_principal = _note_months(session, note, as_of)
+        gains += note_gain
+        principal += note_principal
+    return gains, principal
+
+
+def _earning_notes(session: Session, lender_id: int) -> list[Investment]:
+    return list(
+        session.scalars(
+            select(Investment).where(
+                Investment.lender_id == lender_id,
+                Investment.status.in_(
+                    [
+                        InvestmentStatus.ACTIVE,
+                        InvestmentStatus.PAID_OFF,
+                        InvestmentStatus.CHARGED_OFF,
+                    ]
+                ),
+            )
+        )
+    )
+
+
+def _note_months(session: Session, note: Investment, as_of: date) -> tuple[Decimal, Decimal]:
+    loan = session.get(Loan, note.loan_id)
+    due_dates = list(
+        session.scalars(
+            select(Installment.due_date)
+            .where(Installment.loan_id == loan.id)
+            .order_by(Installment.number)
+        )
+    )
+    closed_on = loan.closed_at.date() if loan.closed_at else None
+    horizon = min(as_of, closed_on) if closed_on else as_of
+    starts = [loan.issued_at.date(), *due_dates]
+    months = [(starts[k], starts[k + 1]) for k in range(len(due_dates)) if starts[k] < horizon]
+    rows = session.execute(
+        select(Payment.received_on, PaymentAllocation)
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .where(PaymentAllocation.investment_id == note.id, Payment.received_on <= as_of)
+    ).all()
+    charged_off = _charge_off_amount(session, note.id)
+    gains, principal = ZERO, ZERO
+    repaid_before = defaultdict(Decimal)
+    for received_on, allocation in rows:
+        index = _month_of(received_on, months)
+        gains += (
+            allocation.interest
+            + allocation.late_fee
+            + allocation.recovery
+            - allocation.servicing_fee
+        )
+        repaid_before[index] += allocation.principal
+    repaid = ZERO
+    for index in range(len(months)):
+        principal += note.amount - repaid
+        repaid += repaid_before.get(index, ZERO)
+    return gains - charged_off, principal
+
+
+def _month_of(day: date, months: list[tuple[date, date]]) -> int:
+    for index, (start, end) in enumerate(months):
+        if start < day <= end or (index == 0 and day <= end):
+            return index
+    return len(months) - 1
+
+
+def _charge_off_amount(session: Session, note_id: int) -> Decimal:
+    """Principal written off this note (its charge-off posting debits the note account)."""
+    return session.scalar(
+        select(func.coalesce(func.sum(Posting.amount), 0))
+        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .join(LedgerAccount, LedgerAccount.id == Posting.account_id)
+        .where(JournalEntry.kind == "charge_off", LedgerAccount.investment_id == note_id)
+    )
+
+
+def _expected_losses(session: Session, lender_id: int, policy: LendingPolicy) -> Decimal:
+    notes = _earning_notes(session, lender_id)
+    if not notes:
+        return ZERO
+    statuses = dict(
+        session.execute(
+            select(Loan.id, Loan.servicing_status).where(Loan.id.in_({n.loan_id for n in notes}))
+        ).all()
+    )
+    total = ZERO
+    for note in notes:
+        status = statuses.get(note.loan_id)
+        rate = policy.expected_loss_percent.get(status.value if status else "", ZERO)
+        total += note.principal_outstanding * rate / 100
+    return total

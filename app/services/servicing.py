@@ -1,0 +1,232 @@
+"""The servicing cycle: installments fall due, grace, late fees, delinquency, charge-off, payoff."""
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from app.models import (
+    AccountKind,
+    Installment,
+    InstallmentStatus,
+    Investment,
+    InvestmentStatus,
+    Loan,
+    LoanStatus,
+    ServicingRun,
+    ServicingStatus,
+)
+from app.services import activity, issuance, ledger
+from app.services.errors import DomainError
+from app.services.ledger import Leg
+from app.services.money import ZERO
+from app.services.policy import DEFAULT_POLICY, LendingPolicy
+
+OPEN = (InstallmentStatus.SCHEDULED, InstallmentStatus.DUE, InstallmentStatus.LATE)
+SERVICED = "l.status = 'issued' AND l.servicing_status NOT IN ('charged_off', 'paid_off')"
+
+
+def status_for(days_past_due: int, policy: LendingPolicy = DEFAULT_POLICY) -> ServicingStatus:
+    """The delinquency bucket for a number of days past due."""
+    if days_past_due <= 0:
+        return ServicingStatus.CURRENT
+    if days_past_due <= policy.grace_days:
+        return ServicingStatus.GRACE
+    if days_past_due <= 30:
+        return ServicingStatus.LATE_16_30
+    if days_past_due < policy.default_after_days:
+        return ServicingStatus.LATE_31_120
+    return ServicingStatus.DEFAULT
+
+
+def run_cycle(
+    session: Session, business_date: date, policy: LendingPolicy = DEFAULT_POLICY
+) -> dict:
+    """The daily batch, once per business date (a second run returns the first run's figures).
+
+    Set-based SQL: installments fall due, late fees at grace + 1 days (once per installment),
+    delinquency buckets move; then loans past the charge-off age are charged off and listings
+    past their deadline are issued or expired.
+    """
+    session.flush()
+    run_id = session.execute(
+        insert(ServicingRun)
+        .values(business_date=business_date, started_at=datetime.now(UTC), stats={})
+        .on_conflict_do_nothing(index_elements=["business_date"])
+        .returning(ServicingRun.id)
+    ).scalar_one_or_none()
+    if run_id is None:
+        return session.scalars(
+            select(ServicingRun.stats).where(ServicingRun.business_date == business_date)
+        ).one()
+    params = {
+        "day": business_date,
+        "grace": policy.grace_days,
+        "floor": policy.late_fee_floor,
+        "pct": policy.late_fee_percent,
+        "default_after": policy.default_after_days,
+    }
+    stats = {"business_date": business_date.isoformat()}
+    stats["installments_due"] = session.execute(
+        text(
+            "UPDATE installments SET status = 'due' WHERE status = 'scheduled' AND due_date <= :day"
+        ),
+        params,
+    ).rowcount
+    stats["late_fees"] = session.execute(text(LATE_FEES), params).rowcount
+    stats["status_changes"] = session.execute(text(DELINQUENCY), params).rowcount
+    stats["charged_off"] = 0
+    for loan_id in session.scalars(
+        text(
+            f"SELECT l.id FROM loans l WHERE {SERVICED} AND l.days_past_due >= :age ORDER BY l.id"
+        ),
+        {"age": policy.charge_off_after_days},
+    ):
+        charge_off(session, loan_id, business_date, reason="days past due")
+        stats["charged_off"] += 1
+    start_of_day = datetime.combine(business_date, time.min, tzinfo=UTC)
+    stats.update(issuance.expire_listings(session, now=start_of_day, policy=policy))
+    run = session.get(ServicingRun, run_id)
+    run.stats, run.finished_at = stats, datetime.now(UTC)
+    session.flush()
+    session.expire_all()  # set-based UPDATEs bypassed the identity map
+    return stats
+
+
+LATE_FEES = f"""
+UPDATE installments i
+   SET fee_due = i.fee_due + GREATEST(:floor, round_half_even(
+           (i.principal_due + i.interest_due - i.principal_paid - i.interest_paid) * :pct / 100)),
+       late_fee_assessed_on = :day,
+       status = 'late'
+  FROM loans l
+ WHERE l.id = i.loan_id AND {SERVICED}
+   AND i.status IN ('due', 'late') AND i.late_fee_assessed_on IS NULL
+   AND i.due_date <= CAST(:day AS date) - (:grace + 1)
+   AND i.principal_due + i.interest_due > i.principal_paid + i.interest_paid
+"""
+
+DELINQUENCY = f"""
+WITH overdue AS (
+    SELECT loan_id, min(due_date) AS oldest
+      FROM installments
+     WHERE status IN ('due', 'late') AND due_date < :day
+     GROUP BY loan_id
+), wanted AS (
+    SELECT l.id, COALESCE(CAST(:day AS date) - o.oldest, 0) AS dpd
+      FROM loans l LEFT JOIN overdue o ON o.loan_id = l.id
+     WHERE {SERVICED} AND (o.loan_id IS NOT NULL OR l.days_past_due <> 0)
+)
+UPDATE loans l
+   SET days_past_due = w.dpd,
+       servicing_status = CASE
+           WHEN w.dpd <= 0 THEN 'current'
+           WHEN w.dpd <= :grace THEN 'grace'
+           WHEN w.dpd <= 30 THEN 'late_16_30'
+           WHEN w.dpd < :default_after THEN 'late_31_120'
+           ELSE 'default' END
+  FROM wanted w
+ WHERE l.id = w.id AND l.days_past_due IS DISTINCT FROM w.dpd
+"""
+
+
+def refresh_delinquency(
+    session: Session, loan: Loan, today: date, policy: LendingPolicy = DEFAULT_POLICY
+) -> None:
+    """Recompute one loan's days past due, bucket and next due date (after a payment)."""
+    session.flush()
+    oldest_unpaid, next_due = session.execute(
+        select(
+            func.min(Installment.due_date).filter(
+                Installment.due_date < today, Installment.status != InstallmentStatus.SCHEDULED
+            ),
+            func.min(Installment.due_date),
+        ).where(Installment.loan_id == loan.id, Installment.status.in_(OPEN))
+    ).one()
+    loan.days_past_due = (today - oldest_unpaid).days if oldest_unpaid else 0
+    loan.servicing_status = status_for(loan.days_past_due, policy)
+    loan.next_due_date = next_due
+
+
+def close_paid_off(session: Session, loan: Loan, today: date) -> None:
+    """Everything is repaid: the loan and its notes close."""
+    loan.servicing_status = ServicingStatus.PAID_OFF
+    loan.days_past_due = 0
+    loan.next_due_date = None
+    loan.closed_at = datetime.combine(today, time.min, tzinfo=UTC)
+    for note in session.scalars(
+        select(Investment).where(
+            Investment.loan_id == loan.id, Investment.status == InvestmentStatus.ACTIVE
+        )
+    ):
+        if note.principal_outstanding != ZERO:
+            raise DomainError(f"note {note.id} still holds principal at payoff")
+        note.status = InvestmentStatus.PAID_OFF
+    activity.record(session, "loan.paid_off", entity=loan, on=today.isoformat())
+
+
+def charge_off(
+    session: Session, loan_id: int, business_date: date, *, reason: str, admin_id: int | None = None
+) -> Loan:
+    """Write the notes' remaining principal over to the loan's credit-losses account.
+
+    The borrower still owes it (the receivable stays): whatever is recovered later goes
+    back to these noteholders, pro rata.
+    """
+    loan = session.get(Loan, loan_id, with_for_update=True, populate_existing=True)
+    if (
+        loan is None
+        or loan.status is not LoanStatus.ISSUED
+        or loan.servicing_status in (ServicingStatus.CHARGED_OFF, ServicingStatus.PAID_OFF)
+    ):
+        raise DomainError(f"Loan #{loan_id} cannot be charged off now.")
+    notes = list(
+        session.scalars(
+            select(Investment)
+            .where(Investment.loan_id == loan.id, Investment.status == InvestmentStatus.ACTIVE)
+            .order_by(Investment.id)
+        )
+    )
+    note_accounts = ledger.accounts_for(
+        session, AccountKind.NOTE_PRINCIPAL, "investment_id", [note.id for note in notes]
+    )
+    losses = ledger.account(session, AccountKind.CREDIT_LOSSES, loan_id=loan.id)
+    total = loan.principal_outstanding
+    legs = [Leg(note_accounts[note.id], note.principal_outstanding) for note in notes]
+    if total:
+        ledger.post(
+            session,
+            "charge_off",
+            f"Loan #{loan.id} charged off: {reason}",
+            [*legs, ledger.credit(losses, total)],
+            idempotency_key=f"charge_off:loan:{loan.id}",
+            loan_id=loan.id,
+            user_id=admin_id,
+            details={"reason": reason, "business_date": business_date.isoformat()},
+        )
+    for note in notes:
+        note.status = InvestmentStatus.CHARGED_OFF
+        note.principal_outstanding = ZERO
+    loan.principal_outstanding = ZERO
+    loan.servicing_status = ServicingStatus.CHARGED_OFF
+    loan.closed_at = datetime.combine(business_date, time.min, tzinfo=UTC)
+    activity.record(
+        session,
+        "loan.charged_off",
+        user_id=admin_id,
+        entity=loan,
+        principal=str(total),
+        reason=reason,
+        days_past_due=loan.days_past_due,
+    )
+    session.flush()
+    return loan
+
+
+def business_dates(start: date, end: date):
+    """Every date from start to end inclusive (the cycle runs every calendar day)."""
+    day = start
+    while day <= end:
+        yield day
+        day += timedelta(days=1)

@@ -1,0 +1,79 @@
+"""Races on real PostgreSQL with real commits: no overfunding, no overdrawn lender."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+from app.models import Investment, Loan
+from app.services import cash, investing, ledger
+from app.services.errors import DomainError
+from tests.money.builders import key, lender, listed_loan
+
+D = Decimal
+pytestmark = pytest.mark.committing
+
+
+def _race(attempts):
+    """Run each (lender_id, loan_id, amount) in its own thread, session and transaction."""
+    engine = db.engine
+    barrier = threading.Barrier(len(attempts))
+    outcomes = [None] * len(attempts)
+
+    def attempt(index, lender_id, loan_id, amount):
+        with Session(engine) as session:
+            barrier.wait()
+            try:
+                investing.invest(
+                    session,
+                    lender_id=lender_id,
+                    loan_id=loan_id,
+                    amount=amount,
+                    idempotency_key=key(),
+                )
+                session.commit()
+                outcomes[index] = "ok"
+            except DomainError as error:
+                session.rollback()
+                outcomes[index] = type(error).__name__
+
+    threads = [threading.Thread(target=attempt, args=(i, *args)) for i, args in enumerate(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+def test_twenty_lenders_race_for_the_last_thousand_dollars(committed):
+    loan = listed_loan("2000.00")
+    early = lender(D("1000"))
+    investing.invest(
+        committed, lender_id=early.id, loan_id=loan.id, amount=D("1000"), idempotency_key=key()
+    )
+    racers = [lender(D("100")) for _ in range(20)]
+    committed.commit()
+    outcomes = _race([(racer.id, loan.id, D("100")) for racer in racers])
+    assert outcomes.count("ok") == 10
+    assert set(outcomes) == {"ok", "ListingClosed"}  # the other ten find it fully funded
+    committed.expire_all()
+    funded = committed.scalar(select(Loan.funded_amount).where(Loan.id == loan.id))
+    invested = committed.scalar(
+        select(func.sum(Investment.amount)).where(Investment.loan_id == loan.id)
+    )
+    assert funded == invested == D("2000.00")
+    assert ledger.verify(committed) == []
+
+
+def test_one_lender_cannot_spend_the_same_cash_twice(committed):
+    first, second = listed_loan("1000.00"), listed_loan("1000.00")
+    investor = lender(D("150"))
+    committed.commit()
+    outcomes = _race([(investor.id, first.id, D("100")), (investor.id, second.id, D("100"))])
+    assert sorted(outcomes) == ["InsufficientFunds", "ok"]
+    committed.expire_all()
+    assert cash.available_cash(committed, investor.id) == D("50.00")
+    assert ledger.verify(committed) == []
