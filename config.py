@@ -87,6 +87,11 @@ class Config:
     RATELIMIT_ENABLED = True
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
     SEED_DEMO_DATA = _flag("SEED_DEMO_DATA", True)
+    # Lending rules (app.services.policy.LendingPolicy); decimals as strings.
+    LISTING_DAYS = _int("LISTING_DAYS", 14)
+    ISSUE_THRESHOLD_PERCENT = _env("ISSUE_THRESHOLD_PERCENT", "70")
+    MAX_INVESTMENT_PER_LOAN = _env("MAX_INVESTMENT_PER_LOAN", "5000.00")
+    CHARGE_OFF_AFTER_DAYS = _int("CHARGE_OFF_AFTER_DAYS", 150)
     ARGON2_TIME_COST: int | None = None  # None: argon2-cffi's defaults (ASVS-compliant)
     ARGON2_MEMORY_COST: int | None = None
 

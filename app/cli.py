@@ -68,6 +68,21 @@ def relay(once: bool, interval: float) -> None:
         time.sleep(interval if count == 0 else 0)
 
 
+@jobs_cli.command("cycle")
+@click.option("--date", "business_date", default=None, help="Business date (default: today).")
+def cycle(business_date: str | None) -> None:
+    """Run the daily servicing cycle now (a date runs once; repeats report the first run)."""
+    from datetime import date
+
+    from app.extensions import get_policy
+    from app.services import servicing
+
+    day = date.fromisoformat(business_date) if business_date else date.today()
+    stats = servicing.run_cycle(db.session, day, get_policy())
+    db.session.commit()
+    click.echo(stats)
+
+
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI."""
     app.cli.add_command(users_cli)

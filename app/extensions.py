@@ -1,5 +1,7 @@
 """Extension objects, bound to an app in create_app()."""
 
+from decimal import Decimal
+
 from flask import current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -11,6 +13,7 @@ from redis import Redis
 from rq import Queue
 
 from app.models import Base
+from app.services.policy import LendingPolicy
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
@@ -37,3 +40,14 @@ def get_queue(name: str = "default") -> Queue | None:
     if redis is None:
         return None
     return Queue(name, connection=redis, is_async=current_app.config["RQ_IS_ASYNC"])
+
+
+def get_policy() -> LendingPolicy:
+    """The lending rules as configured for this app."""
+    config = current_app.config
+    return LendingPolicy(
+        listing_days=config["LISTING_DAYS"],
+        issue_threshold_percent=Decimal(config["ISSUE_THRESHOLD_PERCENT"]),
+        max_investment_per_loan=Decimal(config["MAX_INVESTMENT_PER_LOAN"]),
+        charge_off_after_days=config["CHARGE_OFF_AFTER_DAYS"],
+    )

@@ -3,11 +3,11 @@
 import logging
 import traceback
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from app.extensions import db, get_queue
+from app.extensions import db, get_policy, get_queue
 from app.models import OutboxMessage, OutboxStatus, User
-from app.services import notifications, outbox
+from app.services import issuance, notifications, outbox, servicing
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,18 @@ def welcome_user(payload: dict) -> None:
         link="/account",
         dedupe_key=f"welcome-{user.id}",
     )
+
+
+@handler("issue_loan")
+def issue_loan(payload: dict) -> None:
+    """Issue a listing that just became fully funded (a no-op once issued)."""
+    issuance.issue_loan(db.session, payload["loan_id"], today=date.today(), policy=get_policy())
+
+
+@handler("servicing_cycle")
+def servicing_cycle(payload: dict) -> None:
+    """The daily cycle for one business date (idempotent per date)."""
+    servicing.run_cycle(db.session, date.fromisoformat(payload["business_date"]), get_policy())
 
 
 def relay(limit: int = 100) -> int:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from app.models import EmploymentStatus, Role, User
 from app.services import accounts
 from config import DEMO_EMAIL_DOMAIN
+from seeds import loans
 
 DEMO_PEOPLE = (
     {
@@ -65,7 +66,7 @@ def run(session: Session) -> list[str]:
             user = _create(session, person)
         lines.append(f"  {person['role'].value:<8} {person['email']:<36} {person['password']}")
     session.commit()
-    return lines
+    return lines + loans.run(session)
 
 
 def _create(session: Session, person: dict) -> User:

@@ -7,8 +7,10 @@ from sqlalchemy import func, select
 
 from app import create_app, refuse_demo_accounts
 from app.extensions import db
-from app.models import Role, User
+from app.models import Loan, LoanStatus, Role, User
+from app.services import ledger
 from config import DEMO_EMAIL_DOMAIN, ProductionConfig, TestConfig
+from seeds import run as seed_demo
 from seeds.demo import DEMO_PEOPLE
 
 STRONG_SECRET = "k" * 48
@@ -127,11 +129,33 @@ def test_seed_creates_demo_people_whose_logins_work(app, client, monkeypatch):
         )
         assert response.status_code == 303
         client.post("/logout")
+    people = db.session.scalar(select(func.count()).select_from(User))
+    loans = db.session.scalar(select(func.count()).select_from(Loan))
     again = app.test_cli_runner().invoke(args=["seed"])
     assert again.exit_code == 0
-    assert db.session.scalar(
-        select(func.count()).select_from(User).where(User.email.endswith(DEMO_EMAIL_DOMAIN))
-    ) == len(DEMO_PEOPLE)
+    assert db.session.scalar(select(func.count()).select_from(User)) == people
+    assert db.session.scalar(select(func.count()).select_from(Loan)) == loans
+
+
+def test_demo_loans_cover_every_state_and_the_ledger_balances(app):
+    seed_demo(db.session)
+    states = {
+        (loan.status.value, loan.servicing_status.value if loan.servicing_status else None)
+        for loan in db.session.scalars(select(Loan))
+    }
+    assert {"offered", "pending_approval", "listed", "expired"} <= {s for s, _ in states}
+    assert {
+        "current",
+        "grace",
+        "late_16_30",
+        "late_31_120",
+        "default",
+        "charged_off",
+        "paid_off",
+    } <= {servicing for _, servicing in states}
+    listed = db.session.scalars(select(Loan).where(Loan.status == LoanStatus.LISTED)).one()
+    assert 0 < listed.funded_amount < listed.amount
+    assert ledger.verify(db.session) == []
 
 
 def test_seed_refuses_when_demo_data_is_off(app):

@@ -135,3 +135,29 @@ def test_a_real_rq_worker_runs_relayed_jobs(app, committed, redis_client, monkey
         select(Notification.title).where(Notification.user_id == user.id)
     ).all()
     assert titles == ["Welcome to CommunityLend"]
+
+
+def test_a_fully_funded_listing_is_issued_by_its_job(app, monkeypatch):
+    from decimal import Decimal
+
+    from app.models import Loan, LoanStatus
+    from app.services import investing
+    from tests.money.builders import key, lender, listed_loan
+
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    loan = listed_loan("500.00")
+    investor = lender(Decimal("500"))
+    investing.invest(
+        db.session,
+        lender_id=investor.id,
+        loan_id=loan.id,
+        amount=Decimal("500"),
+        idempotency_key=key(),
+    )
+    jobs.relay()
+    assert db.session.get(Loan, loan.id, populate_existing=True).status is LoanStatus.ISSUED
+    message = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "issue_loan")
+    ).one()
+    assert message.status is OutboxStatus.DONE
+    assert jobs.run_outbox_message(message.id) == "skipped"
