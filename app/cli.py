@@ -1,6 +1,7 @@
 """Command-line tools: `flask users create-admin`, `flask seed`, `flask jobs relay`."""
 
 import getpass
+import json
 import time
 
 import click
@@ -80,7 +81,7 @@ def cycle(business_date: str | None) -> None:
     day = date.fromisoformat(business_date) if business_date else date.today()
     stats = servicing.run_cycle(db.session, day, get_policy())
     db.session.commit()
-    click.echo(stats)
+    click.echo(json.dumps(stats, sort_keys=True))
 
 
 def register(app: Flask) -> None:

@@ -153,3 +153,11 @@ def committed(app):
     tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
     db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     db.session.commit()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item (fixtures check whether the test passed)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

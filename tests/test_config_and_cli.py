@@ -162,3 +162,10 @@ def test_seed_refuses_when_demo_data_is_off(app):
     result = app.test_cli_runner().invoke(args=["seed"])
     assert result.exit_code != 0
     assert "disabled" in result.output
+
+
+def test_cycle_cli_runs_one_business_date_once(app):
+    first = app.test_cli_runner().invoke(args=["jobs", "cycle", "--date", "2024-03-01"])
+    again = app.test_cli_runner().invoke(args=["jobs", "cycle", "--date", "2024-03-01"])
+    assert first.exit_code == 0 and "2024-03-01" in first.output
+    assert again.output == first.output

@@ -3,7 +3,7 @@
 import calendar
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 from app.services.money import CENT, ZERO, cents
 
@@ -35,15 +35,21 @@ def monthly_rate(annual_rate_percent: Decimal) -> Decimal:
     return annual_rate_percent / Decimal(100) / MONTHS_PER_YEAR
 
 
-def level_payment(principal: Decimal, annual_rate_percent: Decimal, months: int) -> Decimal:
-    """The monthly payment P·r / (1 − (1 + r)^−n), rounded half-even to the cent."""
+def level_payment(
+    principal: Decimal, annual_rate_percent: Decimal, months: int, multiple: Decimal | None = None
+) -> Decimal:
+    """The monthly payment P·r / (1 − (1 + r)^−n), rounded half-even to the cent (or to the
+    nearest `multiple`, as Fineract's "installment in multiples of")."""
     _check(principal, annual_rate_percent, months)
     rate = monthly_rate(annual_rate_percent)
     if rate == 0:
-        return cents(principal / months)
-    with localcontext() as context:
-        context.prec = 34
-        raw = principal * rate / (1 - (1 + rate) ** -months)
+        raw = principal / months
+    else:
+        with localcontext() as context:
+            context.prec = 34
+            raw = principal * rate / (1 - (1 + rate) ** -months)
+    if multiple:
+        return (raw / multiple).quantize(Decimal(1), rounding=ROUND_HALF_EVEN) * multiple
     return cents(raw)
 
 
@@ -55,11 +61,45 @@ def add_months(start: date, months: int) -> date:
 
 
 def schedule(
-    principal: Decimal, annual_rate_percent: Decimal, months: int, first_due: date
+    principal: Decimal,
+    annual_rate_percent: Decimal,
+    months: int,
+    first_due: date,
+    *,
+    payment_multiple: Decimal | None = None,
+    equal_principal: bool = False,
 ) -> list[InstallmentPlan]:
-    """The installments of a level-payment loan; the last one absorbs every rounding residue."""
-    payment = level_payment(principal, annual_rate_percent, months)
+    """The installments of a loan; the last one absorbs every rounding residue.
+
+    Level payments by default; `equal_principal` repays P/n each month instead (interest on
+    the declining balance on top).
+    """
+    if equal_principal:
+        _check(principal, annual_rate_percent, months)
+        return _equal_principal(principal, annual_rate_percent, months, first_due)
+    payment = level_payment(principal, annual_rate_percent, months, payment_multiple)
     return amortize(principal, annual_rate_percent, payment, first_due, max_installments=months)
+
+
+def _equal_principal(principal, annual_rate_percent, months, first_due) -> list[InstallmentPlan]:
+    rate = monthly_rate(annual_rate_percent)
+    part = cents(principal / months)
+    balance, plans = principal, []
+    for number in range(1, months + 1):
+        interest = cents(balance * rate)
+        paying = balance if number == months else part
+        balance -= paying
+        plans.append(
+            InstallmentPlan(
+                number,
+                add_months(first_due, number - 1),
+                paying + interest,
+                paying,
+                interest,
+                balance,
+            )
+        )
+    return plans
 
 
 def amortize(

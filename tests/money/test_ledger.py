@@ -121,3 +121,7 @@ def test_verify_notices_a_tampered_balance():
     )
     problems = ledger.verify(db.session)
     assert any("postings sum to" in problem for problem in problems)
+    db.session.execute(
+        text("UPDATE ledger_accounts SET balance = balance + 5 WHERE owner_id = :id"),
+        {"id": user.id},
+    )

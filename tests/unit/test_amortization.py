@@ -62,6 +62,36 @@ def test_g9_interest_and_principal_rows():
     ]
 
 
+def test_g3_payment_in_multiples_of_one_matches_fineract_rs02():
+    plans = schedule(D("5000"), D("12"), 18, START, payment_multiple=D("1"))
+    assert all(p.payment == D("305.00") for p in plans[:-1])
+    assert (plans[0].interest, plans[0].principal) == (D("50.00"), D("255.00"))
+    assert (plans[1].interest, plans[1].principal) == (D("47.45"), D("257.55"))
+    assert (plans[16].interest, plans[16].balance) == (D("5.99"), D("300.22"))
+    assert (plans[-1].payment, plans[-1].principal, plans[-1].interest) == (
+        D("303.22"),
+        D("300.22"),
+        D("3.00"),
+    )
+    assert total_interest(plans) == D("488.22")
+
+
+def test_g6_equal_principal_matches_fineract_rs04():
+    plans = schedule(D("5000"), D("12"), 18, START, equal_principal=True)
+    assert all(p.principal == D("277.78") for p in plans[:-1])
+    assert (plans[0].payment, plans[0].interest, plans[1].payment) == (
+        D("327.78"),
+        D("50.00"),
+        D("325.00"),
+    )
+    assert (plans[-1].payment, plans[-1].principal, plans[-1].interest) == (
+        D("280.52"),
+        D("277.74"),
+        D("2.78"),
+    )
+    assert total_interest(plans) == D("475.00")
+
+
 def test_due_dates_are_monthly_and_clamp_to_month_end():
     plans = schedule(D("1200"), D("6"), 4, date(2024, 1, 31))
     assert [p.due_date for p in plans] == [
