@@ -13,6 +13,7 @@ from app.services import accounts
 from app.services.errors import ValidationFailed
 
 users_cli = AppGroup("users", help="Manage user accounts.")
+risk_cli = AppGroup("risk", help="The risk model: train, list, activate.")
 jobs_cli = AppGroup("jobs", help="Background job plumbing.")
 
 
@@ -84,8 +85,57 @@ def cycle(business_date: str | None) -> None:
     click.echo(json.dumps(stats, sort_keys=True))
 
 
+@risk_cli.command("train")
+@click.option("--with-platform-loans", is_flag=True, help="Add the platform's matured loans.")
+def risk_train(with_platform_loans: bool) -> None:
+    """Train a new model version; it scores nothing until activated."""
+    from app.risk import registry, train
+    from app.services import risk_models
+
+    extra = risk_models.platform_outcomes(db.session) if with_platform_loans else None
+    bundle = train.train(extra_rows=extra if extra and extra[0] else None)
+    registry.save(bundle)
+    risk_models.register(db.session, bundle.version)
+    db.session.commit()
+    chosen = bundle.metadata["cv"]["chosen"]
+    click.echo(
+        f"Trained {bundle.version}: {bundle.family} + {bundle.calibration}, "
+        f"CV AUC {chosen['auc']:.4f} ± {chosen['auc_sd']:.4f}, Brier {chosen['brier']:.4f}, "
+        f"ECE {chosen['ece']:.4f}. Activate with: flask risk activate {bundle.version}"
+    )
+
+
+@risk_cli.command("activate")
+@click.argument("version")
+def risk_activate(version: str) -> None:
+    """Make VERSION the model that scores applications."""
+    from app.services import risk_models
+    from app.services.errors import DomainError
+
+    try:
+        risk_models.activate(db.session, version)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"{version} is now active.")
+
+
+@risk_cli.command("list")
+def risk_list() -> None:
+    """Every model version on disk, and which one is active."""
+    from app.risk import registry
+    from app.services import risk_models
+
+    active = risk_models.active_version(db.session)
+    for version in registry.versions():
+        chosen = registry.sidecar(version)["cv"]["chosen"]
+        mark = "*" if version == active else " "
+        click.echo(f"{mark} {version}  AUC {chosen['auc']:.4f}  Brier {chosen['brier']:.4f}")
+
+
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI."""
     app.cli.add_command(users_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(risk_cli)
     app.cli.add_command(seed)

@@ -5,9 +5,18 @@ import traceback
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
+from flask import current_app
+
 from app.extensions import db, get_policy, get_queue
 from app.models import OutboxMessage, OutboxStatus, User
-from app.services import issuance, notifications, outbox, servicing
+from app.services import (
+    issuance,
+    notifications,
+    outbox,
+    risk_models,
+    servicing,
+    underwriting,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +65,27 @@ def issue_loan(payload: dict) -> None:
 def servicing_cycle(payload: dict) -> None:
     """The daily cycle for one business date (idempotent per date)."""
     servicing.run_cycle(db.session, date.fromisoformat(payload["business_date"]), get_policy())
+
+
+@handler("score_application")
+def score_application(payload: dict) -> None:
+    """Score a submitted application and make the offer or the decline."""
+    underwriting.score_application(
+        db.session, payload["loan_id"], use_ml=current_app.config["ENABLE_ML_SCORING"]
+    )
+
+
+@handler("train_model")
+def train_model(payload: dict) -> None:
+    """Train a new model version (registered inactive until an admin activates it)."""
+    from app.risk import registry, train
+
+    extra = (
+        risk_models.platform_outcomes(db.session) if payload.get("with_platform_loans") else None
+    )
+    bundle = train.train(extra_rows=extra if extra and extra[0] else None)
+    registry.save(bundle)
+    risk_models.register(db.session, bundle.version)
 
 
 def relay(limit: int = 100) -> int:

@@ -1,1 +1,1 @@
-"""Risk engine (no Flask): features, training, scoring. Built in the risk-engine issue."""
+"""Risk engine (no Flask): features, training, calibrated PD, grades, pricing, reasons, registry."""

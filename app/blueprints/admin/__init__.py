@@ -1,1 +1,2 @@
+from . import routes_risk  # noqa: F401 - registers the model-card routes
 from .routes import bp  # noqa: F401

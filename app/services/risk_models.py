@@ -1,0 +1,91 @@
+"""Which trained model scores applications: registration, activation, platform outcomes."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.models import Loan, LoanStatus, RiskModel, ServicingStatus
+from app.risk import registry
+from app.risk.features import FeatureError, build_features
+from app.services import activity
+from app.services.errors import DomainError
+
+
+def active_version(session: Session) -> str:
+    """The activated model's version, or the one shipped with the code."""
+    version = session.scalar(select(RiskModel.version).where(RiskModel.is_active.is_(True)))
+    return version or registry.default_version()
+
+
+def register(session: Session, version: str) -> RiskModel:
+    """Record a trained version (inactive) from its sidecar; idempotent."""
+    found = session.scalar(select(RiskModel).where(RiskModel.version == version))
+    if found is not None:
+        return found
+    meta = registry.sidecar(version)
+    model = RiskModel(
+        version=version,
+        artifact_path=f"model-{version}.joblib",
+        features=meta["features"],
+        metrics=meta["cv"]["chosen"],
+        data_sha256=meta["training_data"]["sha256"],
+        is_active=False,
+    )
+    session.add(model)
+    session.flush()
+    return model
+
+
+def activate(session: Session, version: str, admin_id: int | None = None) -> RiskModel:
+    """Make `version` the one that scores applications (after it loads cleanly)."""
+    try:
+        registry.load(version)
+    except registry.RegistryError as error:
+        raise DomainError(f"Model {version} cannot be activated: {error}") from error
+    model = register(session, version)
+    session.execute(update(RiskModel).where(RiskModel.id != model.id).values(is_active=False))
+    session.flush()
+    model.is_active = True
+    model.activated_at = datetime.now(UTC)
+    model.activated_by_id = admin_id
+    session.flush()
+    activity.record(
+        session, "risk.model_activated", user_id=admin_id, entity=model, version=version
+    )
+    return model
+
+
+def platform_outcomes(session: Session) -> tuple[list[dict], list[int]]:
+    """Features and outcomes of the platform's own matured loans (paid off 0, charged off 1)."""
+    rows, outcomes = [], []
+    matured = session.scalars(
+        select(Loan).where(
+            Loan.status == LoanStatus.ISSUED,
+            Loan.servicing_status.in_([ServicingStatus.PAID_OFF, ServicingStatus.CHARGED_OFF]),
+        )
+    )
+    for loan in matured:
+        try:
+            rows.append(build_features(application_of(loan)))
+        except FeatureError:
+            continue
+        outcomes.append(int(loan.servicing_status is ServicingStatus.CHARGED_OFF))
+    return rows, outcomes
+
+
+def application_of(loan: Loan) -> dict:
+    """The risk model's view of a loan application."""
+    return {
+        "amount": loan.amount,
+        "annual_income": loan.annual_income,
+        "monthly_debt": loan.monthly_debt,
+        "credit_score": loan.credit_score,
+        "revolving_utilization": loan.revolving_utilization,
+        "revolving_balance": loan.revolving_balance,
+        "inquiries_6m": loan.inquiries_6m,
+        "public_records": loan.public_records,
+        "purpose": loan.purpose.value,
+        "credit_history_months": loan.credit_history_months,
+        "delinquencies_2y": loan.delinquencies_2y,
+    }

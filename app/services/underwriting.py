@@ -1,0 +1,66 @@
+"""Underwriting: score an application with the active model (or the rules) and decide."""
+
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Loan, LoanStatus, RiskAssessment
+from app.risk import predict
+from app.risk.features import FeatureError
+from app.services import origination, risk_models
+from app.services.errors import DomainError, ValidationFailed
+from app.services.origination import Offer
+
+
+def score_application(session: Session, loan_id: int, *, use_ml: bool = True) -> RiskAssessment:
+    """Score a submitted application, record the assessment, then offer or decline.
+
+    Idempotent: an application that was already scored keeps its first assessment.
+    """
+    loan = session.get(Loan, loan_id, with_for_update=True, populate_existing=True)
+    if loan is None:
+        raise DomainError(f"No loan #{loan_id}.")
+    if loan.status is not LoanStatus.SUBMITTED:
+        existing = max(_assessments(session, loan), key=lambda a: a.id, default=None)
+        if existing is None:
+            raise DomainError(f"Loan #{loan_id} is {loan.status.value}, not waiting for a score.")
+        return existing
+    try:
+        model = predict.load_model(risk_models.active_version(session)) if use_ml else None
+        result = predict.score(
+            risk_models.application_of(loan),
+            model=model,
+            use_ml=use_ml,
+            term_months=loan.term_months,
+        )
+    except FeatureError as error:
+        raise ValidationFailed(error.errors) from error
+    assessment = RiskAssessment(
+        loan_id=loan.id,
+        scorer=result.scorer,
+        model_version=result.model_version,
+        probability_of_default=Decimal(str(result.probability_of_default)),
+        risk_score=result.risk_score,
+        grade=result.grade or "--",
+        recommended_rate=result.interest_rate or Decimal("0"),
+        approved=result.approved,
+        reasons=result.reasons,
+        features=result.features,
+    )
+    session.add(assessment)
+    session.flush()
+    texts = [reason["text"] for reason in result.reasons]
+    if result.approved:
+        origination.make_offer(
+            session,
+            loan,
+            Offer(result.grade, result.interest_rate, result.origination_fee_rate, texts),
+        )
+    else:
+        origination.decline(session, loan, texts)
+    return assessment
+
+
+def _assessments(session: Session, loan: Loan) -> list[RiskAssessment]:
+    return list(session.scalars(select(RiskAssessment).where(RiskAssessment.loan_id == loan.id)))

@@ -1,0 +1,316 @@
+"""The risk engine on the real LendingClub outcomes: features, training, scoring, registry."""
+
+import json
+import shutil
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.risk import fairness, grading, matching, predict, registry, rules, train
+from app.risk.features import FeatureError, application_from_lendingclub, build_features
+from app.risk.schema import FEATURES
+
+ROOT = Path(__file__).resolve().parents[2]
+APPLICATION = {
+    "amount": "12000",
+    "annual_income": "48000",
+    "monthly_debt": "900",
+    "credit_score": 660,
+    "revolving_utilization": 88,
+    "revolving_balance": 15000,
+    "inquiries_6m": 4,
+    "public_records": 1,
+    "purpose": "business",
+}
+STRONG = {
+    "amount": "8000",
+    "annual_income": "120000",
+    "monthly_debt": "200",
+    "credit_score": 790,
+    "revolving_utilization": 10,
+    "revolving_balance": 2000,
+    "inquiries_6m": 0,
+    "public_records": 0,
+    "purpose": "credit_card",
+}
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    """A quick model on a slice of the real file (deterministic)."""
+    return train.train(families=("logistic",), calibrations=("sigmoid",), limit=3000)
+
+
+def test_features_follow_the_contract_in_order():
+    features = build_features(APPLICATION)
+    assert tuple(features) == FEATURES
+    assert features["debt_to_income"] == pytest.approx(22.5)
+    assert features["loan_to_income"] == pytest.approx(0.25)
+    assert features["purpose"] == "small_business"
+
+
+def test_missing_and_impossible_values_are_named():
+    with pytest.raises(FeatureError) as error:
+        build_features(
+            {
+                **APPLICATION,
+                "credit_score": 999,
+                "annual_income": "-5",
+                "amount": None,
+                "purpose": "yacht",
+            }
+        )
+    assert set(error.value.errors) == {"credit_score", "annual_income", "amount", "purpose"}
+    with pytest.raises(FeatureError) as error:
+        build_features({**APPLICATION, "monthly_debt": "lots"})
+    assert error.value.errors == {"monthly_debt": "must be a number"}
+
+
+def test_loan_amount_is_recovered_exactly_from_the_annuity():
+    row = {
+        "int.rate": "0.1189",
+        "installment": "829.1",
+        "log.annual.inc": "11.35040654",
+        "dti": "19.48",
+        "fico": "737",
+        "revol.util": "52.1",
+        "revol.bal": "28854",
+        "inq.last.6mths": "0",
+        "pub.rec": "0",
+        "purpose": "debt_consolidation",
+        "days.with.cr.line": "5639.958333",
+        "delinq.2yrs": "0",
+    }
+    assert application_from_lendingclub(row)["amount"] == 25000
+
+
+def test_training_is_deterministic(small_model):
+    again = train.train(families=("logistic",), calibrations=("sigmoid",), limit=3000)
+    first = small_model.base.named_steps["model"].coef_
+    assert np.array_equal(first, again.base.named_steps["model"].coef_)
+    assert small_model.metadata["cv"]["chosen"]["auc"] == again.metadata["cv"]["chosen"]["auc"]
+
+
+def test_full_training_meets_the_targets_and_credit_sense():
+    bundle = train.train(families=("logistic",))
+    chosen = bundle.metadata["cv"]["chosen"]
+    assert chosen["auc"] >= 0.665 and chosen["brier"] <= 0.129 and chosen["ece"] <= 0.03
+    assert all(row["ok"] for row in bundle.metadata["directions"].values())
+    assert len(bundle.metadata["cv"]["folds"]) == 5
+    assert all(len(fold["calibration"]) == 10 for fold in bundle.metadata["cv"]["folds"])
+    bad_rates = [
+        row["bad_rate"] for row in bundle.metadata["oof"]["grades"] if row["grade"] != "declined"
+    ]
+    assert bad_rates == sorted(bad_rates)  # observed defaults rise from A to E
+
+
+def test_candidates_include_a_monotone_gradient_boosting_model():
+    results = [
+        train.cross_validate(*train.load_rows(train.DEFAULT_CSV)[:2], "gbm_monotone", "isotonic")
+    ]
+    assert results[0]["mean"]["auc"] > 0.62
+    model = train.make_pipeline("gbm_monotone").named_steps["model"]
+    assert model.monotonic_cst[:2] == [-1, -1]  # higher score, higher income → lower risk
+
+
+def test_fast_path_equals_the_sklearn_pipeline_and_reasons_add_up(small_model):
+    features = build_features(APPLICATION)
+    from app.risk.model import to_frame
+
+    fast = small_model.probability([features])[0]
+    assert fast == pytest.approx(
+        small_model.estimator.predict_proba(to_frame([features]))[0, 1], abs=1e-12
+    )
+    contributions = small_model.contributions(features)
+    lr = small_model.base.named_steps["model"]
+    average = lr.intercept_[0] + small_model.reference["purpose_mean_weight"]
+    assert sum(contributions.values()) == pytest.approx(
+        small_model.logit([features])[0] - average, abs=1e-9
+    )
+
+
+def test_reasons_point_the_right_way():
+    weak = predict.score(APPLICATION)
+    strong = predict.score(STRONG)
+    assert weak.probability_of_default > strong.probability_of_default
+    codes = [r["code"] for r in weak.reasons]
+    assert "credit_score" in codes and "log_inquiries_6m" in codes
+    assert all(r["contribution"] > 0 for r in weak.reasons) and len(weak.reasons) <= 4
+    lower_score = predict.score({**STRONG, "credit_score": 640})
+    assert lower_score.probability_of_default > strong.probability_of_default
+    assert lower_score.reasons[0]["code"] == "credit_score"
+
+
+def test_a_strong_applicant_gets_an_offer_and_a_weak_one_a_reasoned_decline():
+    strong = predict.score(STRONG)
+    assert strong.approved and strong.grade.startswith("A")
+    assert strong.interest_rate == grading.interest_rate(strong.probability_of_default)
+    assert strong.origination_fee_rate == Decimal("1")
+    weak = predict.score(APPLICATION)
+    assert not weak.approved and weak.grade is None and weak.reasons
+
+
+def test_grade_table_and_pricing_rise_with_risk():
+    assert [grading.sub_grade(p) for p in (0.01, 0.05, 0.09, 0.13, 0.2, 0.3, 0.39)] == [
+        "A1",
+        "A4",
+        "B2",
+        "C2",
+        "D3",
+        "E2",
+        "E5",
+    ]
+    assert grading.sub_grade(0.40) is None
+    rates = [grading.interest_rate(p) for p in (0.05, 0.10, 0.15, 0.20, 0.30)]
+    assert rates == sorted(rates) and all(r % Decimal("0.25") == 0 for r in rates)
+    assert grading.interest_rate(0.99) is None  # above the cap
+
+
+def test_rules_scorer_is_transparent_and_ranks_risk_on_real_data():
+    rows, y, _ = train.load_rows(train.DEFAULT_CSV)
+    pds = np.array([rules.probability(row)[0] for row in rows])
+    from sklearn.metrics import roc_auc_score
+
+    assert roc_auc_score(y, pds) > 0.64
+    assert abs(pds.mean() - y.mean()) < 0.02
+    result = predict.score(APPLICATION, use_ml=False)
+    assert result.scorer == "rules" and result.model_version == rules.VERSION
+    assert result.reasons[0]["code"] in ("credit_score", "purpose")
+
+
+def test_registry_round_trip_and_refusals(small_model, tmp_path):
+    path = registry.save(small_model, tmp_path)
+    loaded = registry.load(small_model.version, tmp_path)
+    features = [build_features(APPLICATION), build_features(STRONG)]
+    assert np.array_equal(loaded.probability(features), small_model.probability(features))
+    meta = registry.sidecar(small_model.version, tmp_path)
+    assert (
+        meta["training_data"]["sha256"]
+        == "0880be4c177473aef255fd11e4d212c14402e6d1bb7104036320f482c1cea3ef"
+    )
+    assert meta["features"] == list(FEATURES)
+    path.write_bytes(path.read_bytes() + b"tampered")
+    with pytest.raises(registry.RegistryError, match="sha256"):
+        registry.load(small_model.version, tmp_path)
+
+
+def test_registry_refuses_other_features_or_sklearn(small_model, tmp_path):
+    registry.save(small_model, tmp_path)
+    sidecar = tmp_path / f"model-{small_model.version}.json"
+    meta = json.loads(sidecar.read_text())
+    sidecar.write_text(json.dumps({**meta, "features": ["credit_score"]}))
+    with pytest.raises(registry.RegistryError, match="features"):
+        registry.load(small_model.version, tmp_path)
+    sidecar.write_text(json.dumps({**meta, "sklearn_version": "0.1"}))
+    with pytest.raises(registry.RegistryError, match="scikit-learn"):
+        registry.load(small_model.version, tmp_path)
+
+
+def test_the_shipped_model_loads_and_meets_its_targets():
+    meta = registry.sidecar(registry.default_version())
+    assert meta["cv"]["chosen"]["auc"] >= 0.665
+    assert predict.load_model().version == registry.default_version()
+
+
+def test_evaluate_command_prints_one_json_line(tmp_path):
+    sample = tmp_path / "sample.csv"
+    lines = (ROOT / "app/risk/data/lendingclub_2007_2010_train.csv").read_text().splitlines()
+    sample.write_text("\n".join(lines[:1501]) + "\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "app.risk.evaluate", "--csv", str(sample)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(figures) >= {"auc", "brier", "ks", "n"} and figures["n"] == 1500
+    assert 0.6 < figures["auc"] < 0.8
+
+
+def test_evaluate_command_reports_a_bad_file_as_json(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("not,a,loan\n1,2,3\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "app.risk.evaluate", "--csv", str(bad)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2 and "error" in json.loads(result.stdout)
+
+
+def test_fairness_audit_on_german_credit_excludes_protected_attributes():
+    report = fairness.audit()
+    assert not set(report["excluded"]) & set(report["inputs"])
+    assert report["overall_auc"] >= 0.76
+    age = next(g for g in report["groups"] if g["attribute"] == "age")
+    assert age["flagged"] == (age["adverse_impact_ratio"] < 0.8)
+    assert {"approval_rate", "good_declined_rate", "bad_approved_rate", "auc"} <= set(
+        age["by_group"]["under 25"]
+    )
+
+
+def test_matching_filters_and_ranks_with_reasons():
+    loans = [
+        {
+            "id": 1,
+            "grade": "A2",
+            "interest_rate": "9.75",
+            "term_months": 36,
+            "purpose": "credit_card",
+            "amount_left": "500",
+            "probability_of_default": 0.05,
+            "percent_funded": 80,
+        },
+        {
+            "id": 2,
+            "grade": "E3",
+            "interest_rate": "24.00",
+            "term_months": 36,
+            "purpose": "business",
+            "amount_left": "900",
+            "probability_of_default": 0.33,
+            "percent_funded": 10,
+        },
+        {
+            "id": 3,
+            "grade": "B1",
+            "interest_rate": "11.25",
+            "term_months": 60,
+            "purpose": "credit_card",
+            "amount_left": "1000",
+            "probability_of_default": 0.08,
+            "percent_funded": 40,
+        },
+        {
+            "id": 4,
+            "grade": "B4",
+            "interest_rate": "12.00",
+            "term_months": 36,
+            "purpose": "credit_card",
+            "amount_left": "10",
+            "probability_of_default": 0.11,
+            "percent_funded": 99,
+        },
+    ]
+    ranked = matching.match(
+        {"risk_tolerance": "conservative", "terms": [36], "min_note_amount": 25}, loans
+    )
+    assert [m.loan_id for m in ranked] == [1, 2]  # 60-month and too-small listings are filtered
+    assert ranked[0].score > ranked[1].score
+    assert any("conservative" in reason for reason in ranked[0].reasons)
+
+
+def test_training_cli_writes_a_new_version(tmp_path, monkeypatch):
+    monkeypatch.setattr(registry, "ARTIFACTS", tmp_path)
+    shutil.copy(ROOT / "app/risk/artifacts/DEFAULT", tmp_path / "DEFAULT")
+    bundle = train.train(families=("logistic",), calibrations=("sigmoid",), limit=2000)
+    registry.save(bundle, tmp_path)
+    assert registry.versions(tmp_path) == [bundle.version]
