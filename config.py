@@ -71,6 +71,8 @@ class Config:
     SMTP_PASSWORD = _env("SMTP_PASSWORD")
     SMTP_USE_TLS = _flag("SMTP_USE_TLS", False)
     MAIL_FROM = _env("MAIL_FROM", "CommunityLend <no-reply@communitylend.test>")
+    PUBLIC_URL = _env("PUBLIC_URL", "http://127.0.0.1:5000")  # for links in emails
+    LOAN_TERMS = tuple(int(t) for t in (_env("LOAN_TERMS", "36,60") or "36,60").split(","))
 
     STRIPE_SECRET_KEY = _env("STRIPE_SECRET_KEY")
     STRIPE_PUBLISHABLE_KEY = _env("STRIPE_PUBLISHABLE_KEY")

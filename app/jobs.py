@@ -55,6 +55,14 @@ def welcome_user(payload: dict) -> None:
     )
 
 
+@handler("send_email")
+def send_email(payload: dict) -> None:
+    """Email one notification (retried with backoff by the outbox when SMTP fails)."""
+    from app.mail import deliver
+
+    deliver(payload["notification_id"])
+
+
 @handler("issue_loan")
 def issue_loan(payload: dict) -> None:
     """Issue a listing that just became fully funded (a no-op once issued)."""

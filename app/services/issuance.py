@@ -17,7 +17,7 @@ from app.models import (
     LoanStatus,
     ServicingStatus,
 )
-from app.services import activity, amortization, ledger
+from app.services import activity, amortization, ledger, notifications
 from app.services.errors import DomainError
 from app.services.ledger import Leg
 from app.services.money import cents
@@ -75,6 +75,16 @@ def issue_loan(
         amount=str(loan.amount),
         notes=len(notes),
         fee=str(loan.origination_fee),
+    )
+    notifications.notify(
+        session,
+        loan.borrower_id,
+        "loan.issued",
+        "Your loan is funded",
+        f"${loan.amount - loan.origination_fee:,.2f} is on its way to you. Your first "
+        f"payment of ${loan.monthly_payment:,.2f} is due {loan.first_due_date:%d %b %Y}.",
+        link=f"/borrower/loans/{loan.id}",
+        dedupe_key=f"issued-{loan.id}",
     )
     session.flush()
     return loan
@@ -140,6 +150,26 @@ def expire_listing(session: Session, loan: Loan) -> Loan:
     activity.record(
         session, "loan.expired", entity=loan, raised=str(raised), lenders=len(by_lender)
     )
+    notifications.notify(
+        session,
+        loan.borrower_id,
+        "loan.expired",
+        "Your listing closed unfunded",
+        f"Lenders committed ${raised:,.2f} of ${loan.amount:,.2f}, below what we need "
+        "to issue. You can apply again.",
+        link=f"/borrower/applications/{loan.id}",
+        dedupe_key=f"expired-{loan.id}",
+    )
+    for lender_id, amount in by_lender.items():
+        notifications.notify(
+            session,
+            lender_id,
+            "investment.refunded",
+            "A listing you backed expired",
+            f"Loan #{loan.id} did not fund; ${amount:,.2f} is back in your cash.",
+            link="/lender/",
+            dedupe_key=f"refund-{loan.id}-{lender_id}",
+        )
     session.flush()
     return loan
 

@@ -1,9 +1,12 @@
-"""In-app notifications (email delivery rides on the outbox)."""
+"""In-app notifications; each can also go out by email through the outbox."""
 
-from sqlalchemy import func, select
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Notification
+from app.services import outbox
 
 
 def notify(
@@ -15,8 +18,9 @@ def notify(
     *,
     link: str | None = None,
     dedupe_key: str | None = None,
+    email: bool = True,
 ) -> Notification:
-    """Create a notification once per dedupe_key; returns the existing one on a repeat."""
+    """Tell a user something (once per dedupe_key): in-app now, by email through the outbox."""
     if dedupe_key:
         existing = session.scalar(select(Notification).where(Notification.dedupe_key == dedupe_key))
         if existing is not None:
@@ -26,6 +30,14 @@ def notify(
     )
     session.add(notification)
     session.flush()
+    if email:
+        outbox.add(
+            session,
+            "send_email",
+            {"notification_id": notification.id},
+            dedupe_key=f"email-{notification.id}",
+            user_id=user_id,
+        )
     return notification
 
 
@@ -36,3 +48,25 @@ def unread_count(session: Session, user_id: int) -> int:
         .select_from(Notification)
         .where(Notification.user_id == user_id, Notification.read_at.is_(None))
     )
+
+
+def recent(session: Session, user_id: int, limit: int = 20) -> list[Notification]:
+    """The user's latest notifications, newest first."""
+    return list(
+        session.scalars(
+            select(Notification)
+            .where(Notification.user_id == user_id)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def mark_read(session: Session, user_id: int, notification_id: int | None = None) -> int:
+    """Mark one (or every) notification of the user read; returns how many changed."""
+    query = update(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None)
+    )
+    if notification_id is not None:
+        query = query.where(Notification.id == notification_id)
+    return session.execute(query.values(read_at=datetime.now(UTC))).rowcount

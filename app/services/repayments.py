@@ -22,7 +22,7 @@ from app.models import (
     Provider,
     ServicingStatus,
 )
-from app.services import activity, amortization, ledger, servicing
+from app.services import activity, amortization, ledger, notifications, servicing
 from app.services.errors import DomainError, ValidationFailed
 from app.services.ledger import Leg
 from app.services.money import ZERO, cents, split_largest_remainder
@@ -101,6 +101,15 @@ def apply_payment(
         session.flush()
         _distribute(session, loan, payment, applied, received_on, policy)
         _settle_loan(session, loan, applied, received_on, policy)
+        notifications.notify(
+            session,
+            loan.borrower_id,
+            "payment.received",
+            f"Payment of ${amount:,.2f} received",
+            f"We applied your ${amount:,.2f} payment to loan #{loan.id}.",
+            link=f"/borrower/loans/{loan.id}",
+            dedupe_key=f"payment-{payment.id}",
+        )
         activity.record(
             session,
             "loan.payment_applied",
@@ -114,6 +123,20 @@ def apply_payment(
             recovery=str(applied.recovery),
         )
         return payment
+
+
+def check_payable(session: Session, loan: Loan, amount: Decimal, on: date) -> None:
+    """Refuse a payment the loan cannot take, before money is collected for it."""
+    if loan.status is not LoanStatus.ISSUED or loan.servicing_status in (
+        ServicingStatus.PAID_OFF,
+        ServicingStatus.CHARGED_OFF,
+    ):
+        raise DomainError(f"Loan #{loan.id} is not being repaid.", field="amount")
+    total = payoff_amount(session, loan, on).total
+    if amount > total:
+        raise DomainError(
+            f"That is more than the ${total:,.2f} that pays the loan off.", field="amount"
+        )
 
 
 def payoff_amount(session: Session, loan: Loan, as_of: date) -> amortization.PayoffQuote:

@@ -17,7 +17,7 @@ from app.models import (
     ServicingRun,
     ServicingStatus,
 )
-from app.services import activity, issuance, ledger
+from app.services import activity, issuance, ledger, notifications
 from app.services.errors import DomainError
 from app.services.ledger import Leg
 from app.services.money import ZERO
@@ -75,7 +75,20 @@ def run_cycle(
         params,
     ).rowcount
     stats["late_fees"] = session.execute(text(LATE_FEES), params).rowcount
-    stats["status_changes"] = session.execute(text(DELINQUENCY), params).rowcount
+    changed = session.execute(text(DELINQUENCY), params).all()
+    stats["status_changes"] = sum(1 for row in changed if row.was != row.servicing_status)
+    for row in changed:
+        if row.was != row.servicing_status and row.servicing_status in STATUS_NEWS:
+            title, body = STATUS_NEWS[row.servicing_status]
+            notifications.notify(
+                session,
+                row.borrower_id,
+                f"loan.{row.servicing_status}",
+                title,
+                body.format(id=row.id),
+                link=f"/borrower/loans/{row.id}",
+                dedupe_key=f"status-{row.id}-{row.servicing_status}-{business_date}",
+            )
     stats["charged_off"] = 0
     for loan_id in session.scalars(
         text(
@@ -114,7 +127,7 @@ WITH overdue AS (
      WHERE status IN ('due', 'late') AND due_date < :day
      GROUP BY loan_id
 ), wanted AS (
-    SELECT l.id, COALESCE(CAST(:day AS date) - o.oldest, 0) AS dpd
+    SELECT l.id, COALESCE(CAST(:day AS date) - o.oldest, 0) AS dpd, l.servicing_status AS was
       FROM loans l LEFT JOIN overdue o ON o.loan_id = l.id
      WHERE {SERVICED} AND (o.loan_id IS NOT NULL OR l.days_past_due <> 0)
 )
@@ -128,7 +141,27 @@ UPDATE loans l
            ELSE 'default' END
   FROM wanted w
  WHERE l.id = w.id AND l.days_past_due IS DISTINCT FROM w.dpd
+RETURNING l.id, l.borrower_id, w.was, l.servicing_status
 """
+
+STATUS_NEWS = {
+    "grace": (
+        "Your payment is late",
+        "We haven't received your payment for loan #{id}. Pay within "
+        "15 days of the due date to avoid a late fee.",
+    ),
+    "late_16_30": (
+        "A late fee was added",
+        "Loan #{id} is more than 15 days past due and a late fee "
+        "was added. Please pay as soon as you can.",
+    ),
+    "late_31_120": (
+        "Your loan is seriously late",
+        "Loan #{id} is more than 30 days past due. Contact us if you need a payment plan.",
+    ),
+    "default": ("Your loan is in default", "Loan #{id} is more than 120 days past due."),
+    "current": ("Your loan is current again", "Thank you: loan #{id} is up to date."),
+}
 
 
 def refresh_delinquency(

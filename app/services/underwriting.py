@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from app.models import Loan, LoanStatus, RiskAssessment
 from app.risk import predict
 from app.risk.features import FeatureError
-from app.services import origination, risk_models
+from app.services import notifications, origination, risk_models
 from app.services.errors import DomainError, ValidationFailed
 from app.services.origination import Offer
 
@@ -51,14 +51,34 @@ def score_application(session: Session, loan_id: int, *, use_ml: bool = True) ->
     session.add(assessment)
     session.flush()
     texts = [reason["text"] for reason in result.reasons]
+    link = f"/borrower/applications/{loan.id}"
     if result.approved:
         origination.make_offer(
             session,
             loan,
             Offer(result.grade, result.interest_rate, result.origination_fee_rate, texts),
         )
+        notifications.notify(
+            session,
+            loan.borrower_id,
+            "loan.offered",
+            "Your loan offer is ready",
+            f"Grade {result.grade} at {result.interest_rate}% for "
+            f"${loan.amount:,.2f}. Review and accept it.",
+            link=link,
+            dedupe_key=f"offered-{loan.id}",
+        )
     else:
         origination.decline(session, loan, texts)
+        notifications.notify(
+            session,
+            loan.borrower_id,
+            "loan.declined",
+            "We can't offer you a loan right now",
+            "The principal reasons: " + "; ".join(texts) + ".",
+            link=link,
+            dedupe_key=f"declined-{loan.id}",
+        )
     return assessment
 
 

@@ -29,7 +29,11 @@ def _register(email="nia@example.com"):
 
 
 def _message(user):
-    return db.session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id)).one()
+    return db.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.user_id == user.id, OutboxMessage.kind == "welcome_user"
+        )
+    ).one()
 
 
 def test_relay_without_redis_runs_the_job_in_process(app, monkeypatch):
@@ -38,17 +42,29 @@ def test_relay_without_redis_runs_the_job_in_process(app, monkeypatch):
     assert jobs.relay() == 1
     message = _message(user)
     assert message.status is OutboxStatus.DONE and message.done_at is not None
+    email = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "send_email")
+    ).one()
+    assert email.status is OutboxStatus.PENDING  # written by the job, relayed on the next pass
     notification = db.session.scalars(
         select(Notification).where(Notification.user_id == user.id)
     ).one()
     assert notification.title == "Welcome to CommunityLend"
+    assert jobs.relay() == 1  # the welcome email, captured (no SMTP in tests)
     assert jobs.relay() == 0
 
 
 def test_the_same_dedupe_key_is_written_once():
     user = _register()
     outbox.add(db.session, "welcome_user", {"user_id": user.id}, dedupe_key=f"welcome-{user.id}")
-    assert len(db.session.scalars(select(OutboxMessage)).all()) == 1
+    assert (
+        len(
+            db.session.scalars(
+                select(OutboxMessage).where(OutboxMessage.kind == "welcome_user")
+            ).all()
+        )
+        == 1
+    )
 
 
 def test_running_a_job_twice_has_one_effect(app, monkeypatch):

@@ -1,1 +1,2 @@
+from . import routes_loans  # noqa: F401 - registers the loan pages
 from .routes import bp  # noqa: F401

@@ -1,30 +1,249 @@
-"""Borrower pages: the dashboard and their own loans."""
+"""Borrower pages: the dashboard, applying with a live preview, the offer and the decision."""
 
-from flask import Blueprint
+from datetime import date
+from decimal import Decimal
+
+from flask import Blueprint, abort, current_app, flash, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.access import owned_or_404, role_required
 from app.extensions import db
-from app.htmx import render
-from app.models import Loan, Role
+from app.htmx import hx_redirect, render
+from app.models import Loan, LoanPurpose, LoanStatus, Role
+from app.risk import predict
+from app.risk.features import FeatureError
+from app.services import amortization, notifications, origination, outbox, risk_models
+from app.services.errors import DomainError
+
+from .forms import ApplicationForm
 
 bp = Blueprint("borrower", __name__, url_prefix="/borrower")
+
+INLINE_FIELDS = (
+    "amount",
+    "annual_income",
+    "monthly_debt",
+    "credit_score",
+    "credit_history_months",
+    "revolving_balance",
+    "revolving_utilization",
+    "inquiries_6m",
+    "delinquencies_2y",
+    "public_records",
+)
+EXAMPLE_RATE = Decimal("11.99")
 
 
 @bp.get("/")
 @role_required(Role.BORROWER)
 def dashboard():
-    """The borrower's applications and loans."""
+    """The borrower's applications and loans with their states."""
     loans = db.session.scalars(
         select(Loan).where(Loan.borrower_id == current_user.id).order_by(Loan.created_at.desc())
     ).all()
     return render("borrower/dashboard.html", loans=loans)
 
 
-@bp.get("/loans/<int:loan_id>")
+@bp.get("/applications/new")
+@role_required(Role.BORROWER)
+def application_new():
+    """The application form (a complete profile first)."""
+    if not current_user.profile_complete:
+        flash("Complete your profile before you apply.", "info")
+        return redirect(url_for("auth.profile_show"))
+    form = _application_form(annual_income=current_user.annual_income)
+    return render("borrower/applications/new.html", **_new_page(form))
+
+
+@bp.post("/applications/preview")
+@role_required(Role.BORROWER)
+def application_preview():
+    """The live payment preview while the borrower types."""
+    return render("borrower/applications/new.html", "preview", **_new_page(_application_form()))
+
+
+@bp.post("/applications/fields/<name>")
+@role_required(Role.BORROWER)
+def application_field(name: str):
+    """Validate one field as the borrower leaves it (422 with the message when invalid)."""
+    if name not in INLINE_FIELDS:
+        abort(404)
+    form = _application_form()
+    valid = form[name].validate(form)
+    return render(
+        "borrower/applications/new.html",
+        "inline_field",
+        status=200 if valid else 422,
+        form=form,
+        name=name,
+    )
+
+
+@bp.post("/applications")
+@role_required(Role.BORROWER)
+def application_create():
+    """Record the application and queue its risk score (through the outbox, never inline)."""
+    form = _application_form()
+    if not current_user.profile_complete:
+        abort(403)
+    if not form.validate_on_submit():
+        return render("borrower/applications/new.html", status=422, **_new_page(form))
+    loan = origination.create_application(
+        db.session,
+        current_user.id,
+        amount=form.amount.data,
+        term_months=form.term_months.data,
+        purpose=LoanPurpose(form.purpose.data),
+        credit_facts=form.credit_facts(),
+        title=form.title.data or None,
+        description=form.description.data or None,
+        collateral_description=form.collateral_description.data or None,
+    )
+    outbox.add(
+        db.session,
+        "score_application",
+        {"loan_id": loan.id},
+        dedupe_key=f"score-{loan.id}",
+        user_id=current_user.id,
+    )
+    db.session.commit()
+    return hx_redirect(url_for("borrower.application_show", loan_id=loan.id))
+
+
+@bp.get("/applications/<int:loan_id>")
 @role_required(Role.BORROWER, Role.ADMIN)
-def loan_show(loan_id: int):
-    """One of the borrower's own loans (anyone else's is a 404)."""
+def application_show(loan_id: int):
+    """The application: waiting for its score, the offer, or the decision."""
     loan = owned_or_404(Loan, loan_id, "borrower_id")
-    return render("borrower/loans/show.html", loan=loan)
+    return render("borrower/applications/show.html", **_show_page(loan))
+
+
+@bp.get("/applications/<int:loan_id>/status")
+@role_required(Role.BORROWER, Role.ADMIN)
+def application_status(loan_id: int):
+    """Polled until the score is in; then the decision replaces the waiting notice."""
+    loan = owned_or_404(Loan, loan_id, "borrower_id")
+    return render("borrower/applications/show.html", "decision", **_show_page(loan))
+
+
+@bp.post("/applications/<int:loan_id>/accept")
+@role_required(Role.BORROWER)
+def application_accept(loan_id: int):
+    """Take the offer: admins verify and approve it next."""
+    return _answer(
+        loan_id,
+        origination.accept_offer,
+        "Offer accepted. We'll verify your documents and list your loan for lenders.",
+    )
+
+
+@bp.post("/applications/<int:loan_id>/withdraw")
+@role_required(Role.BORROWER)
+def application_withdraw(loan_id: int):
+    """Walk away from the application."""
+    return _answer(loan_id, origination.withdraw, "Application withdrawn.")
+
+
+def _answer(loan_id: int, action, message: str):
+    loan = owned_or_404(Loan, loan_id, "borrower_id")
+    try:
+        action(db.session, loan)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        notifications.notify(
+            db.session,
+            loan.borrower_id,
+            f"loan.{loan.status.value}",
+            f"Loan #{loan.id}: {loan.status.value.replace('_', ' ')}",
+            message,
+            link=url_for("borrower.application_show", loan_id=loan.id),
+        )
+        db.session.commit()
+        flash(message, "success")
+    return hx_redirect(url_for("borrower.application_show", loan_id=loan_id))
+
+
+def _application_form(**defaults) -> ApplicationForm:
+    form = ApplicationForm(**defaults)
+    form.term_months.choices = [(t, f"{t} months") for t in current_app.config["LOAN_TERMS"]]
+    for name in INLINE_FIELDS:
+        form[name].render_kw = {
+            "hx-post": url_for("borrower.application_field", name=name),
+            "hx-trigger": "change",
+            "hx-target": "closest .field",
+            "hx-swap": "outerHTML",
+            "hx-include": "this",
+        }
+    return form
+
+
+def _new_page(form: ApplicationForm) -> dict:
+    return {"form": form, "preview": _preview(form)}
+
+
+def _preview(form: ApplicationForm) -> dict | None:
+    """Payment, total interest and the first installments; an estimated rate when the credit
+    facts are complete, an example rate otherwise."""
+    try:
+        amount, term = Decimal(str(form.amount.data)), int(form.term_months.data)
+    except (TypeError, ValueError, ArithmeticError):
+        return None
+    if (
+        not 1000 <= amount <= 40000
+        or amount != amount.quantize(Decimal("0.01"))
+        or term not in current_app.config["LOAN_TERMS"]
+    ):
+        return None
+    estimate = _estimate(form, amount, term)
+    rate = estimate.interest_rate if estimate and estimate.approved else EXAMPLE_RATE
+    plans = amortization.schedule(amount, rate, term, amortization.add_months(date.today(), 1))
+    return {
+        "rate": rate,
+        "estimate": estimate,
+        "payment": plans[0].payment,
+        "total_interest": amortization.total_interest(plans),
+        "first": plans[:3],
+        "last": plans[-1],
+        "term": term,
+        "amount": amount,
+    }
+
+
+def _estimate(form: ApplicationForm, amount: Decimal, term: int):
+    facts = {
+        **{k: v for k, v in form.credit_facts().items() if v is not None},
+        "amount": amount,
+        "purpose": form.purpose.data,
+    }
+    try:
+        use_ml = current_app.config["ENABLE_ML_SCORING"]
+        model = predict.load_model(risk_models.active_version(db.session)) if use_ml else None
+        return predict.score(facts, model=model, use_ml=use_ml, term_months=term)
+    except FeatureError:
+        return None
+
+
+def _show_page(loan: Loan) -> dict:
+    schedule, net = None, None
+    if loan.interest_rate is not None and loan.status in (
+        LoanStatus.OFFERED,
+        LoanStatus.PENDING_APPROVAL,
+        LoanStatus.LISTED,
+    ):
+        schedule = amortization.schedule(
+            loan.amount,
+            loan.interest_rate,
+            loan.term_months,
+            amortization.add_months(date.today(), 1),
+        )
+        net = loan.amount - loan.origination_fee
+    return {
+        "loan": loan,
+        "schedule": schedule,
+        "net": net,
+        "total_interest": amortization.total_interest(schedule) if schedule else None,
+        "polling": loan.status is LoanStatus.SUBMITTED,
+    }

@@ -1,0 +1,78 @@
+"""Identity and income documents: upload (checked by content) and download (owner or admin)."""
+
+from pathlib import Path
+
+from flask import current_app, flash, send_file, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.access import owned_or_404
+from app.blueprints.borrower.forms import DocumentForm
+from app.extensions import db
+from app.htmx import hx_redirect, render
+from app.models import Document, DocumentKind
+from app.services import documents
+from app.services.errors import ValidationFailed
+
+from .routes import bp
+
+
+@bp.get("/account/documents")
+@login_required
+def document_index():
+    """The user's documents and their verification status, with the upload form."""
+    return render("auth/documents.html", **_page(DocumentForm()))
+
+
+@bp.post("/account/documents")
+@login_required
+def document_create():
+    """Store an upload if its bytes are an allowed type; otherwise 422 and nothing stored."""
+    form = DocumentForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            documents.store(
+                db.session,
+                user_id=current_user.id,
+                kind=DocumentKind(form.kind.data),
+                filename=upload.filename or "document",
+                data=upload.read(),
+                folder=Path(current_app.config["UPLOAD_FOLDER"]),
+                max_size=current_app.config["UPLOAD_MAX_SIZE"],
+                allowed=current_app.config["UPLOAD_ALLOWED_TYPES"],
+            )
+        except ValidationFailed as error:
+            form.file.errors = [*form.file.errors, *error.errors.values()]
+        else:
+            db.session.commit()
+            flash("Document uploaded. We'll review it shortly.", "success")
+            return hx_redirect(url_for("auth.document_index"))
+    return render("auth/documents.html", "upload_form", status=422, **_page(form))
+
+
+@bp.get("/account/documents/<int:document_id>/download")
+@login_required
+def document_download(document_id: int):
+    """The file itself, as an attachment, for its owner and admins only (others: 404)."""
+    document = owned_or_404(Document, document_id, "user_id")
+    path = documents.path_of(document, Path(current_app.config["UPLOAD_FOLDER"]))
+    response = send_file(
+        path,
+        mimetype=document.content_type,
+        as_attachment=True,
+        download_name=document.original_filename,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
+def _page(form: DocumentForm) -> dict:
+    mine = db.session.scalars(
+        select(Document)
+        .where(Document.user_id == current_user.id)
+        .order_by(Document.created_at.desc())
+    ).all()
+    return {"form": form, "documents": mine}

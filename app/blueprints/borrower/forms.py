@@ -1,0 +1,135 @@
+"""Forms for applications, documents and payments."""
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from app.blueprints.auth.forms import whole_cents
+from app.models import DocumentKind, LoanPurpose
+
+PURPOSE_CHOICES = [
+    SelectChoice(p.value, p.value.replace("_", " ").capitalize()) for p in LoanPurpose
+]
+DOCUMENT_CHOICES = [SelectChoice(k.value, k.value.capitalize()) for k in DocumentKind]
+
+
+def money_field(label, minimum, maximum, **kwargs):
+    return DecimalField(
+        label,
+        places=2,
+        validators=[
+            InputRequired(message="This field is required."),
+            NumberRange(
+                min=minimum,
+                max=maximum,
+                message=f"Enter an amount from {minimum:,} to {maximum:,}.",
+            ),
+            whole_cents,
+        ],
+        **kwargs,
+    )
+
+
+def count_field(label, maximum, description=None):
+    return IntegerField(
+        label,
+        description=description,
+        validators=[
+            InputRequired(message="This field is required."),
+            NumberRange(min=0, max=maximum, message=f"Enter a whole number from 0 to {maximum}."),
+        ],
+    )
+
+
+class ApplicationForm(FlaskForm):
+    amount = money_field("Amount to borrow (USD)", 1000, 40000)
+    term_months = SelectField("Term", coerce=int, validators=[DataRequired()])
+    purpose = SelectField("Purpose", choices=PURPOSE_CHOICES, validators=[DataRequired()])
+    title = StringField(
+        "Short title",
+        validators=[Optional(), Length(max=120)],
+        description="Shown to lenders, e.g. “Consolidate two credit cards”.",
+    )
+    description = TextAreaField("What the loan is for", validators=[Optional(), Length(max=2000)])
+    collateral_description = TextAreaField(
+        "Collateral (optional)", validators=[Optional(), Length(max=1000)]
+    )
+    annual_income = money_field("Annual income (USD)", 1, 10000000)
+    monthly_debt = money_field(
+        "Monthly debt payments (USD)",
+        0,
+        1000000,
+        description="Rent or mortgage, car, student and card minimums.",
+    )
+    credit_score = IntegerField(
+        "Credit score",
+        validators=[
+            InputRequired(message="This field is required."),
+            NumberRange(min=300, max=850, message="Enter a credit score from 300 to 850."),
+        ],
+    )
+    credit_history_months = count_field("Months since your first credit account", 1200)
+    revolving_balance = money_field("Credit card balances (USD)", 0, 10000000)
+    revolving_utilization = DecimalField(
+        "Credit utilisation (%)",
+        places=1,
+        validators=[
+            InputRequired(message="This field is required."),
+            NumberRange(min=0, max=200, message="Enter a percentage from 0 to 200."),
+        ],
+    )
+    inquiries_6m = count_field("Credit inquiries in the last 6 months", 100)
+    delinquencies_2y = count_field("Payments 30+ days late in the last 2 years", 100)
+    public_records = count_field("Public records (bankruptcies, judgments)", 100)
+
+    def credit_facts(self) -> dict:
+        """The credit facts as plain values for the services."""
+        names = (
+            "annual_income",
+            "monthly_debt",
+            "credit_score",
+            "credit_history_months",
+            "revolving_balance",
+            "revolving_utilization",
+            "inquiries_6m",
+            "delinquencies_2y",
+            "public_records",
+        )
+        return {name: getattr(self, name).data for name in names}
+
+
+class DocumentForm(FlaskForm):
+    kind = SelectField("Document", choices=DOCUMENT_CHOICES, validators=[DataRequired()])
+    file = FileField(
+        "File",
+        validators=[FileRequired(message="Choose a file to upload.")],
+        description="PDF, JPEG, PNG or Word, up to 10 MB.",
+    )
+
+
+class PaymentForm(FlaskForm):
+    choice = RadioField(
+        "Pay",
+        default="scheduled",
+        choices=[
+            SelectChoice("scheduled", "The amount due"),
+            SelectChoice("payoff", "Pay off the loan"),
+            SelectChoice("other", "Another amount"),
+        ],
+    )
+    amount = DecimalField(
+        "Amount (USD)",
+        places=2,
+        validators=[Optional(), whole_cents, NumberRange(min=1, message="Enter at least $1.00.")],
+    )
+    idempotency_key = HiddenField(validators=[DataRequired(), Length(max=120)])

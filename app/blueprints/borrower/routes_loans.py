@@ -1,0 +1,135 @@
+"""A borrower's loan: schedule, payment history, and paying (with one effect per request)."""
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from flask import current_app, flash, request, url_for
+from sqlalchemy import func, select
+
+from app.access import owned_or_404, role_required
+from app.extensions import db, get_policy
+from app.htmx import hx_redirect, render
+from app.models import Installment, Loan, LoanStatus, Payment, Role, ServicingStatus
+from app.payments import provider_for
+from app.services import repayments
+from app.services.errors import DomainError
+
+from .forms import PaymentForm
+from .routes import bp
+
+PAGE_SIZE = 10
+
+
+@bp.get("/loans/<int:loan_id>")
+@role_required(Role.BORROWER, Role.ADMIN)
+def loan_show(loan_id: int):
+    """Schedule, payment history, balance, next payment and the pay form."""
+    loan = owned_or_404(Loan, loan_id, "borrower_id")
+    return render(
+        "borrower/loans/show.html", **_loan_page(loan, PaymentForm(idempotency_key=_key()))
+    )
+
+
+@bp.get("/loans/<int:loan_id>/payments")
+@role_required(Role.BORROWER, Role.ADMIN)
+def loan_payments(loan_id: int):
+    """One page of the payment history (HTMX pagination)."""
+    loan = owned_or_404(Loan, loan_id, "borrower_id")
+    return render(
+        "borrower/loans/show.html",
+        "payment_history",
+        **_loan_page(loan, PaymentForm(idempotency_key=_key())),
+    )
+
+
+@bp.post("/loans/<int:loan_id>/payments")
+@role_required(Role.BORROWER)
+def payment_create(loan_id: int):
+    """Pay the amount due, a chosen amount, or the payoff; a resubmitted form pays once."""
+    loan = owned_or_404(Loan, loan_id, "borrower_id")
+    form = PaymentForm()
+    page = _loan_page(loan, form)
+    amount = _amount(form, page)
+    if not form.validate_on_submit() or amount is None:
+        return render("borrower/loans/show.html", "pay_form", status=422, **page)
+    try:
+        result = provider_for(current_app.config).pay_loan(
+            db.session,
+            loan,
+            amount,
+            payer_id=loan.borrower_id,
+            key=form.idempotency_key.data,
+            today=date.today(),
+            policy=get_policy(),
+        )
+    except DomainError as error:
+        db.session.rollback()
+        form.amount.errors = [*form.amount.errors, error.message]
+        return render("borrower/loans/show.html", "pay_form", status=422, **page)
+    db.session.commit()
+    flash(result.message, "success")
+    return hx_redirect(url_for("borrower.loan_show", loan_id=loan.id))
+
+
+def _amount(form: PaymentForm, page: dict) -> Decimal | None:
+    choice = form.choice.data
+    if choice == "scheduled":
+        return page["due_now"] or page["next_amount"]
+    if choice == "payoff":
+        return page["payoff"].total if page["payoff"] else None
+    if form.amount.data is None:
+        form.amount.errors = [*form.amount.errors, "Enter the amount you want to pay."]
+        return None
+    return form.amount.data
+
+
+def _loan_page(loan: Loan, form: PaymentForm) -> dict:
+    installments = db.session.scalars(
+        select(Installment).where(Installment.loan_id == loan.id).order_by(Installment.number)
+    ).all()
+    page = max(int(request.args.get("page", 1) or 1), 1)
+    payments = db.session.scalars(
+        select(Payment)
+        .where(Payment.loan_id == loan.id)
+        .order_by(Payment.received_on.desc(), Payment.id.desc())
+        .offset((page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+    ).all()
+    total = db.session.scalar(
+        select(func.count()).select_from(Payment).where(Payment.loan_id == loan.id)
+    )
+    today = date.today()
+    open_ones = [i for i in installments if i.status.value in ("scheduled", "due", "late")]
+    due_now = sum(
+        (i.total_due - i.total_paid for i in open_ones if i.due_date <= today), Decimal(0)
+    )
+    serviced = loan.status is LoanStatus.ISSUED and loan.servicing_status not in (
+        ServicingStatus.PAID_OFF,
+        ServicingStatus.CHARGED_OFF,
+    )
+    return {
+        "loan": loan,
+        "installments": installments,
+        "payments": payments,
+        "page": page,
+        "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        "form": form,
+        "today": today,
+        "due_now": due_now or None,
+        "next": open_ones[0] if open_ones else None,
+        "next_amount": (open_ones[0].total_due - open_ones[0].total_paid) if open_ones else None,
+        "payoff": repayments.payoff_amount(db.session, loan, today) if serviced else None,
+        "total_paid": sum(
+            (
+                p.amount
+                for p in db.session.scalars(select(Payment).where(Payment.loan_id == loan.id))
+            ),
+            Decimal(0),
+        ),
+        "can_pay": serviced,
+    }
+
+
+def _key() -> str:
+    return str(uuid.uuid4())

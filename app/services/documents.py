@@ -1,0 +1,92 @@
+"""Uploaded identity and income documents: checked by content, stored under random names."""
+
+import hashlib
+import io
+import secrets
+import zipfile
+from pathlib import Path
+
+import filetype
+from sqlalchemy.orm import Session
+
+from app.models import Document, DocumentKind, VerificationStatus
+from app.services import activity
+from app.services.errors import ValidationFailed
+
+MAX_UNPACKED = 50 * 1024 * 1024  # a .docx is a zip: refuse bombs before anyone opens it
+MAX_ENTRIES = 1000
+
+
+def store(
+    session: Session,
+    *,
+    user_id: int,
+    kind: DocumentKind,
+    filename: str,
+    data: bytes,
+    folder: Path,
+    max_size: int,
+    allowed: tuple[str, ...],
+    loan_id: int | None = None,
+) -> Document:
+    """Check the bytes (not the name) and store them outside the web root; nothing on refusal."""
+    if not data:
+        raise ValidationFailed({"file": "The file is empty."})
+    if len(data) > max_size:
+        raise ValidationFailed({"file": f"The file is larger than {max_size // (1024 * 1024)} MB."})
+    detected = filetype.guess(data)
+    if detected is None or detected.extension not in allowed:
+        raise ValidationFailed(
+            {
+                "file": "This file is not a PDF, JPEG, PNG or Word document "
+                "(we check the contents, not the name)."
+            }
+        )
+    if detected.extension == "docx":
+        _check_zip(data)
+    stored_name = secrets.token_hex(16)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / stored_name).write_bytes(data)
+    document = Document(
+        user_id=user_id,
+        loan_id=loan_id,
+        kind=kind,
+        original_filename=_safe_name(filename),
+        stored_name=stored_name,
+        content_type=detected.mime,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        status=VerificationStatus.PENDING,
+    )
+    session.add(document)
+    session.flush()
+    activity.record(
+        session,
+        "document.uploaded",
+        user_id=user_id,
+        entity=document,
+        kind=kind.value,
+        content_type=detected.mime,
+        size=len(data),
+    )
+    return document
+
+
+def path_of(document: Document, folder: Path) -> Path:
+    """Where a document's bytes live."""
+    return folder / document.stored_name
+
+
+def _check_zip(data: bytes) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except zipfile.BadZipFile as error:
+        raise ValidationFailed({"file": "This Word document is damaged."}) from error
+    if len(entries) > MAX_ENTRIES or sum(e.file_size for e in entries) > MAX_UNPACKED:
+        raise ValidationFailed({"file": "This Word document unpacks to more than we accept."})
+
+
+def _safe_name(filename: str) -> str:
+    name = Path(filename.replace("\\", "/")).name.strip() or "document"
+    return "".join(ch for ch in name if ch.isprintable() and ch not in '"<>')[:200]

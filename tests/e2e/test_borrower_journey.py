@@ -1,0 +1,79 @@
+"""A borrower registers, completes the profile, applies with the live preview, sees the offer,
+accepts it and uploads a document, in Chromium against the live server."""
+
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+PASSWORD = "violet anchor harvest 27"
+pytestmark = pytest.mark.committing
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _register(page, email):
+    page.goto("/register?role=borrower")
+    page.get_by_label("First name").fill("Ana")
+    page.get_by_label("Last name").fill("Journey")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page).to_have_url("/account")
+
+
+def _complete_profile(page):
+    page.get_by_role("button", name="Edit").click()
+    page.get_by_label("Phone").fill("+1 555 0123")
+    page.get_by_label("Date of birth").fill("1987-03-09")
+    page.get_by_label("Address", exact=True).fill("8 Lake Street")
+    page.get_by_label("City").fill("Madison")
+    page.get_by_label("State").fill("WI")
+    page.get_by_label("Postal code").fill("53703")
+    page.get_by_label("Annual income (USD)").fill("91000")
+    page.get_by_label("Employment status").select_option("employed")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Profile saved.")).to_be_visible()
+
+
+def test_apply_see_the_offer_accept_and_upload(page, committed):
+    _register(page, f"borrower-{uuid.uuid4().hex[:8]}@example.com")
+    _complete_profile(page)
+    page.goto("/borrower/applications/new")
+    page.get_by_label("Amount to borrow (USD)").fill("9000")
+    page.get_by_label("Term").select_option("36")
+    preview = page.locator("#preview")
+    expect(preview).to_contain_text("/ month")
+    expect(preview).to_contain_text("(example)")
+    page.get_by_label("Credit score").fill("990")
+    page.get_by_label("Credit score").blur()
+    expect(page.get_by_text("Enter a credit score from 300 to 850.")).to_be_visible()
+    facts = {
+        "Credit score": "745",
+        "Monthly debt payments (USD)": "650",
+        "Months since your first credit account": "150",
+        "Credit card balances (USD)": "2500",
+        "Credit utilisation (%)": "22",
+        "Credit inquiries in the last 6 months": "0",
+        "Payments 30+ days late in the last 2 years": "0",
+        "Public records (bankruptcies, judgments)": "0",
+    }
+    for label, value in facts.items():
+        page.get_by_label(label, exact=True).fill(value)
+    expect(page.get_by_text("Enter a credit score from 300 to 850.")).to_have_count(0)
+    expect(preview).to_contain_text("estimated grade")
+    page.get_by_role("button", name="Submit application").click()
+    expect(page.get_by_text("Your offer")).to_be_visible(timeout=15000)  # scored by the job
+    expect(page.get_by_text("APR (with fee)")).to_be_visible()
+    page.get_by_role("button", name="Accept this offer").click()
+    expect(page.get_by_text("You accepted this offer")).to_be_visible()
+    page.get_by_role("link", name="Upload documents").click()
+    page.get_by_label("Document").select_option("identity")
+    page.get_by_label("File").set_input_files(
+        {"name": "passport.pdf", "mimeType": "application/pdf", "buffer": PDF}
+    )
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_text("Document uploaded.")).to_be_visible()
+    expect(page.get_by_role("link", name="passport.pdf")).to_be_visible()
+    unexpected = [text for text in page.console_errors if "status of 422" not in text]
+    assert unexpected == []

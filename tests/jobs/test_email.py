@@ -1,0 +1,101 @@
+"""Notification emails go through a real SMTP server (aiosmtpd), with retries when it is down."""
+
+import socket
+from email import message_from_bytes
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from app import jobs
+from app.extensions import db
+from app.models import EmailMessage, OutboxMessage, OutboxStatus, Role
+from app.services import notifications
+from tests.factories import UserFactory
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture()
+def smtp(app, monkeypatch):
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    inbox.port = controller.port
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "SMTP_PORT", controller.port)
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    yield inbox
+    controller.stop()
+
+
+def _notify(user):
+    return notifications.notify(
+        db.session,
+        user.id,
+        "loan.offered",
+        "Your loan offer is ready",
+        "Grade B2 at 12.25% for $9,000.00.",
+        link="/borrower/applications/7",
+    )
+
+
+def test_a_notification_is_emailed_in_html_and_plain_text(smtp):
+    user = UserFactory(role=Role.BORROWER, email="mia@example.com", first_name="Mia")
+    _notify(user)
+    jobs.relay()
+    ((recipients, message),) = smtp.messages
+    assert recipients == ["mia@example.com"]
+    assert message["Subject"] == "CommunityLend: Your loan offer is ready"
+    parts = {
+        part.get_content_type(): part.get_payload(decode=True).decode()
+        for part in message.walk()
+        if not part.is_multipart()
+    }
+    assert "Hello Mia" in parts["text/plain"] and "Grade B2" in parts["text/plain"]
+    assert 'href="http://127.0.0.1:5000/borrower/applications/7"' in parts["text/html"]
+    assert db.session.scalars(select(EmailMessage.status)).one() == "sent"
+
+
+def test_smtp_down_retries_without_losing_or_doubling_the_email(app, smtp, monkeypatch):
+    user = UserFactory(role=Role.BORROWER)
+    _notify(user)
+    monkeypatch.setitem(app.config, "SMTP_PORT", _free_port())  # nothing listens there
+    jobs.relay()
+    job = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "send_email")).one()
+    assert job.status is OutboxStatus.PENDING and job.attempts == 1 and job.last_error
+    monkeypatch.setitem(app.config, "SMTP_PORT", smtp.port)
+    job.available_at = job.created_at
+    db.session.flush()
+    jobs.relay()
+    assert job.status is OutboxStatus.DONE and len(smtp.messages) == 1
+    assert jobs.run_outbox_message(job.id) == "skipped"
+    assert len(smtp.messages) == 1
+
+
+def test_emails_can_be_switched_off(app, smtp, monkeypatch):
+    monkeypatch.setitem(app.config, "ENABLE_EMAIL_NOTIFICATIONS", False)
+    _notify(UserFactory(role=Role.BORROWER))
+    jobs.relay()
+    assert smtp.messages == [] and db.session.scalars(select(EmailMessage)).all() == []
+
+
+def test_without_smtp_emails_are_captured_for_the_outbox_page(app, monkeypatch):
+    monkeypatch.setitem(app.config, "SMTP_HOST", None)
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    _notify(UserFactory(role=Role.BORROWER))
+    jobs.relay()
+    assert db.session.scalars(select(EmailMessage.status)).one() == "captured"
