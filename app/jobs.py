@@ -10,6 +10,7 @@ from flask import current_app
 from app.extensions import db, get_policy, get_queue
 from app.models import OutboxMessage, OutboxStatus, User
 from app.services import (
+    autoinvest,
     issuance,
     notifications,
     outbox,
@@ -81,6 +82,20 @@ def score_application(payload: dict) -> None:
     underwriting.score_application(
         db.session, payload["loan_id"], use_ml=current_app.config["ENABLE_ML_SCORING"]
     )
+
+
+@handler("auto_invest_loan")
+def auto_invest_loan(payload: dict) -> None:
+    """Offer a newly listed loan to the auto-invest rules (ENABLE_AUTO_MATCHING)."""
+    if current_app.config["ENABLE_AUTO_MATCHING"]:
+        autoinvest.run_for_loan(db.session, payload["loan_id"], policy=get_policy())
+
+
+@handler("auto_invest_lender")
+def auto_invest_lender(payload: dict) -> None:
+    """Put a lender's new cash to work by their rules (ENABLE_AUTO_MATCHING)."""
+    if current_app.config["ENABLE_AUTO_MATCHING"]:
+        autoinvest.run_for_lender(db.session, payload["lender_id"], policy=get_policy())
 
 
 @handler("train_model")

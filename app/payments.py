@@ -8,7 +8,7 @@ from decimal import Decimal
 import stripe
 
 from app.models import Loan, Payment, Provider
-from app.services import repayments
+from app.services import cash, repayments
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,17 @@ class SimulatedProvider:
             policy=policy,
         )
         return PaymentResult(payment, f"Payment of ${amount:,.2f} received. Thank you.")
+
+    def deposit(self, session, user_id: int, amount: Decimal, *, key: str) -> str:
+        cash.deposit(
+            session,
+            user_id,
+            amount,
+            provider=Provider.SIMULATED,
+            provider_ref=f"sim_{key}",
+            idempotency_key=key,
+        )
+        return f"${amount:,.2f} added to your available cash."
 
 
 class StripeProvider:

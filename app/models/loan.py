@@ -4,7 +4,7 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -76,6 +76,14 @@ class Loan(TimestampMixin, Base):
         Index("ix_loans_status_created_at", "status", "created_at"),
         Index("ix_loans_status_risk_grade", "status", "risk_grade"),
         Index("ix_loans_servicing_status", "servicing_status"),
+        # The marketplace filters listed loans by grade letter and amount, then sorts by rate.
+        Index(
+            "ix_loans_listed_grade_amount",
+            text("left(risk_grade, 1)"),
+            "amount",
+            postgresql_include=["funding_deadline", "interest_rate", "term_months"],
+            postgresql_where=text("status = 'listed'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

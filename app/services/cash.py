@@ -14,7 +14,7 @@ from app.models import (
     Role,
     TransferDirection,
 )
-from app.services import accounts, activity, idempotency, ledger
+from app.services import accounts, activity, idempotency, ledger, outbox
 from app.services.errors import InsufficientFunds, ValidationFailed
 from app.services.money import cents
 
@@ -59,6 +59,13 @@ def deposit(
         user_id=user_id,
     )
     transfer.journal_entry_id = entry.id
+    outbox.add(
+        session,
+        "auto_invest_lender",
+        {"lender_id": user_id},
+        dedupe_key=f"auto-lender-{transfer.id}",
+        user_id=user_id,
+    )
     activity.record(session, "cash.deposited", user_id=user_id, entity=transfer, amount=str(amount))
     return transfer
 

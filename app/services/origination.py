@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from app.models import Loan, LoanPurpose, LoanStatus
-from app.services import activity, amortization
+from app.services import activity, amortization, outbox
 from app.services.errors import DomainError
 from app.services.money import cents
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
@@ -132,6 +132,7 @@ def list_loan(
         entity=loan,
         deadline=loan.funding_deadline.isoformat(),
     )
+    outbox.add(session, "auto_invest_loan", {"loan_id": loan.id}, dedupe_key=f"auto-loan-{loan.id}")
     session.flush()
     return loan
 

@@ -116,3 +116,31 @@ def test_events_out_of_order_do_not_move_money_twice(client, loan):
     again = _event(loan, "evt_3")  # a second event about the same intent
     assert _post(client, json.dumps(again).encode()).status_code == 200
     assert _payments() == 1
+
+
+def test_a_signed_deposit_event_credits_the_lender_once(client):
+    from app.services import cash
+    from tests.money.builders import lender
+
+    investor = lender()
+    event = {
+        "id": "evt_dep",
+        "object": "event",
+        "type": "payment_intent.succeeded",
+        "created": int(time.time()),
+        "data": {
+            "object": {
+                "id": "pi_dep",
+                "object": "payment_intent",
+                "amount": 50000,
+                "amount_received": 50000,
+                "status": "succeeded",
+                "metadata": {"kind": "deposit", "user_id": str(investor.id)},
+            }
+        },
+    }
+    body = json.dumps(event).encode()
+    assert _post(client, body).json == {"status": "ok"}
+    assert _post(client, body).json == {"status": "duplicate"}
+    assert cash.available_cash(db.session, investor.id) == Decimal("500.00")
+    assert ledger.verify(db.session) == []

@@ -1,1 +1,5 @@
+from . import (
+    routes_market,  # noqa: F401 - registers the marketplace pages
+    routes_portfolio,  # noqa: F401 - registers the portfolio pages
+)
 from .routes import bp  # noqa: F401

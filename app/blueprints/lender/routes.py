@@ -1,10 +1,20 @@
-"""Lender pages."""
+"""Lender pages: cash (deposit, withdraw) and the balance card other pages refresh."""
 
-from flask import Blueprint
+import uuid
+from datetime import date
+
+from flask import Blueprint, current_app, flash, url_for
+from flask_login import current_user
 
 from app.access import role_required
-from app.htmx import render
-from app.models import Role
+from app.extensions import db
+from app.htmx import hx_redirect, render
+from app.models import Provider, Role
+from app.payments import provider_for
+from app.services import cash, returns
+from app.services.errors import DomainError
+
+from .forms import DepositForm, WithdrawForm
 
 bp = Blueprint("lender", __name__, url_prefix="/lender")
 
@@ -12,5 +22,64 @@ bp = Blueprint("lender", __name__, url_prefix="/lender")
 @bp.get("/")
 @role_required(Role.LENDER)
 def dashboard():
-    """The lender's landing page."""
-    return render("lender/dashboard.html")
+    """Cash, the headline figures and the deposit and withdrawal forms."""
+    return render("lender/dashboard.html", **_cash_page())
+
+
+@bp.get("/balance")
+@role_required(Role.LENDER)
+def balance_card():
+    """The cash card, re-fetched whenever `balance-changed` fires."""
+    return render("lender/dashboard.html", "balance", **_cash_page())
+
+
+@bp.post("/deposits")
+@role_required(Role.LENDER)
+def deposit_create():
+    """Add money through the payment provider (simulated: at once; Stripe: when it confirms)."""
+    form = DepositForm()
+    if not form.validate_on_submit():
+        return render("lender/dashboard.html", "cash_forms", status=422, **_cash_page(deposit=form))
+    try:
+        message = provider_for(current_app.config).deposit(
+            db.session, current_user.id, form.amount.data, key=form.idempotency_key.data
+        )
+    except DomainError as error:
+        db.session.rollback()
+        form.amount.errors = [*form.amount.errors, error.message]
+        return render("lender/dashboard.html", "cash_forms", status=422, **_cash_page(deposit=form))
+    db.session.commit()
+    flash(message, "success")
+    return hx_redirect(url_for("lender.dashboard"))
+
+
+@bp.post("/withdrawals")
+@role_required(Role.LENDER)
+def withdrawal_create():
+    """Send available cash back to the lender's bank (never more than is available)."""
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        try:
+            cash.withdraw(
+                db.session,
+                current_user.id,
+                form.amount.data,
+                provider=Provider.SIMULATED,
+                idempotency_key=form.idempotency_key.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            form.amount.errors = [*form.amount.errors, error.message]
+        else:
+            db.session.commit()
+            flash(f"${form.amount.data:,.2f} is on its way to your bank.", "success")
+            return hx_redirect(url_for("lender.dashboard"))
+    return render("lender/dashboard.html", "cash_forms", status=422, **_cash_page(withdraw=form))
+
+
+def _cash_page(deposit: DepositForm | None = None, withdraw: WithdrawForm | None = None) -> dict:
+    return {
+        "summary": returns.summary(db.session, current_user.id, date.today()),
+        "deposit": deposit or DepositForm(idempotency_key=str(uuid.uuid4())),
+        "withdraw": withdraw or WithdrawForm(idempotency_key=str(uuid.uuid4())),
+    }

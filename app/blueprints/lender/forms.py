@@ -1,0 +1,68 @@
+"""Forms for cash, investing and preferences."""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DecimalField, HiddenField, SelectField, SelectMultipleField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from app.blueprints.auth.forms import whole_cents
+from app.models import LoanPurpose, RiskTolerance
+
+
+def amount_field(label="Amount (USD)", minimum=1, maximum=1_000_000):
+    return DecimalField(
+        label,
+        places=2,
+        validators=[
+            InputRequired(message="Enter an amount."),
+            NumberRange(
+                min=minimum,
+                max=maximum,
+                message=f"Enter an amount from {minimum:,} to {maximum:,}.",
+            ),
+            whole_cents,
+        ],
+    )
+
+
+class DepositForm(FlaskForm):
+    amount = amount_field()
+    idempotency_key = HiddenField(validators=[DataRequired(), Length(max=120)])
+
+
+class WithdrawForm(FlaskForm):
+    amount = amount_field()
+    idempotency_key = HiddenField(validators=[DataRequired(), Length(max=120)])
+
+
+class InvestForm(FlaskForm):
+    amount = DecimalField(
+        "Invest (USD)",
+        places=2,
+        default=25,
+        validators=[
+            InputRequired(message="Enter an amount."),
+            NumberRange(min=0, message="Enter an amount."),
+        ],
+    )
+    idempotency_key = HiddenField(validators=[DataRequired(), Length(max=120)])
+
+
+GRADES = [SelectChoice(g, g) for g in "ABCDE"]
+PURPOSES = [SelectChoice(p.value, p.value.replace("_", " ").capitalize()) for p in LoanPurpose]
+
+
+class PreferencesForm(FlaskForm):
+    risk_tolerance = SelectField(
+        "Risk tolerance",
+        choices=[SelectChoice(r.value, r.value.capitalize()) for r in RiskTolerance],
+    )
+    min_note_amount = amount_field("Smallest note (USD)", 25, 100000)
+    max_note_amount = amount_field("Largest note (USD)", 25, 100000)
+    terms = SelectMultipleField("Terms", coerce=int, validators=[Optional()])
+    purposes = SelectMultipleField("Purposes", choices=PURPOSES, validators=[Optional()])
+    grades = SelectMultipleField("Grades", choices=GRADES, validators=[Optional()])
+    auto_invest_enabled = BooleanField("Invest automatically by these rules")
+    auto_amount_per_note = amount_field("Amount per note (USD)", 25, 100000)
+    auto_max_per_loan = amount_field("Most in one loan (USD)", 25, 100000)
+    auto_cash_cap = amount_field("Most cash auto-invest may use (USD)", 0, 10_000_000)

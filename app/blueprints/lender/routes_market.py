@@ -1,0 +1,181 @@
+"""The marketplace (HTMX active search, state in the URL), loan detail and investing."""
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from flask import abort, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.access import role_required
+from app.extensions import db, get_policy
+from app.htmx import render
+from app.models import Investment, Loan, LoanPurpose, LoanStatus, Role
+from app.services import amortization, cash, investing, marketplace
+from app.services.errors import DomainError, ValidationFailed
+
+from .forms import InvestForm
+from .routes import bp
+
+
+@bp.get("/loans")
+@role_required(Role.LENDER)
+def listing_index():
+    """Listed loans, filtered and sorted; htmx asks for just the results."""
+    filters = _filters()
+    page = marketplace.search(db.session, filters)
+    return render(
+        "lender/loans/index.html",
+        "results",
+        filters=filters,
+        result=page,
+        sorts=marketplace.SORTS,
+        purposes=list(LoanPurpose),
+        key=_key,
+        query=request.args.to_dict(flat=False),
+        now=datetime.now(UTC),
+    )
+
+
+@bp.get("/loans/<int:loan_id>")
+@role_required(Role.LENDER)
+def listing_show(loan_id: int):
+    """Everything a lender needs to decide, and nothing that identifies the borrower."""
+    loan = _listed_or_lent(loan_id)
+    return render(
+        "lender/loans/show.html", **_detail_page(loan, InvestForm(idempotency_key=_key()))
+    )
+
+
+@bp.get("/loans/<int:loan_id>/progress")
+@role_required(Role.LENDER)
+def listing_progress(loan_id: int):
+    """The funding bar (polled, and refreshed on `loan-funded`)."""
+    loan = _listed_or_lent(loan_id)
+    return render("lender/loans/show.html", "progress", loan=loan)
+
+
+@bp.post("/loans/<int:loan_id>/investments")
+@role_required(Role.LENDER)
+def investment_create(loan_id: int):
+    """Buy notes; errors come back as the form with a message (422)."""
+    loan = _listed_or_lent(loan_id)
+    form = InvestForm()
+    if form.validate_on_submit():
+        try:
+            investing.invest(
+                db.session,
+                lender_id=current_user.id,
+                loan_id=loan.id,
+                amount=form.amount.data,
+                idempotency_key=form.idempotency_key.data,
+                policy=get_policy(),
+            )
+        except ValidationFailed as error:
+            form.amount.errors = [*form.amount.errors, *error.errors.values()]
+        except DomainError as error:
+            form.amount.errors = [*form.amount.errors, error.message]
+        else:
+            db.session.commit()
+            db.session.refresh(loan)
+            done = InvestForm(idempotency_key=_key())
+            events = {"balance-changed": True, "loan-funded": {"loan_id": loan.id}}
+            return _invest_response(loan, done, 200, events, invested=form.amount.data)
+    db.session.rollback()
+    return _invest_response(loan, form, 422, None)
+
+
+def _invest_response(loan: Loan, form: InvestForm, status: int, events, invested=None):
+    """The row's form in the marketplace, or the form on the detail page."""
+    if request.args.get("from") == "row":
+        message = f"Invested ${invested:,.2f}" if invested else None
+        return render(
+            "lender/loans/index.html",
+            "row_invest",
+            status=status,
+            trigger=events,
+            loan=loan,
+            form=form,
+            message=message,
+        )
+    return render(
+        "lender/loans/show.html",
+        "invest_form",
+        status=status,
+        trigger=events,
+        **_detail_page(loan, form, invested=invested),
+    )
+
+
+def _listed_or_lent(loan_id: int) -> Loan:
+    loan = db.session.get(Loan, loan_id)
+    if loan is None or loan.status not in (LoanStatus.LISTED, LoanStatus.ISSUED):
+        abort(404)
+    if loan.status is LoanStatus.ISSUED and not db.session.scalar(
+        select(Investment.id)
+        .where(Investment.loan_id == loan.id, Investment.lender_id == current_user.id)
+        .limit(1)
+    ):
+        abort(404)  # once issued, only its noteholders see it here
+    return loan
+
+
+def _detail_page(loan: Loan, form: InvestForm, invested: Decimal | None = None) -> dict:
+    mine = db.session.scalars(
+        select(Investment)
+        .where(Investment.loan_id == loan.id, Investment.lender_id == current_user.id)
+        .order_by(Investment.id)
+    ).all()
+    schedule = amortization.schedule(
+        loan.amount,
+        loan.interest_rate,
+        loan.term_months,
+        amortization.add_months(loan.listed_at.date(), 1),
+    )
+    return {
+        "loan": loan,
+        "form": form,
+        "facts": marketplace.lender_view(db.session, loan),
+        "schedule": schedule,
+        "mine": mine,
+        "invested": invested,
+        "available": cash.available_cash(db.session, current_user.id),
+    }
+
+
+def _filters() -> marketplace.Filters:
+    args = request.args
+    grades = tuple(g for g in args.getlist("grade") if g in "ABCDE" and len(g) == 1)
+    return marketplace.Filters(
+        grades=grades,
+        term=_int(args.get("term")),
+        purpose=args.get("purpose")
+        if args.get("purpose") in {p.value for p in LoanPurpose}
+        else None,
+        min_amount=_decimal(args.get("min_amount")),
+        max_amount=_decimal(args.get("max_amount")),
+        min_rate=_decimal(args.get("min_rate")),
+        max_rate=_decimal(args.get("max_rate")),
+        score_band=args.get("score") if args.get("score") in marketplace.SCORE_BANDS else None,
+        max_dti=_decimal(args.get("max_dti")),
+        verified_only=args.get("verified") == "1",
+        sort=args.get("sort") if args.get("sort") in marketplace.SORTS else "newest",
+        page=_int(args.get("page")) or 1,
+    )
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 7 else None
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    try:
+        number = Decimal(value) if value else None
+    except InvalidOperation:
+        return None
+    return number if number is not None and number.is_finite() and 0 <= number < 10**9 else None
+
+
+def _key() -> str:
+    return str(uuid.uuid4())

@@ -1,0 +1,227 @@
+"""The portfolio (summary, notes, transactions, charts, CSV) and recommendations with rules."""
+
+import csv
+import io
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from flask import Response, current_app, flash, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.access import role_required
+from app.extensions import db
+from app.htmx import hx_redirect, render
+from app.models import LenderPreference, Loan, LoanStatus, RiskAssessment, RiskTolerance, Role
+from app.risk import matching
+from app.services import portfolio, returns
+
+from .forms import PreferencesForm
+from .routes import bp
+
+
+@bp.get("/portfolio")
+@role_required(Role.LENDER)
+def portfolio_show():
+    """Summary, charts, notes (filterable) and recent transactions."""
+    status = request.args.get("status") or None
+    return render("lender/portfolio.html", "notes_table", **_portfolio_page(status))
+
+
+@bp.get("/portfolio/notes.csv")
+@role_required(Role.LENDER)
+def notes_csv():
+    """Every note as CSV (cells that could run as formulas are escaped)."""
+    rows = [
+        (
+            note.id,
+            loan.id,
+            loan.risk_grade,
+            loan.interest_rate,
+            loan.term_months,
+            note.amount,
+            note.principal_outstanding,
+            note.status,
+            loan.servicing_status or loan.status,
+            note.created_at.date(),
+        )
+        for note, loan in portfolio.notes(db.session, current_user.id)
+    ]
+    header = (
+        "note",
+        "loan",
+        "grade",
+        "rate_percent",
+        "term_months",
+        "amount",
+        "principal_outstanding",
+        "note_status",
+        "loan_status",
+        "bought_on",
+    )
+    return _csv("notes.csv", header, rows)
+
+
+@bp.get("/portfolio/transactions.csv")
+@role_required(Role.LENDER)
+def transactions_csv():
+    """Every movement of available cash as CSV."""
+    rows = [
+        (t["at"].isoformat(), t["kind"], t["memo"], t["amount"])
+        for t in portfolio.transactions(db.session, current_user.id, limit=None)
+    ]
+    return _csv("transactions.csv", ("at", "kind", "memo", "amount"), rows)
+
+
+@bp.get("/recommendations")
+@role_required(Role.LENDER)
+def recommendation_index():
+    """Listed loans ranked against the lender's preferences, with the reasons."""
+    preference = _preference()
+    return render(
+        "lender/recommendations.html", **_recommendation_page(_form(preference), preference)
+    )
+
+
+@bp.post("/preferences")
+@role_required(Role.LENDER)
+def preference_update():
+    """Save preferences and auto-invest rules; invalid input is a 422 form."""
+    preference = _preference()
+    form = _form(preference)
+    if form.validate_on_submit():
+        if form.max_note_amount.data < form.min_note_amount.data:
+            form.max_note_amount.errors = ["Must be at least the smallest note."]
+        elif form.auto_max_per_loan.data < form.auto_amount_per_note.data:
+            form.auto_max_per_loan.errors = ["Must be at least the amount per note."]
+        else:
+            _save(preference, form)
+            db.session.commit()
+            flash("Preferences saved.", "success")
+            return hx_redirect(url_for("lender.recommendation_index"))
+    return render(
+        "lender/recommendations.html",
+        "preferences",
+        status=422,
+        **_recommendation_page(form, preference),
+    )
+
+
+def _portfolio_page(status: str | None) -> dict:
+    today = date.today()
+    shares = portfolio.allocation(db.session, current_user.id)
+    return {
+        "summary": returns.summary(db.session, current_user.id, today),
+        "note_status": status,
+        "notes": portfolio.notes(db.session, current_user.id, status),
+        "transactions": portfolio.transactions(db.session, current_user.id, limit=20),
+        "by_grade": portfolio.chart_bars(shares["grade"]),
+        "by_status": portfolio.chart_bars(shares["status"]),
+        "received": portfolio.chart_bars(
+            portfolio.monthly_cash_received(db.session, current_user.id)
+        ),
+        "projected": portfolio.chart_bars(
+            portfolio.projected_cash_flow(db.session, current_user.id)
+        ),
+    }
+
+
+def _csv(name: str, header, rows) -> Response:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows([[portfolio.csv_cell(cell) for cell in row] for row in rows])
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={name}"},
+    )
+
+
+def _preference() -> LenderPreference:
+    found = db.session.scalar(
+        select(LenderPreference).where(LenderPreference.lender_id == current_user.id)
+    )
+    return found or LenderPreference(
+        lender_id=current_user.id,
+        risk_tolerance=RiskTolerance.BALANCED,
+        terms=[],
+        purposes=[],
+        grades=[],
+        min_note_amount=Decimal("25.00"),
+        max_note_amount=Decimal("500.00"),
+        auto_invest_enabled=False,
+        auto_amount_per_note=Decimal("25.00"),
+        auto_max_per_loan=Decimal("100.00"),
+        auto_cash_cap=Decimal("0.00"),
+    )
+
+
+def _form(preference: LenderPreference) -> PreferencesForm:
+    defaults = {
+        "risk_tolerance": preference.risk_tolerance.value,
+        "min_note_amount": preference.min_note_amount,
+        "max_note_amount": preference.max_note_amount,
+        "terms": preference.terms,
+        "purposes": preference.purposes,
+        "grades": preference.grades,
+        "auto_invest_enabled": preference.auto_invest_enabled,
+        "auto_amount_per_note": preference.auto_amount_per_note,
+        "auto_max_per_loan": preference.auto_max_per_loan,
+        "auto_cash_cap": preference.auto_cash_cap,
+    }
+    form = PreferencesForm(data=defaults) if request.method == "GET" else PreferencesForm()
+    form.terms.choices = [(t, f"{t} months") for t in current_app.config["LOAN_TERMS"]]
+    return form
+
+
+def _save(preference: LenderPreference, form: PreferencesForm) -> None:
+    preference.risk_tolerance = RiskTolerance(form.risk_tolerance.data)
+    for name in (
+        "min_note_amount",
+        "max_note_amount",
+        "auto_amount_per_note",
+        "auto_max_per_loan",
+        "auto_cash_cap",
+        "auto_invest_enabled",
+    ):
+        setattr(preference, name, getattr(form, name).data)
+    preference.terms, preference.purposes = list(form.terms.data), list(form.purposes.data)
+    preference.grades = list(form.grades.data)
+    preference.auto_invest_updated_at = datetime.now(UTC)
+    db.session.add(preference)
+
+
+def _recommendation_page(form: PreferencesForm, preference: LenderPreference) -> dict:
+    rows = db.session.execute(
+        select(Loan, RiskAssessment.probability_of_default)
+        .outerjoin(RiskAssessment, RiskAssessment.loan_id == Loan.id)
+        .where(Loan.status == LoanStatus.LISTED, Loan.funding_deadline > datetime.now(UTC))
+    ).all()
+    loans = {loan.id: loan for loan, _ in rows}
+    candidates = [
+        {
+            "id": loan.id,
+            "grade": loan.risk_grade,
+            "interest_rate": loan.interest_rate,
+            "term_months": loan.term_months,
+            "purpose": loan.purpose.value,
+            "amount_left": loan.amount - loan.funded_amount,
+            "percent_funded": loan.percent_funded,
+            "probability_of_default": pd if pd is not None else 0.15,
+        }
+        for loan, pd in rows
+    ]
+    prefs = {
+        "risk_tolerance": preference.risk_tolerance.value,
+        "terms": preference.terms,
+        "purposes": preference.purposes,
+        "grades": preference.grades,
+        "min_note_amount": preference.min_note_amount,
+    }
+    matches = matching.match(prefs, candidates)
+    return {
+        "form": form,
+        "matches": [(m, loans[m.loan_id]) for m in matches],
+        "auto_enabled": current_app.config["ENABLE_AUTO_MATCHING"],
+    }

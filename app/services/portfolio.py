@@ -1,0 +1,150 @@
+"""A lender's portfolio: notes, transactions, allocation, cash received and projected cash flow."""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from sqlalchemy import String, cast, func, select
+from sqlalchemy.orm import Session
+
+from app.models import (
+    AccountKind,
+    Installment,
+    InstallmentStatus,
+    Investment,
+    InvestmentStatus,
+    JournalEntry,
+    LedgerAccount,
+    Loan,
+    Payment,
+    PaymentAllocation,
+    Posting,
+)
+from app.services.ledger import account_code
+from app.services.money import ZERO, cents
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def notes(
+    session: Session, lender_id: int, status: str | None = None
+) -> list[tuple[Investment, Loan]]:
+    """The lender's notes with their loans, newest first (optionally one status)."""
+    query = (
+        select(Investment, Loan)
+        .join(Loan, Loan.id == Investment.loan_id)
+        .where(Investment.lender_id == lender_id)
+        .order_by(Investment.id.desc())
+    )
+    if status in {s.value for s in InvestmentStatus}:
+        query = query.where(Investment.status == InvestmentStatus(status))
+    return [tuple(row) for row in session.execute(query)]
+
+
+def transactions(session: Session, lender_id: int, limit: int | None = 200) -> list[dict]:
+    """Every movement of the lender's available cash, newest first."""
+    code = account_code(AccountKind.LENDER_CASH, owner_id=lender_id)
+    query = (
+        select(JournalEntry.created_at, JournalEntry.kind, JournalEntry.memo, Posting.amount)
+        .join(Posting, Posting.entry_id == JournalEntry.id)
+        .join(LedgerAccount, LedgerAccount.id == Posting.account_id)
+        .where(LedgerAccount.code == code)
+        .order_by(JournalEntry.id.desc())
+    )
+    if limit:
+        query = query.limit(limit)
+    # The cash account is a liability: a credit (negative posting) adds to the lender's cash.
+    return [
+        {"at": at, "kind": kind, "memo": memo, "amount": -amount}
+        for at, kind, memo, amount in session.execute(query)
+    ]
+
+
+def allocation(session: Session, lender_id: int) -> dict[str, list[tuple[str, Decimal]]]:
+    """Outstanding principal by grade and the amount in notes by status."""
+    by_grade = session.execute(
+        select(func.left(Loan.risk_grade, 1), func.sum(Investment.principal_outstanding))
+        .join(Loan, Loan.id == Investment.loan_id)
+        .where(Investment.lender_id == lender_id, Investment.status == InvestmentStatus.ACTIVE)
+        .group_by(func.left(Loan.risk_grade, 1))
+        .order_by(func.left(Loan.risk_grade, 1))
+    ).all()
+    state = func.coalesce(cast(Loan.servicing_status, String), cast(Loan.status, String))
+    by_status = session.execute(
+        select(state, func.sum(Investment.amount))
+        .join(Loan, Loan.id == Investment.loan_id)
+        .where(Investment.lender_id == lender_id, Investment.status != InvestmentStatus.REFUNDED)
+        .group_by(state)
+        .order_by(state)
+    ).all()
+    return {
+        "grade": [(g, a) for g, a in by_grade],
+        "status": [(s.replace("_", " "), a) for s, a in by_status],
+    }
+
+
+def monthly_cash_received(session: Session, lender_id: int) -> list[tuple[str, Decimal]]:
+    """What notes paid the lender each month, net of servicing fees."""
+    month = func.to_char(Payment.received_on, "YYYY-MM")
+    received = (
+        PaymentAllocation.principal
+        + PaymentAllocation.interest
+        + PaymentAllocation.late_fee
+        + PaymentAllocation.recovery
+        - PaymentAllocation.servicing_fee
+    )
+    return [
+        tuple(row)
+        for row in session.execute(
+            select(month, func.sum(received))
+            .join(Payment, Payment.id == PaymentAllocation.payment_id)
+            .join(Investment, Investment.id == PaymentAllocation.investment_id)
+            .where(Investment.lender_id == lender_id)
+            .group_by(month)
+            .order_by(month)
+        )
+    ]
+
+
+def projected_cash_flow(
+    session: Session, lender_id: int, months: int = 12
+) -> list[tuple[str, Decimal]]:
+    """The lender's share of what current notes are scheduled to pay, by month."""
+    rows = session.execute(
+        select(
+            Installment.due_date,
+            Installment.principal_due
+            - Installment.principal_paid
+            + Installment.interest_due
+            - Installment.interest_paid,
+            Investment.amount,
+            Loan.amount,
+        )
+        .join(Loan, Loan.id == Installment.loan_id)
+        .join(Investment, Investment.loan_id == Loan.id)
+        .where(
+            Investment.lender_id == lender_id,
+            Investment.status == InvestmentStatus.ACTIVE,
+            Installment.status.in_(
+                [InstallmentStatus.SCHEDULED, InstallmentStatus.DUE, InstallmentStatus.LATE]
+            ),
+        )
+    )
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for due, owed, note_amount, loan_amount in rows:
+        totals[due.strftime("%Y-%m")] += owed * note_amount / loan_amount
+    return [(month, cents(total)) for month, total in sorted(totals.items())[:months]]
+
+
+def csv_cell(value) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(getattr(value, "value", value))
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def chart_bars(series: list[tuple[str, Decimal]]) -> list[dict]:
+    """Label, value and bar width (percent of the largest) for server-drawn SVG charts."""
+    largest = max((abs(v) for _, v in series), default=ZERO) or Decimal(1)
+    return [
+        {"label": label, "value": value, "width": float(abs(value) / largest * 100)}
+        for label, value in series
+    ]

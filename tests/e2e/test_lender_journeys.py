@@ -1,0 +1,133 @@
+"""Lenders through the live server: 20 racing for the last $1,000 over HTTP, and a browser journey."""
+
+import http.cookiejar
+import re
+import threading
+import urllib.parse
+import urllib.request
+import uuid
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from app.models import Investment, Loan
+from app.services import investing, ledger
+from tests.conftest import PASSWORD
+from tests.money.builders import key, lender, listed_loan
+
+pytestmark = pytest.mark.committing
+TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')
+
+
+class Browserless:
+    """A cookie-keeping HTTP client that signs in through the real form."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
+        )
+
+    def token(self, path: str) -> str:
+        with self.opener.open(self.base + path, timeout=60) as response:
+            return TOKEN.search(response.read().decode()).group(1)
+
+    def post(self, path: str, data: dict, token: str, htmx: bool = False) -> int:
+        headers = {"X-CSRFToken": token, **({"HX-Request": "true"} if htmx else {})}
+        request = urllib.request.Request(
+            self.base + path, urllib.parse.urlencode(data).encode(), headers=headers, method="POST"
+        )
+        try:
+            with self.opener.open(request, timeout=60) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def test_twenty_lenders_race_over_http_and_exactly_ten_win(live_url, committed):
+    loan = listed_loan("2000.00")
+    investing.invest(
+        committed,
+        lender_id=lender(Decimal("1000")).id,
+        loan_id=loan.id,
+        amount=Decimal("1000"),
+        idempotency_key=key(),
+    )
+    racers = [lender(Decimal("100")) for _ in range(20)]
+    committed.commit()
+    clients = []
+    for racer in racers:  # sign in first; the race is the investing
+        client = Browserless(live_url)
+        assert (
+            client.post(
+                "/login", {"email": racer.email, "password": PASSWORD}, client.token("/login")
+            )
+            == 303
+        )
+        clients.append((client, client.token(f"/lender/loans/{loan.id}")))
+    barrier, codes = threading.Barrier(len(clients)), []
+
+    def invest(client, token):
+        barrier.wait()
+        codes.append(
+            client.post(
+                f"/lender/loans/{loan.id}/investments",
+                {"amount": "100", "idempotency_key": str(uuid.uuid4())},
+                token,
+                htmx=True,
+            )
+        )
+
+    threads = [threading.Thread(target=invest, args=pair) for pair in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(codes) == [200] * 10 + [422] * 10
+    committed.expire_all()
+    assert committed.scalar(select(Loan.funded_amount).where(Loan.id == loan.id)) == Decimal(
+        "2000.00"
+    )
+    assert (
+        committed.scalar(
+            select(func.count()).select_from(Investment).where(Investment.loan_id == loan.id)
+        )
+        == 11
+    )
+    assert ledger.verify(committed) == []
+
+
+def test_deposit_filter_invest_and_see_the_portfolio(page, committed):
+    target = listed_loan("3000.00", rate="13.49", term=36)
+    listed_loan("2500.00", rate="7.49", term=60)
+    investor = lender()
+    committed.commit()
+    page.goto("/login")
+    page.get_by_label("Email").fill(investor.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url("/lender/")
+    page.locator("#cash-forms").get_by_label("Amount (USD)").first.fill("500")
+    page.get_by_role("button", name="Deposit").click()
+    expect(page.locator('[data-field="available"]')).to_have_text("$500.00")
+    page.get_by_role("link", name="Marketplace").click()
+    page.get_by_label("Term").select_option("36")
+    expect(page).to_have_url(re.compile(r"term=36"))
+    expect(page.locator("#listing-rows")).not_to_contain_text("7.49%")
+    page.locator("#listing-rows").get_by_role("link").first.click()
+    expect(page).to_have_url(f"/lender/loans/{target.id}")
+    page.get_by_label("Invest (USD)").fill("75")
+    page.get_by_role("button", name="Invest").click()
+    expect(page.get_by_text("You invested $75.00")).to_be_visible()
+    expect(page.locator('[data-field="funded"]')).to_have_text("$75.00")
+    page.get_by_role("link", name="Portfolio").click()
+    expect(page.locator("#notes")).to_contain_text(f"#{target.id}")
+    expect(page.get_by_text("$425.00").first).to_be_visible()
+    assert [text for text in page.console_errors if "status of 422" not in text] == []

@@ -1,0 +1,230 @@
+"""The lender journey through the test client: cash, marketplace, detail, investing, portfolio."""
+
+import csv
+import io
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Investment, LenderPreference, Role, User, VerificationStatus
+from app.services import cash, ledger
+from tests.conftest import HX
+from tests.factories import UserFactory
+from tests.money.builders import issued_loan, key, lender, listed_loan
+
+D = Decimal
+
+
+@pytest.fixture()
+def investor(login):
+    return login(lender(D("1000")))
+
+
+def _invest(client, loan, amount="100", request_key=None, row=False):
+    url = f"/lender/loans/{loan.id}/investments" + ("?from=row" if row else "")
+    return client.post(
+        url,
+        data={"amount": amount, "idempotency_key": request_key or str(uuid.uuid4())},
+        headers=HX,
+    )
+
+
+def test_cash_page_deposit_and_withdraw(client, investor):
+    page = client.get("/lender/")
+    assert page.status_code == 200 and b"$1,000.00" in page.data
+    assert client.get("/lender/balance", headers=HX).status_code == 200
+    deposit = client.post(
+        "/lender/deposits", data={"amount": "250.00", "idempotency_key": key()}, headers=HX
+    )
+    assert deposit.status_code == 204
+    assert cash.available_cash(db.session, investor.id) == D("1250.00")
+    too_much = client.post(
+        "/lender/withdrawals", data={"amount": "5000", "idempotency_key": key()}, headers=HX
+    )
+    assert too_much.status_code == 422 and b"at most $1,250.00" in too_much.data
+    withdraw_key = key()
+    for _ in range(2):
+        client.post(
+            "/lender/withdrawals",
+            data={"amount": "50", "idempotency_key": withdraw_key},
+            headers=HX,
+        )
+    assert cash.available_cash(db.session, investor.id) == D("1200.00")
+    bad = client.post(
+        "/lender/deposits", data={"amount": "-3", "idempotency_key": key()}, headers=HX
+    )
+    assert bad.status_code == 422
+    assert ledger.verify(db.session) == []
+
+
+def test_marketplace_filters_sorts_and_pages(client, investor):
+    now = datetime.now(UTC)
+    small = listed_loan("1500.00", rate="7.49", term=36, now=now - timedelta(days=1))
+    big = listed_loan("20000.00", rate="18.25", term=60, now=now)
+    small.risk_grade, big.risk_grade = "A2", "D2"
+    db.session.flush()
+    page = client.get("/lender/loans")
+    assert page.status_code == 200 and b"<html" in page.data and b"2 loans" in page.data
+    fragment = client.get("/lender/loans?grade=A", headers=HX)
+    assert (
+        b"<html" not in fragment.data
+        and b"1 loan open" in fragment.data
+        and b"7.49%" in fragment.data
+    )
+    assert b"1 loan open" in client.get("/lender/loans?term=60&min_rate=15", headers=HX).data
+    assert b"0 loans" in client.get("/lender/loans?max_amount=1000", headers=HX).data
+    assert b"0 loans" in client.get("/lender/loans?verified=1", headers=HX).data
+    borrower = db.session.get(User, small.borrower_id)
+    borrower.identity_status = VerificationStatus.VERIFIED
+    db.session.flush()
+    assert b"1 loan open" in client.get("/lender/loans?verified=1", headers=HX).data
+    by_rate = client.get("/lender/loans?sort=rate", headers=HX).get_data(as_text=True)
+    assert by_rate.index("18.25%") < by_rate.index("7.49%")
+    junk = client.get("/lender/loans?min_amount=abc&grade=Z&sort=drop&page=-1", headers=HX)
+    assert junk.status_code == 200 and b"2 loans" in junk.data
+
+
+def test_loan_detail_shows_risk_but_not_the_borrower(client, investor):
+    loan = listed_loan("5000.00")
+    borrower = db.session.get(User, loan.borrower_id)
+    body = client.get(f"/lender/loans/{loan.id}").get_data(as_text=True)
+    assert (
+        "Probability of default" in body and "Debt-to-income" in body and "Payment schedule" in body
+    )
+    for private in (borrower.email, borrower.first_name, borrower.last_name, borrower.phone):
+        assert private not in body
+    assert client.get(f"/lender/loans/{loan.id}/progress", headers=HX).status_code == 200
+
+
+def test_investing_updates_funding_and_balance_through_events(client, investor):
+    loan = listed_loan("1000.00")
+    response = _invest(client, loan, "100")
+    assert response.status_code == 200 and b"You invested $100.00" in response.data
+    events = json.loads(response.headers["HX-Trigger"])
+    assert events["balance-changed"] is True and events["loan-funded"] == {"loan_id": loan.id}
+    assert cash.available_cash(db.session, investor.id) == D("900.00")
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"), [("30", b"not a multiple of $25"), ("2000", b"Insufficient cash")]
+)
+def test_investment_errors_are_422_fragments(client, investor, amount, message):
+    loan = listed_loan("5000.00")
+    response = _invest(client, loan, amount)
+    assert (
+        response.status_code == 422 and message in response.data and b"<html" not in response.data
+    )
+
+
+def test_only_what_is_left_can_be_bought(client, investor):
+    loan = listed_loan("500.00")
+    other = lender(D("425"))
+    from app.services import investing
+
+    investing.invest(
+        db.session, lender_id=other.id, loan_id=loan.id, amount=D("425"), idempotency_key=key()
+    )
+    response = _invest(client, loan, "100", row=True)
+    assert response.status_code == 422 and b"Only $75.00 left" in response.data
+    assert b'class="row-invest"' in response.data
+
+
+def test_double_submit_invests_once(client, investor):
+    loan = listed_loan("1000.00")
+    request_key = str(uuid.uuid4())
+    assert _invest(client, loan, "100", request_key).status_code == 200
+    assert _invest(client, loan, "100", request_key).status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(Investment)) == 1
+
+
+def test_issued_loans_are_visible_only_to_their_noteholders(client, investor):
+    loan, _ = issued_loan(["1000"])
+    assert client.get(f"/lender/loans/{loan.id}").status_code == 404
+
+
+def test_recommendations_and_preferences(client, investor):
+    listed_loan("1000.00")
+    page = client.get("/lender/recommendations")
+    assert page.status_code == 200 and b"match" in page.data
+    bad = client.post(
+        "/lender/preferences",
+        headers=HX,
+        data={
+            "risk_tolerance": "balanced",
+            "min_note_amount": "100",
+            "max_note_amount": "50",
+            "auto_amount_per_note": "25",
+            "auto_max_per_loan": "100",
+            "auto_cash_cap": "500",
+        },
+    )
+    assert bad.status_code == 422 and b"at least the smallest note" in bad.data
+    good = client.post(
+        "/lender/preferences",
+        headers=HX,
+        data={
+            "risk_tolerance": "conservative",
+            "min_note_amount": "25",
+            "max_note_amount": "200",
+            "terms": "36",
+            "grades": ["A", "B"],
+            "auto_invest_enabled": "y",
+            "auto_amount_per_note": "25",
+            "auto_max_per_loan": "50",
+            "auto_cash_cap": "500",
+        },
+    )
+    assert good.status_code == 204
+    preference = db.session.scalars(select(LenderPreference)).one()
+    assert (
+        preference.grades == ["A", "B"]
+        and preference.terms == [36]
+        and preference.auto_invest_enabled
+    )
+
+
+def test_portfolio_page_filters_and_csv_exports(client, investor):
+    loan, _ = issued_loan(["1000"], lenders=[investor])
+    page = client.get("/lender/portfolio")
+    assert page.status_code == 200 and b"Adjusted NAR" in page.data and b"<svg" in page.data
+    fragment = client.get("/lender/portfolio?status=refunded", headers=HX)
+    assert b"<html" not in fragment.data and b"No notes here" in fragment.data
+    notes = list(
+        csv.reader(io.StringIO(client.get("/lender/portfolio/notes.csv").get_data(as_text=True)))
+    )
+    assert notes[0][0] == "note" and notes[1][1] == str(loan.id)
+    transactions = client.get("/lender/portfolio/transactions.csv").get_data(as_text=True)
+    assert "Deposit" in transactions
+
+
+def test_csv_cells_that_look_like_formulas_are_escaped():
+    from app.services.portfolio import csv_cell
+
+    assert [csv_cell(v) for v in ("=1+1", "+SUM(A1)", "-2", "@cmd", "plain", D("-12.50"))] == [
+        "'=1+1",
+        "'+SUM(A1)",
+        "'-2",
+        "'@cmd",
+        "plain",
+        "'-12.50",
+    ]
+
+
+@pytest.mark.parametrize(
+    "url", ["/lender/", "/lender/loans", "/lender/portfolio", "/lender/recommendations"]
+)
+def test_lender_pages_are_for_lenders(client, login, url):
+    login(UserFactory(role=Role.BORROWER))
+    assert client.get(url).status_code == 403
+
+
+def test_portfolio_with_notes_still_in_funding(client, investor):
+    loan = listed_loan("1000.00")
+    _invest(client, loan, "100")
+    body = client.get("/lender/portfolio").get_data(as_text=True)
+    assert "listed" in body and f"#{loan.id}" in body
