@@ -170,12 +170,15 @@ def _application_form(**defaults) -> ApplicationForm:
     form = ApplicationForm(**defaults)
     form.term_months.choices = [(t, f"{t} months") for t in current_app.config["LOAN_TERMS"]]
     for name in INLINE_FIELDS:
+        # Only the message is swapped, never the input being typed into; a newer check
+        # replaces an older one still in flight.
         form[name].render_kw = {
             "hx-post": url_for("borrower.application_field", name=name),
             "hx-trigger": "change",
-            "hx-target": "closest .field",
-            "hx-swap": "outerHTML",
+            "hx-target": f"#{form[name].id}-feedback",
+            "hx-swap": "innerHTML",
             "hx-include": "this",
+            "hx-sync": "this:replace",
         }
     return form
 
