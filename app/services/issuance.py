@@ -227,6 +227,7 @@ def _post_issue(session: Session, loan: Loan, notes: list[Investment]) -> None:
         f"Loan #{loan.id} issued",
         legs,
         idempotency_key=f"issue:loan:{loan.id}",
+        effective_date=loan.issued_at,
         loan_id=loan.id,
     )
     clearing = ledger.account(session, AccountKind.PROCESSOR_CLEARING)
@@ -236,6 +237,7 @@ def _post_issue(session: Session, loan: Loan, notes: list[Investment]) -> None:
         f"Loan #{loan.id} proceeds paid to the borrower",
         [ledger.debit(payable, net), ledger.credit(clearing, net)],
         idempotency_key=f"disburse:loan:{loan.id}",
+        effective_date=loan.issued_at,
         loan_id=loan.id,
         user_id=loan.borrower_id,
     )

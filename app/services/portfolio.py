@@ -44,11 +44,11 @@ def transactions(session: Session, lender_id: int, limit: int | None = 200) -> l
     """Every movement of the lender's available cash, newest first."""
     code = account_code(AccountKind.LENDER_CASH, owner_id=lender_id)
     query = (
-        select(JournalEntry.created_at, JournalEntry.kind, JournalEntry.memo, Posting.amount)
+        select(JournalEntry.effective_date, JournalEntry.kind, JournalEntry.memo, Posting.amount)
         .join(Posting, Posting.entry_id == JournalEntry.id)
         .join(LedgerAccount, LedgerAccount.id == Posting.account_id)
         .where(LedgerAccount.code == code)
-        .order_by(JournalEntry.id.desc())
+        .order_by(JournalEntry.effective_date.desc(), JournalEntry.id.desc())
     )
     if limit:
         query = query.limit(limit)

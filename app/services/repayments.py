@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from sqlalchemy import func, insert, select
@@ -353,6 +353,7 @@ def _post_payment(session, loan, payment, notes, shares, fees, applied) -> None:
         idempotency_key=f"payment:{payment.id}",
         loan_id=loan.id,
         user_id=payment.payer_id,
+        effective_date=datetime.combine(payment.received_on, time.min, tzinfo=UTC),
     )
 
 
