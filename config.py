@@ -94,6 +94,7 @@ class Config:
     ISSUE_THRESHOLD_PERCENT = _env("ISSUE_THRESHOLD_PERCENT", "70")
     MAX_INVESTMENT_PER_LOAN = _env("MAX_INVESTMENT_PER_LOAN", "5000.00")
     CHARGE_OFF_AFTER_DAYS = _int("CHARGE_OFF_AFTER_DAYS", 150)
+    SECOND_APPROVAL_ABOVE = _env("SECOND_APPROVAL_ABOVE", "25000.00")  # loans above need two admins
     ARGON2_TIME_COST: int | None = None  # None: argon2-cffi's defaults (ASVS-compliant)
     ARGON2_MEMORY_COST: int | None = None
 

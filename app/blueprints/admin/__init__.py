@@ -1,2 +1,5 @@
-from . import routes_risk  # noqa: F401 - registers the model-card routes
+from . import (
+    routes_review,  # noqa: F401 - registers the review queues
+    routes_risk,  # noqa: F401 - registers the model-card routes
+)
 from .routes import bp  # noqa: F401

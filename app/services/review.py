@@ -1,0 +1,240 @@
+"""What admins decide: applications (with a second approval for large loans), documents,
+identity, suspension and roles. Every decision is recorded with who made it and why."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models import (
+    Document,
+    DocumentKind,
+    Loan,
+    LoanApproval,
+    LoanStatus,
+    Role,
+    User,
+    VerificationStatus,
+)
+from app.services import accounts, activity, notifications, origination
+from app.services.errors import DomainError, ValidationFailed
+from app.services.policy import DEFAULT_POLICY, LendingPolicy
+
+
+def approve_application(
+    session: Session,
+    loan_id: int,
+    admin_id: int,
+    *,
+    reason: str | None = None,
+    second_approval_above: Decimal = Decimal("25000.00"),
+    policy: LendingPolicy = DEFAULT_POLICY,
+    now: datetime | None = None,
+) -> str:
+    """Approve; the loan lists once it has enough approvals. Returns "listed" or "waiting"."""
+    loan = _pending(session, loan_id)
+    _record(session, loan, admin_id, True, reason)
+    approvals = session.scalar(
+        select(func.count())
+        .select_from(LoanApproval)
+        .where(LoanApproval.loan_id == loan.id, LoanApproval.approved.is_(True))
+    )
+    needed = 2 if loan.amount > second_approval_above else 1
+    if approvals < needed:
+        activity.record(
+            session,
+            "loan.approval_recorded",
+            user_id=admin_id,
+            entity=loan,
+            approvals=approvals,
+            needed=needed,
+        )
+        return "waiting"
+    origination.list_loan(session, loan, now=now, policy=policy, admin_id=admin_id)
+    notifications.notify(
+        session,
+        loan.borrower_id,
+        "loan.listed",
+        "Your loan is listed",
+        f"Lenders can now fund loan #{loan.id} until {loan.funding_deadline:%d %b %Y}.",
+        link=f"/borrower/applications/{loan.id}",
+        dedupe_key=f"listed-{loan.id}",
+    )
+    return "listed"
+
+
+def decline_application(session: Session, loan_id: int, admin_id: int, reasons: list[str]) -> Loan:
+    """Decline with the principal reasons (shown to the borrower)."""
+    reasons = [r.strip() for r in reasons if r and r.strip()]
+    if not reasons:
+        raise ValidationFailed({"reason": "Give the principal reasons for the decline."})
+    loan = _pending(session, loan_id)
+    _record(session, loan, admin_id, False, "; ".join(reasons))
+    origination.decline(session, loan, reasons)
+    notifications.notify(
+        session,
+        loan.borrower_id,
+        "loan.declined",
+        "Your application was declined",
+        "The principal reasons: " + "; ".join(reasons) + ".",
+        link=f"/borrower/applications/{loan.id}",
+        dedupe_key=f"admin-declined-{loan.id}",
+    )
+    return loan
+
+
+def review_document(
+    session: Session, document_id: int, admin_id: int, *, verified: bool, reason: str | None = None
+) -> Document:
+    """Mark a document verified, or rejected with a reason the owner is told."""
+    document = session.get(Document, document_id)
+    if document is None:
+        raise DomainError(f"No document #{document_id}.")
+    if not verified and not (reason or "").strip():
+        raise ValidationFailed({"reason": "Say why the document is rejected."})
+    document.status = VerificationStatus.VERIFIED if verified else VerificationStatus.REJECTED
+    document.rejection_reason = None if verified else reason.strip()
+    document.reviewed_by_id, document.reviewed_at = admin_id, datetime.now(UTC)
+    outcome = "verified" if verified else f"rejected: {document.rejection_reason}"
+    notifications.notify(
+        session,
+        document.user_id,
+        f"document.{document.status.value}",
+        f"Your {document.kind.value} document was {document.status.value}",
+        f"{document.original_filename}: {outcome}.",
+        link="/account/documents",
+        dedupe_key=f"document-{document.id}-{document.status.value}",
+    )
+    activity.record(
+        session,
+        f"document.{document.status.value}",
+        user_id=admin_id,
+        entity=document,
+        owner_id=document.user_id,
+        reason=reason,
+    )
+    session.flush()
+    return document
+
+
+def verify_identity(session: Session, user_id: int, admin_id: int) -> User:
+    """Mark a person's identity verified; needs a verified identity document on file."""
+    user = _user(session, user_id)
+    has_document = session.scalar(
+        select(Document.id)
+        .where(
+            Document.user_id == user.id,
+            Document.kind == DocumentKind.IDENTITY,
+            Document.status == VerificationStatus.VERIFIED,
+        )
+        .limit(1)
+    )
+    if has_document is None:
+        raise DomainError("Verify one of their identity documents first.")
+    user.identity_status = VerificationStatus.VERIFIED
+    user.identity_verified_at = datetime.now(UTC)
+    notifications.notify(
+        session,
+        user.id,
+        "identity.verified",
+        "Your identity is verified",
+        "Thank you. Your identity is verified.",
+        dedupe_key=f"identity-{user.id}",
+    )
+    activity.record(session, "user.identity_verified", user_id=admin_id, entity=user)
+    session.flush()
+    return user
+
+
+def suspend(session: Session, user_id: int, admin_id: int, reason: str) -> User:
+    """Stop someone signing in or investing; every session of theirs ends now."""
+    if not (reason or "").strip():
+        raise ValidationFailed({"reason": "Say why the account is suspended."})
+    user = _user(session, user_id)
+    if user.id == admin_id:
+        raise DomainError("You cannot suspend yourself.")
+    user.is_active, user.suspended_at, user.suspension_reason = (
+        False,
+        datetime.now(UTC),
+        reason.strip(),
+    )
+    ended = accounts.end_all_sessions(session, user.id)
+    activity.record(
+        session,
+        "user.suspended",
+        user_id=admin_id,
+        entity=user,
+        reason=reason,
+        sessions_ended=ended,
+    )
+    session.flush()
+    return user
+
+
+def reactivate(session: Session, user_id: int, admin_id: int) -> User:
+    """Let a suspended person back in."""
+    user = _user(session, user_id)
+    user.is_active, user.suspended_at, user.suspension_reason = True, None, None
+    activity.record(session, "user.reactivated", user_id=admin_id, entity=user)
+    session.flush()
+    return user
+
+
+def change_role(session: Session, user_id: int, role: Role, admin_id: int) -> User:
+    """Give someone another role (never leaving the platform without an admin)."""
+    user = _user(session, user_id)
+    if (
+        user.role is Role.ADMIN
+        and role is not Role.ADMIN
+        and session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.role == Role.ADMIN, User.is_active.is_(True))
+        )
+        <= 1
+    ):
+        raise DomainError("The platform needs at least one active admin.")
+    before, user.role = user.role, role
+    accounts.end_all_sessions(session, user.id)  # new rights start with a new sign-in
+    activity.record(
+        session,
+        "user.role_changed",
+        user_id=admin_id,
+        entity=user,
+        before=before.value,
+        after=role.value,
+    )
+    session.flush()
+    return user
+
+
+def _pending(session: Session, loan_id: int) -> Loan:
+    loan = session.get(Loan, loan_id, with_for_update=True, populate_existing=True)
+    if loan is None:
+        raise DomainError(f"No loan #{loan_id}.")
+    if loan.status is not LoanStatus.PENDING_APPROVAL:
+        raise DomainError(
+            f"Loan #{loan.id} is {loan.status.value.replace('_', ' ')}, not waiting for approval."
+        )
+    return loan
+
+
+def _record(
+    session: Session, loan: Loan, admin_id: int, approved: bool, reason: str | None
+) -> None:
+    if session.scalar(
+        select(LoanApproval.id).where(
+            LoanApproval.loan_id == loan.id, LoanApproval.admin_id == admin_id
+        )
+    ):
+        raise DomainError("You already decided on this application; another admin must approve it.")
+    session.add(LoanApproval(loan_id=loan.id, admin_id=admin_id, approved=approved, reason=reason))
+    session.flush()
+
+
+def _user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise DomainError(f"No user #{user_id}.")
+    return user
