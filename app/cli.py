@@ -70,6 +70,21 @@ def relay(once: bool, interval: float) -> None:
         time.sleep(interval if count == 0 else 0)
 
 
+@jobs_cli.command("schedule")
+@click.option("--interval", default=30.0, show_default=True, help="Seconds between ticks.")
+@click.option("--once", is_flag=True, help="One tick and stop.")
+def schedule(interval: float, once: bool) -> None:
+    """Write due recurring jobs (daily cycle, hourly expiry, daily ledger check, auto-invest)."""
+    from app.scheduler import tick
+
+    while True:
+        created = tick()
+        if once:
+            click.echo(f"Scheduled {created} job(s).")
+            return
+        time.sleep(interval)
+
+
 @jobs_cli.command("cycle")
 @click.option("--date", "business_date", default=None, help="Business date (default: today).")
 def cycle(business_date: str | None) -> None:

@@ -43,10 +43,12 @@ def _stop_embedded(server) -> None:
 def relay_forever(app) -> None:
     """Without Redis, the outbox is drained here, in a thread of the web process."""
     from app.jobs import relay
+    from app.scheduler import tick
 
     while True:
         try:
             with app.app_context():
+                tick()
                 relay()
         except Exception as error:  # noqa: BLE001 - keep serving; report and try again
             print(f"[jobs] relay failed: {error}", file=sys.stderr)

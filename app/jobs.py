@@ -98,6 +98,38 @@ def auto_invest_lender(payload: dict) -> None:
         autoinvest.run_for_lender(db.session, payload["lender_id"], policy=get_policy())
 
 
+@handler("expire_listings")
+def expire_listings(payload: dict) -> None:
+    """Issue or refund listings past their deadline (hourly)."""
+    issuance.expire_listings(db.session, now=datetime.now(UTC), policy=get_policy())
+
+
+@handler("verify_ledger")
+def verify_ledger(payload: dict) -> None:
+    """Check every money invariant and record the outcome (daily; the dashboard shows it)."""
+    from app.services import activity, ledger
+
+    problems = ledger.verify(db.session)
+    activity.record(db.session, "ledger.verified", problems=len(problems), details=problems[:20])
+    if problems:
+        log.error("ledger verification found %s problems: %s", len(problems), problems[:5])
+
+
+@handler("auto_invest_sweep")
+def auto_invest_sweep(payload: dict) -> None:
+    """Give every auto-invest rule a pass over open listings (hourly)."""
+    if not current_app.config["ENABLE_AUTO_MATCHING"]:
+        return
+    from sqlalchemy import select
+
+    from app.models import LenderPreference
+
+    for lender_id in db.session.scalars(
+        select(LenderPreference.lender_id).where(LenderPreference.auto_invest_enabled.is_(True))
+    ):
+        autoinvest.run_for_lender(db.session, lender_id, policy=get_policy())
+
+
 @handler("train_model")
 def train_model(payload: dict) -> None:
     """Train a new model version (registered inactive until an admin activates it)."""

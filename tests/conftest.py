@@ -84,6 +84,9 @@ def _forget_cached_user(sender, **extra) -> None:
     # in production every request has a fresh one. Make requests here behave the same.
     for name in list(g):
         g.pop(name)
+    # Data a test built is in the database before its request, as it would be in production,
+    # so a view's rollback undoes only the request's own work (inside the test's transaction).
+    db.session.commit()
 
 
 def pytest_sessionstart(session) -> None:

@@ -257,6 +257,33 @@ def charge_off(
     return loan
 
 
+def waive_late_fee(
+    session: Session, installment_id: int, admin_id: int, reason: str, today: date
+) -> Installment:
+    """Forgive the unpaid late fee on one installment (a hardship decision, with its reason)."""
+    if not (reason or "").strip():
+        raise DomainError("Say why the fee is waived.")
+    installment = session.get(Installment, installment_id, with_for_update=True)
+    if installment is None or installment.fee_due == installment.fee_paid:
+        raise DomainError("There is no unpaid late fee on that installment.")
+    waived = installment.fee_due - installment.fee_paid
+    installment.fee_due = installment.fee_paid
+    if installment.total_paid == installment.total_due:
+        installment.status, installment.paid_on = InstallmentStatus.PAID, today
+    loan = session.get(Loan, installment.loan_id)
+    refresh_delinquency(session, loan, today)
+    activity.record(
+        session,
+        "loan.late_fee_waived",
+        user_id=admin_id,
+        entity=loan,
+        installment=installment.number,
+        amount=str(waived),
+        reason=reason,
+    )
+    return installment
+
+
 def business_dates(start: date, end: date):
     """Every date from start to end inclusive (the cycle runs every calendar day)."""
     day = start

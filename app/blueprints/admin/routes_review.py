@@ -132,7 +132,12 @@ def user_show(user_id: int):
     documents = db.session.scalars(
         select(Document).where(Document.user_id == user.id).order_by(Document.created_at.desc())
     ).all()
-    return render("admin/users/show.html", user=user, documents=documents, roles=list(Role))
+    loans = db.session.scalars(
+        select(Loan).where(Loan.borrower_id == user.id).order_by(Loan.id)
+    ).all()
+    return render(
+        "admin/users/show.html", user=user, documents=documents, roles=list(Role), loans=loans
+    )
 
 
 @bp.post("/users/<int:user_id>/<action>")

@@ -1,0 +1,41 @@
+"""The schedule: which recurring jobs are due, written to the outbox once per period.
+
+`tick()` is cheap and idempotent (dedupe keys name the period), so any number of scheduler
+processes, or the dev server's job thread, can call it every few seconds.
+"""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import OutboxMessage
+from app.services import outbox
+
+# name: (job kind, period format for the dedupe key, payload builder)
+SCHEDULE = {
+    "servicing_cycle": (
+        "servicing_cycle",
+        "%Y-%m-%d",
+        lambda now: {"business_date": now.date().isoformat()},
+    ),
+    "expire_listings": ("expire_listings", "%Y-%m-%dT%H", lambda now: {}),
+    "verify_ledger": ("verify_ledger", "%Y-%m-%d", lambda now: {}),
+    "auto_invest_sweep": ("auto_invest_sweep", "%Y-%m-%dT%H", lambda now: {}),
+}
+
+
+def tick(now: datetime | None = None) -> int:
+    """Write every scheduled job due in this period (once); returns how many were new."""
+    now = now or datetime.now(UTC)
+    before = _count()
+    for name, (kind, period, payload) in SCHEDULE.items():
+        outbox.add(
+            db.session, kind, payload(now), dedupe_key=f"schedule:{name}:{now.strftime(period)}"
+        )
+    db.session.commit()
+    return _count() - before
+
+
+def _count() -> int:
+    return db.session.scalar(select(func.count()).select_from(OutboxMessage))
