@@ -45,10 +45,12 @@ def relay_forever(app) -> None:
     from app.jobs import relay
     from app.scheduler import tick
 
+    scheduling = os.environ.get("RUN_SCHEDULER", "true").lower() != "false"
     while True:
         try:
             with app.app_context():
-                tick()
+                if scheduling:
+                    tick()
                 relay()
         except Exception as error:  # noqa: BLE001 - keep serving; report and try again
             print(f"[jobs] relay failed: {error}", file=sys.stderr)

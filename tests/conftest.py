@@ -3,6 +3,7 @@
 import os
 import re
 import socket
+import time
 from urllib.parse import urlparse
 
 import psycopg2
@@ -11,6 +12,7 @@ from flask import g, request_started
 from flask_migrate import upgrade
 from redis import Redis
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from app import create_app
 from app.extensions import db
@@ -154,8 +156,16 @@ def committed(app):
     yield db.session
     db.session.rollback()
     tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
-    db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    db.session.commit()
+    for attempt in range(10):  # a live server's job thread may be mid-transaction: retry
+        try:
+            db.session.execute(text("SET LOCAL lock_timeout = '5s'"))
+            db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            db.session.commit()
+            return
+        except OperationalError:
+            db.session.rollback()
+            time.sleep(0.5 * (attempt + 1))
+    raise RuntimeError("could not empty the test database after a committing test")
 
 
 @pytest.hookimpl(wrapper=True)
