@@ -14,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     EqualTo,
+    InputRequired,
     Length,
     NumberRange,
     Optional,
@@ -32,6 +33,24 @@ def whole_cents(form, field) -> None:
     """Money is entered to the cent, never finer."""
     if field.data is not None and field.data.as_tuple().exponent < -2:
         raise ValidationError("Use at most two decimal places.")
+
+
+def money_field(label, minimum, maximum, **kwargs) -> DecimalField:
+    """A required amount in dollars and cents within [minimum, maximum]."""
+    return DecimalField(
+        label,
+        places=2,
+        validators=[
+            InputRequired(message="Enter an amount."),
+            NumberRange(
+                min=minimum,
+                max=maximum,
+                message=f"Enter an amount from {minimum:,} to {maximum:,}.",
+            ),
+            whole_cents,
+        ],
+        **kwargs,
+    )
 
 
 class RegisterForm(FlaskForm):

@@ -14,30 +14,13 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app.blueprints.auth.forms import whole_cents
+from app.blueprints.auth.forms import money_field, whole_cents
 from app.models import DocumentKind, LoanPurpose
 
 PURPOSE_CHOICES = [
     SelectChoice(p.value, p.value.replace("_", " ").capitalize()) for p in LoanPurpose
 ]
 DOCUMENT_CHOICES = [SelectChoice(k.value, k.value.capitalize()) for k in DocumentKind]
-
-
-def money_field(label, minimum, maximum, **kwargs):
-    return DecimalField(
-        label,
-        places=2,
-        validators=[
-            InputRequired(message="This field is required."),
-            NumberRange(
-                min=minimum,
-                max=maximum,
-                message=f"Enter an amount from {minimum:,} to {maximum:,}.",
-            ),
-            whole_cents,
-        ],
-        **kwargs,
-    )
 
 
 def count_field(label, maximum, description=None):

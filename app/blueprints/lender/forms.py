@@ -5,24 +5,12 @@ from wtforms import BooleanField, DecimalField, HiddenField, SelectField, Select
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app.blueprints.auth.forms import whole_cents
+from app.blueprints.auth.forms import money_field
 from app.models import LoanPurpose, RiskTolerance
 
 
 def amount_field(label="Amount (USD)", minimum=1, maximum=1_000_000):
-    return DecimalField(
-        label,
-        places=2,
-        validators=[
-            InputRequired(message="Enter an amount."),
-            NumberRange(
-                min=minimum,
-                max=maximum,
-                message=f"Enter an amount from {minimum:,} to {maximum:,}.",
-            ),
-            whole_cents,
-        ],
-    )
+    return money_field(label, minimum, maximum)
 
 
 class DepositForm(FlaskForm):
