@@ -6,12 +6,15 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from flask import current_app
+from sqlalchemy import select
 
 from app.extensions import db, get_policy, get_queue
-from app.models import OutboxMessage, OutboxStatus, User
+from app.models import LenderPreference, OutboxMessage, OutboxStatus, User
 from app.services import (
+    activity,
     autoinvest,
     issuance,
+    ledger,
     notifications,
     outbox,
     risk_models,
@@ -107,8 +110,6 @@ def expire_listings(payload: dict) -> None:
 @handler("verify_ledger")
 def verify_ledger(payload: dict) -> None:
     """Check every money invariant and record the outcome (daily; the dashboard shows it)."""
-    from app.services import activity, ledger
-
     problems = ledger.verify(db.session)
     activity.record(db.session, "ledger.verified", problems=len(problems), details=problems[:20])
     if problems:
@@ -120,10 +121,6 @@ def auto_invest_sweep(payload: dict) -> None:
     """Give every auto-invest rule a pass over open listings (hourly)."""
     if not current_app.config["ENABLE_AUTO_MATCHING"]:
         return
-    from sqlalchemy import select
-
-    from app.models import LenderPreference
-
     for lender_id in db.session.scalars(
         select(LenderPreference.lender_id).where(LenderPreference.auto_invest_enabled.is_(True))
     ):

@@ -1,6 +1,5 @@
 """A trained PD model with everything needed to score, explain and audit it."""
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -101,7 +100,3 @@ def reason_list(contributions: dict[str, float], features: dict, limit: int = 4)
             text = f"Loan purpose ({features['purpose'].replace('_', ' ')}) carries higher risk"
         reasons.append({"code": name, "text": text, "contribution": round(contribution, 4)})
     return reasons
-
-
-def sigmoid(value: float) -> float:
-    return 1 / (1 + math.exp(-value))

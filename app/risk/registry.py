@@ -11,7 +11,6 @@ from app.risk.model import ModelBundle
 from app.risk.schema import FEATURES
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-DEFAULT_VERSION_FILE = ARTIFACTS / "DEFAULT"
 
 
 class RegistryError(RuntimeError):

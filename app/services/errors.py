@@ -18,14 +18,6 @@ class ValidationFailed(DomainError):
         self.errors = errors
 
 
-class NotFound(DomainError):
-    pass
-
-
-class PermissionDenied(DomainError):
-    pass
-
-
 class InsufficientFunds(DomainError):
     """A lender's available cash does not cover the amount."""
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Loan, LoanPurpose, LoanStatus, RiskAssessment, User, VerificationStatus
@@ -152,7 +152,3 @@ def lender_view(session: Session, loan: Loan) -> dict:
         "public_records": loan.public_records,
         "verified": borrower_verified is VerificationStatus.VERIFIED,
     }
-
-
-def funded_share_expression():
-    return case((Loan.amount > 0, Loan.funded_amount * 100 / Loan.amount), else_=0)

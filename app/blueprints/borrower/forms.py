@@ -34,6 +34,19 @@ def count_field(label, maximum, description=None):
     )
 
 
+CREDIT_FACTS = (
+    "annual_income",
+    "monthly_debt",
+    "credit_score",
+    "credit_history_months",
+    "revolving_balance",
+    "revolving_utilization",
+    "inquiries_6m",
+    "delinquencies_2y",
+    "public_records",
+)
+
+
 class ApplicationForm(FlaskForm):
     amount = money_field("Amount to borrow (USD)", 1000, 40000)
     term_months = SelectField("Term", coerce=int, validators=[DataRequired()])
@@ -77,18 +90,7 @@ class ApplicationForm(FlaskForm):
 
     def credit_facts(self) -> dict:
         """The credit facts as plain values for the services."""
-        names = (
-            "annual_income",
-            "monthly_debt",
-            "credit_score",
-            "credit_history_months",
-            "revolving_balance",
-            "revolving_utilization",
-            "inquiries_6m",
-            "delinquencies_2y",
-            "public_records",
-        )
-        return {name: getattr(self, name).data for name in names}
+        return {name: getattr(self, name).data for name in CREDIT_FACTS}
 
 
 class DocumentForm(FlaskForm):

@@ -16,22 +16,11 @@ from app.risk.features import FeatureError
 from app.services import amortization, notifications, origination, outbox, risk_models
 from app.services.errors import DomainError
 
-from .forms import ApplicationForm
+from .forms import CREDIT_FACTS, ApplicationForm
 
 bp = Blueprint("borrower", __name__, url_prefix="/borrower")
 
-INLINE_FIELDS = (
-    "amount",
-    "annual_income",
-    "monthly_debt",
-    "credit_score",
-    "credit_history_months",
-    "revolving_balance",
-    "revolving_utilization",
-    "inquiries_6m",
-    "delinquencies_2y",
-    "public_records",
-)
+INLINE_FIELDS = ("amount", *CREDIT_FACTS)
 EXAMPLE_RATE = Decimal("11.99")
 
 
