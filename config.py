@@ -64,6 +64,8 @@ class Config:
     )
     # Headroom for multipart framing around one maximum-size file.
     MAX_CONTENT_LENGTH = UPLOAD_MAX_SIZE + 512 * 1024
+    # Admin CSV uploads may be larger than documents (the CLI has no limit).
+    IMPORT_MAX_SIZE = _int("IMPORT_MAX_SIZE", 50 * 1024 * 1024)
 
     SMTP_HOST = _env("SMTP_HOST")
     SMTP_PORT = _int("SMTP_PORT", 25)

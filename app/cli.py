@@ -3,18 +3,20 @@
 import getpass
 import json
 import time
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.extensions import db
-from app.services import accounts
+from app.services import accounts, imports
 from app.services.errors import ValidationFailed
 
 users_cli = AppGroup("users", help="Manage user accounts.")
 risk_cli = AppGroup("risk", help="The risk model: train, list, activate.")
 jobs_cli = AppGroup("jobs", help="Background job plumbing.")
+import_cli = AppGroup("import", help="Import a CSV file: every row, or none when any is bad.")
 
 
 @users_cli.command("create-admin")
@@ -101,13 +103,17 @@ def cycle(business_date: str | None) -> None:
 
 
 @risk_cli.command("train")
-@click.option("--with-platform-loans", is_flag=True, help="Add the platform's matured loans.")
+@click.option(
+    "--with-platform-loans",
+    is_flag=True,
+    help="Add the platform's matured loans and imported outcomes.",
+)
 def risk_train(with_platform_loans: bool) -> None:
     """Train a new model version; it scores nothing until activated."""
     from app.risk import registry, train
     from app.services import risk_models
 
-    extra = risk_models.platform_outcomes(db.session) if with_platform_loans else None
+    extra = risk_models.training_extras(db.session) if with_platform_loans else None
     bundle = train.train(extra_rows=extra if extra and extra[0] else None)
     registry.save(bundle)
     risk_models.register(db.session, bundle.version)
@@ -148,9 +154,49 @@ def risk_list() -> None:
         click.echo(f"{mark} {version}  AUC {chosen['auc']:.4f}  Brier {chosen['brier']:.4f}")
 
 
+def _import_command(kind: str):
+    @import_cli.command(kind, help=imports.format_for(kind).description)
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def command(path: Path) -> None:
+        started = time.perf_counter()
+        batch, report = imports.import_file(
+            db.session, kind, path, loan_terms=current_app.config["LOAN_TERMS"]
+        )
+        if report is None:
+            db.session.rollback()
+            click.echo(f"{path.name} was already imported (batch #{batch.id}): nothing to do.")
+            return
+        if not report.ok:
+            db.session.rollback()
+            for error in report.errors:
+                where = ", ".join(
+                    part
+                    for part in (error["row"] and f"row {error['row']}", error["column"])
+                    if part
+                )
+                value = f" (value {error['value']!r})" if error["value"] is not None else ""
+                click.echo(f"{where or 'file'}: {error['message']}{value}", err=True)
+            if report.error_count > len(report.errors):
+                click.echo(f"… and {report.error_count - len(report.errors)} more.", err=True)
+            raise click.ClickException(f"{report.error_count} problems; nothing was imported.")
+        db.session.commit()
+        click.echo(
+            f"Imported {report.rows_imported:,} {kind} from {path.name} as batch #{batch.id}"
+            f" ({report.rows_existing:,} already present, skipped)"
+            f" in {time.perf_counter() - started:.1f} s."
+        )
+
+    return command
+
+
+for _kind in imports.KINDS:
+    _import_command(_kind)
+
+
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI."""
     app.cli.add_command(users_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(risk_cli)
     app.cli.add_command(seed)
+    app.cli.add_command(import_cli)

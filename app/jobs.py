@@ -6,13 +6,22 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db, get_policy, get_queue
-from app.models import LenderPreference, OutboxMessage, OutboxStatus, User
+from app.models import (
+    ImportBatch,
+    LenderPreference,
+    Loan,
+    LoanStatus,
+    OutboxMessage,
+    OutboxStatus,
+    User,
+)
 from app.services import (
     activity,
     autoinvest,
+    imports,
     issuance,
     ledger,
     notifications,
@@ -25,6 +34,7 @@ from app.services import (
 log = logging.getLogger(__name__)
 
 HANDLERS: dict[str, Callable[[dict], None]] = {}
+SCORING_SLICE = 200
 
 
 def handler(kind: str):
@@ -87,6 +97,54 @@ def score_application(payload: dict) -> None:
     )
 
 
+@handler("score_imported_loans")
+def score_imported_loans(payload: dict) -> None:
+    """Score imported applications a slice at a time; the next slice is its own job."""
+    waiting = db.session.scalars(
+        select(Loan.id)
+        .where(
+            Loan.status == LoanStatus.SUBMITTED,
+            Loan.external_id.is_not(None),
+            Loan.id > payload.get("after", 0),
+        )
+        .order_by(Loan.id)
+        .limit(SCORING_SLICE)
+    ).all()
+    for loan_id in waiting:
+        underwriting.score_application(
+            db.session, loan_id, use_ml=current_app.config["ENABLE_ML_SCORING"]
+        )
+    if len(waiting) == SCORING_SLICE:
+        outbox.add(
+            db.session,
+            "score_imported_loans",
+            {"after": waiting[-1]},
+            dedupe_key=f"score-import-after-{waiting[-1]}",
+        )
+
+
+@handler("run_import")
+def run_import(payload: dict) -> None:
+    """Load a confirmed CSV batch, all rows or none, reporting progress as it goes."""
+    batch_id = payload["batch_id"]
+
+    def progress(done: int, total: int) -> None:
+        # Its own connection and transaction, so the admin page sees progress while the import
+        # runs (`.engine` of the session's bind: under the tests that bind is a Connection).
+        with db.session.get_bind().engine.connect() as connection:
+            connection.execute(
+                update(ImportBatch)
+                .where(ImportBatch.id == batch_id)
+                .values(status="running", rows_imported=done)
+            )
+            connection.commit()
+
+    progress(0, 0)
+    imports.execute(
+        db.session, batch_id, loan_terms=current_app.config["LOAN_TERMS"], progress=progress
+    )
+
+
 @handler("auto_invest_loan")
 def auto_invest_loan(payload: dict) -> None:
     """Offer a newly listed loan to the auto-invest rules (ENABLE_AUTO_MATCHING)."""
@@ -132,10 +190,8 @@ def train_model(payload: dict) -> None:
     """Train a new model version (registered inactive until an admin activates it)."""
     from app.risk import registry, train
 
-    extra = (
-        risk_models.platform_outcomes(db.session) if payload.get("with_platform_loans") else None
-    )
-    bundle = train.train(extra_rows=extra if extra and extra[0] else None)
+    extra = risk_models.training_extras(db.session) if payload.get("with_platform_loans") else None
+    bundle = train.train(extra_rows=extra)
     registry.save(bundle)
     risk_models.register(db.session, bundle.version)
 

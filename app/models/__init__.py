@@ -6,6 +6,7 @@ from app.models.document import Document, DocumentKind
 from app.models.investment import Investment, InvestmentStatus, LenderPreference, RiskTolerance
 from app.models.ledger import AccountKind, JournalEntry, LedgerAccount, NormalSide, Posting
 from app.models.loan import (
+    CREDIT_FACTS,
     Installment,
     InstallmentStatus,
     Loan,
@@ -30,7 +31,7 @@ from app.models.payment import (
     ProviderEvent,
     TransferDirection,
 )
-from app.models.risk import RiskAssessment, RiskModel
+from app.models.risk import HistoricalOutcome, RiskAssessment, RiskModel
 from app.models.user import (
     ApiToken,
     EmploymentStatus,
@@ -41,6 +42,7 @@ from app.models.user import (
 )
 
 __all__ = [
+    "CREDIT_FACTS",
     "AccountKind",
     "ActivityLog",
     "ApiToken",
@@ -48,6 +50,7 @@ __all__ = [
     "CashTransfer",
     "Document",
     "DocumentKind",
+    "HistoricalOutcome",
     "EmailMessage",
     "EmploymentStatus",
     "IdempotencyKey",

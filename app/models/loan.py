@@ -55,6 +55,20 @@ class InstallmentStatus(enum.StrEnum):
     CANCELLED = "cancelled"  # removed by a prepayment that shortened the schedule
 
 
+# The credit facts an application records (a snapshot, used for scoring), in form order.
+CREDIT_FACTS = (
+    "annual_income",
+    "monthly_debt",
+    "credit_score",
+    "credit_history_months",
+    "revolving_balance",
+    "revolving_utilization",
+    "inquiries_6m",
+    "delinquencies_2y",
+    "public_records",
+)
+
+
 class Loan(TimestampMixin, Base):
     __tablename__ = "loans"
     __table_args__ = (
@@ -93,6 +107,8 @@ class Loan(TimestampMixin, Base):
     term_months: Mapped[int]
     purpose: Mapped[LoanPurpose] = mapped_column(str_enum(LoanPurpose, "loan_purpose"))
     title: Mapped[str | None] = mapped_column(String(120))
+    # The id a CSV import gave the loan; re-importing the same rows finds them here.
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     description: Mapped[str | None] = mapped_column(Text)
     collateral_description: Mapped[str | None] = mapped_column(Text)
     status: Mapped[LoanStatus] = mapped_column(

@@ -8,6 +8,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -96,7 +97,12 @@ class ImportBatch(Base):
     status: Mapped[str] = mapped_column(String(20), default="previewed")
     rows_total: Mapped[int] = mapped_column(default=0)
     rows_imported: Mapped[int] = mapped_column(default=0)
+    rows_skipped: Mapped[int] = mapped_column(default=0, server_default="0")  # already present
     errors: Mapped[list] = mapped_column(JSONB, default=list)
+    error_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    preview: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    # The uploaded bytes, kept until the import job has run (a worker may be another machine).
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]

@@ -6,7 +6,7 @@ from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Probability, RatePercent, utcnow
+from app.models.base import Base, Money, Probability, RatePercent, utcnow
 
 
 class RiskAssessment(Base):
@@ -50,3 +50,29 @@ class RiskModel(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     activated_at: Mapped[datetime | None]
     activated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+
+
+class HistoricalOutcome(Base):
+    """An imported loan of known outcome (from another lender or the legacy book), for training."""
+
+    __tablename__ = "historical_outcomes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    amount: Mapped[Money]
+    term_months: Mapped[int]
+    purpose: Mapped[str] = mapped_column(String(30))
+    annual_income: Mapped[Money]
+    monthly_debt: Mapped[Money]
+    credit_score: Mapped[int]
+    credit_history_months: Mapped[int]
+    revolving_balance: Mapped[Money]
+    revolving_utilization: Mapped[RatePercent]
+    inquiries_6m: Mapped[int]
+    delinquencies_2y: Mapped[int]
+    public_records: Mapped[int]
+    defaulted: Mapped[bool]
+    import_batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("import_batches.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.models import Loan, LoanStatus, RiskModel, ServicingStatus
+from app.models import HistoricalOutcome, Loan, LoanStatus, RiskModel, ServicingStatus
 from app.risk import registry
 from app.risk.features import FeatureError, build_features
 from app.services import activity
@@ -74,7 +74,26 @@ def platform_outcomes(session: Session) -> tuple[list[dict], list[int]]:
     return rows, outcomes
 
 
-def application_of(loan: Loan) -> dict:
+def imported_outcomes(session: Session) -> tuple[list[dict], list[int]]:
+    """Features and outcomes of loans imported with a known outcome (`flask import outcomes`)."""
+    rows, outcomes = [], []
+    for history in session.scalars(select(HistoricalOutcome).order_by(HistoricalOutcome.id)):
+        try:
+            rows.append(build_features(application_of(history)))
+        except FeatureError:
+            continue
+        outcomes.append(int(history.defaulted))
+    return rows, outcomes
+
+
+def training_extras(session: Session) -> tuple[list[dict], list[int]] | None:
+    """The platform's matured loans and imported histories, to train beside the public data."""
+    rows, outcomes = platform_outcomes(session)
+    imported_rows, imported = imported_outcomes(session)
+    return (rows + imported_rows, outcomes + imported) if rows or imported_rows else None
+
+
+def application_of(loan: Loan | HistoricalOutcome) -> dict:
     """The risk model's view of a loan application."""
     return {
         "amount": loan.amount,
@@ -85,7 +104,7 @@ def application_of(loan: Loan) -> dict:
         "revolving_balance": loan.revolving_balance,
         "inquiries_6m": loan.inquiries_6m,
         "public_records": loan.public_records,
-        "purpose": loan.purpose.value,
+        "purpose": getattr(loan.purpose, "value", loan.purpose),
         "credit_history_months": loan.credit_history_months,
         "delinquencies_2y": loan.delinquencies_2y,
     }

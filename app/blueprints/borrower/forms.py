@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.blueprints.auth.forms import money_field, whole_cents
-from app.models import DocumentKind, LoanPurpose
+from app.models import CREDIT_FACTS, DocumentKind, LoanPurpose
 
 PURPOSE_CHOICES = [
     SelectChoice(p.value, p.value.replace("_", " ").capitalize()) for p in LoanPurpose
@@ -32,19 +32,6 @@ def count_field(label, maximum, description=None):
             NumberRange(min=0, max=maximum, message=f"Enter a whole number from 0 to {maximum}."),
         ],
     )
-
-
-CREDIT_FACTS = (
-    "annual_income",
-    "monthly_debt",
-    "credit_score",
-    "credit_history_months",
-    "revolving_balance",
-    "revolving_utilization",
-    "inquiries_6m",
-    "delinquencies_2y",
-    "public_records",
-)
 
 
 class ApplicationForm(FlaskForm):

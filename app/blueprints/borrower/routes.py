@@ -10,13 +10,13 @@ from sqlalchemy import select
 from app.access import owned_or_404, role_required
 from app.extensions import db
 from app.htmx import hx_redirect, render
-from app.models import Loan, LoanPurpose, LoanStatus, Role
+from app.models import CREDIT_FACTS, Loan, LoanPurpose, LoanStatus, Role
 from app.risk import predict
 from app.risk.features import FeatureError
 from app.services import amortization, notifications, origination, outbox, risk_models
 from app.services.errors import DomainError
 
-from .forms import CREDIT_FACTS, ApplicationForm
+from .forms import ApplicationForm
 
 bp = Blueprint("borrower", __name__, url_prefix="/borrower")
 

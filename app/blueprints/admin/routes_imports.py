@@ -1,0 +1,91 @@
+"""CSV imports: upload → preview with every error → confirm → a background job with progress."""
+
+from flask import abort, current_app, flash, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.access import role_required
+from app.extensions import db, limiter
+from app.htmx import hx_redirect, render
+from app.models import ImportBatch, Role
+from app.services import imports
+from app.services.errors import DomainError
+
+from .routes import bp
+
+UPLOAD_LIMIT = "30 per hour"
+
+
+@bp.get("/imports")
+@role_required(Role.ADMIN)
+def import_index():
+    """The upload form, the three file formats, and recent imports."""
+    return render("admin/imports.html", **_index_page())
+
+
+@bp.post("/imports")
+@role_required(Role.ADMIN)
+@limiter.limit(UPLOAD_LIMIT)
+def import_upload():
+    """Check the file at once; the preview page lists what is wrong, row by row."""
+    # Before the form is parsed: a larger body is refused with 413 without being read.
+    request.max_content_length = current_app.config["IMPORT_MAX_SIZE"]
+    kind = request.form.get("kind", "")
+    upload = request.files.get("file")
+    errors = {}
+    if kind not in imports.KINDS:
+        errors["kind"] = "Choose what the file holds."
+    if upload is None or not upload.filename:
+        errors["file"] = "Choose a CSV file."
+    elif not upload.filename.lower().endswith(".csv"):
+        errors["file"] = "Only .csv files can be imported."
+    if errors:
+        return render("admin/imports.html", **_index_page(errors=errors, kind=kind), status=422)
+    batch = imports.upload(
+        db.session,
+        kind,
+        upload.filename[-255:],
+        upload.read(),
+        user_id=current_user.id,
+        loan_terms=current_app.config["LOAN_TERMS"],
+    )
+    db.session.commit()
+    return hx_redirect(url_for("admin.import_show", batch_id=batch.id))
+
+
+@bp.get("/imports/<int:batch_id>")
+@role_required(Role.ADMIN)
+def import_show(batch_id: int):
+    """The preview and errors; while the job runs, htmx polls the progress block."""
+    batch = db.session.get(ImportBatch, batch_id) or abort(404)
+    fmt = imports.format_for(batch.kind, current_app.config["LOAN_TERMS"])
+    return render("admin/import.html", "progress", batch=batch, fmt=fmt)
+
+
+@bp.post("/imports/<int:batch_id>/confirm")
+@role_required(Role.ADMIN)
+def import_confirm(batch_id: int):
+    """Queue the import job (confirming twice queues it once)."""
+    try:
+        imports.confirm(db.session, batch_id, user_id=current_user.id)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return hx_redirect(url_for("admin.import_show", batch_id=batch_id))
+    db.session.commit()
+    flash("Import queued: this page shows its progress.", "success")
+    return hx_redirect(url_for("admin.import_show", batch_id=batch_id))
+
+
+def _index_page(errors: dict | None = None, kind: str = "") -> dict:
+    batches = db.session.scalars(
+        select(ImportBatch).order_by(ImportBatch.id.desc()).limit(25)
+    ).all()
+    terms = current_app.config["LOAN_TERMS"]
+    return {
+        "batches": batches,
+        "formats": [imports.format_for(k, terms) for k in imports.KINDS],
+        "errors": errors or {},
+        "kind": kind,
+        "max_mb": current_app.config["IMPORT_MAX_SIZE"] // (1024 * 1024),
+    }
