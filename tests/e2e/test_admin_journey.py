@@ -1,0 +1,102 @@
+"""An admin in real Chromium: sign in → approve an application → import a CSV with one bad row."""
+
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from app.models import ImportBatch, Loan, LoanPurpose, LoanStatus, Role, User
+from app.services import origination
+from app.services.origination import Offer
+from tests.conftest import PASSWORD
+from tests.factories import CompleteUserFactory, UserFactory
+from tests.imports.csvfiles import USER_HEADER, csv_bytes, user_row
+from tests.money.builders import CREDIT_FACTS
+
+pytestmark = pytest.mark.committing
+
+
+def _application_waiting_for_approval(session) -> Loan:
+    borrower = CompleteUserFactory(role=Role.BORROWER)
+    loan = origination.create_application(
+        session,
+        borrower.id,
+        amount=Decimal("8000.00"),
+        term_months=36,
+        purpose=LoanPurpose.HOME_IMPROVEMENT,
+        credit_facts=dict(CREDIT_FACTS),
+        title="New kitchen",
+    )
+    origination.make_offer(session, loan, Offer("B2", Decimal("11.25"), Decimal("3"), ["test"]))
+    origination.accept_offer(session, loan)
+    return loan
+
+
+def test_admin_approves_an_application_then_imports_a_csv_with_one_bad_row(
+    page, committed, tmp_path
+):
+    admin = UserFactory(role=Role.ADMIN, email="ops@example.com")
+    loan = _application_waiting_for_approval(committed)
+    committed.commit()
+
+    page.goto("/login")
+    page.get_by_label("Email").fill(admin.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url("/admin/", timeout=10_000)
+    page.goto("/admin/applications")
+    page.get_by_role("link", name=f"#{loan.id} New kitchen").click()
+    page.get_by_label("Note (optional)").fill("Documents checked")
+    page.get_by_role("button", name="Approve and list").click()
+    expect(page.locator("#flash")).to_contain_text("list")
+    committed.expire_all()
+    assert committed.get(Loan, loan.id).status is LoanStatus.LISTED
+
+    bad = tmp_path / "people.csv"
+    bad.write_bytes(
+        csv_bytes(
+            USER_HEADER,
+            [
+                user_row("first@example.com"),
+                user_row("second@example", "lender"),
+                user_row("third@example.com"),
+            ],
+        )
+    )
+    page.get_by_role("link", name="Imports", exact=True).click()
+    page.get_by_label("The file holds").select_option("users")
+    page.get_by_label("CSV file").set_input_files(str(bad))
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.get_by_role("alert")).to_contain_text("1 problem found: nothing was imported")
+    error_row = page.locator("#import-errors tbody tr")
+    expect(error_row).to_have_count(1)
+    expect(error_row).to_contain_text("3")
+    expect(error_row).to_contain_text("email")
+    expect(error_row).to_contain_text("is not an email address")
+    expect(page.get_by_role("button", name="Import")).to_have_count(0)
+
+    # Fixed and uploaded again: confirmed, the job runs in-process, progress ends in "Imported".
+    good = tmp_path / "people-fixed.csv"
+    good.write_bytes(
+        csv_bytes(
+            USER_HEADER, [user_row("first@example.com"), user_row("second@example.com", "lender")]
+        )
+    )
+    page.get_by_role("link", name="Imports", exact=True).click()
+    page.get_by_label("The file holds").select_option("users")
+    page.get_by_label("CSV file").set_input_files(str(good))
+    page.get_by_role("button", name="Check the file").click()
+    page.get_by_role("button", name="Import 2 rows").click()
+    expect(page.locator("#import-status")).to_contain_text("Imported 2 rows", timeout=20_000)
+    assert page.console_errors == []
+    committed.expire_all()
+    assert (
+        committed.scalar(
+            select(func.count()).where(
+                User.email.like("%@example.com"), User.password_hash == "!imported"
+            )
+        )
+        == 2
+    )
+    assert committed.scalar(select(func.count()).select_from(ImportBatch)) == 2
