@@ -90,6 +90,14 @@ class Config:
     RATELIMIT_STORAGE_URI = _env("REDIS_URL", "memory://")
     RATELIMIT_ENABLED = True
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
+    # JSON API: bearer tokens and their limits; the OpenAPI document at /api/v1/openapi.json.
+    API_TOKEN_DAYS = _int("API_TOKEN_DAYS", 30)
+    API_MONEY_RATE_LIMIT = _env("API_MONEY_RATE_LIMIT", "60 per minute")
+    API_TITLE = "CommunityLend API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
     SEED_DEMO_DATA = _flag("SEED_DEMO_DATA", True)
     # Lending rules (app.services.policy.LendingPolicy); decimals as strings.
     LISTING_DAYS = _int("LISTING_DAYS", 14)
@@ -119,6 +127,7 @@ class TestConfig(Config):
     REDIS_URL = _env("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
     RATELIMIT_STORAGE_URI = "memory://"
     LOGIN_RATE_LIMIT = "10000 per minute"  # a test lowers it to check the limit itself
+    API_MONEY_RATE_LIMIT = "10000 per minute"
     RQ_IS_ASYNC = False
     WTF_CSRF_ENABLED = False
     UPLOAD_FOLDER = _env("TEST_UPLOAD_FOLDER", "/tmp/communitylend-test-uploads")  # noqa: S108

@@ -92,10 +92,20 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.blueprints import ALL_BLUEPRINTS, api
-    from app.extensions import csrf
+    from app.blueprints.api.schemas import ErrorSchema
+    from app.extensions import JsonApi, csrf
 
-    for blueprint in ALL_BLUEPRINTS:
+    for blueprint in (*ALL_BLUEPRINTS, api.pages):
         app.register_blueprint(blueprint)
+    # One flask-smorest Api per app: it keeps the app and its OpenAPI document on itself.
+    json_api = JsonApi()
+    json_api.ERROR_SCHEMA = ErrorSchema  # every documented error has this API's shape
+    json_api.init_app(app, spec_kwargs={"servers": [{"url": "/"}]})
+    json_api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "description": "POST /api/v1/auth/login"}
+    )
+    json_api.register_blueprint(api.bp)
+    app.extensions["json_api"] = json_api
     csrf.exempt(api.bp)  # bearer tokens, no cookies: nothing to forge
 
 

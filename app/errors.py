@@ -28,11 +28,36 @@ def _wants_json() -> bool:
 def _http_error(error: HTTPException):
     code = error.code or 500
     if _wants_json():
-        return jsonify(error=error.name.lower().replace(" ", "_"), message=error.description), code
+        return _json_error(error, code)
     if is_htmx():
         return render_template("errors/fragment.html", error=error), code
     template = f"errors/{code}.html" if code in TEMPLATED else "errors/generic.html"
     return render_template(template, error=error), code
+
+
+def _json_error(error: HTTPException, code: int):
+    """{"error", "message", "fields"}; webargs puts its field messages in error.data."""
+    messages = (getattr(error, "data", None) or {}).get("messages") or {}
+    fields = {}
+    for location in messages.values():  # {"json": {"amount": ["..."]}, "query": {...}}
+        if isinstance(location, dict):
+            for name, problems in location.items():
+                fields[name] = " ".join(_flatten(problems))
+        else:
+            fields["_body"] = " ".join(_flatten(location))
+    message = "Some fields are not valid." if fields and code == 422 else error.description
+    if code == 400 and "_body" in fields:
+        message = fields.pop("_body")
+    error_name = "validation_failed" if code == 422 else error.name.lower().replace(" ", "_")
+    return jsonify(error=error_name, message=message, fields=fields), code
+
+
+def _flatten(problems) -> list[str]:
+    if isinstance(problems, dict):
+        return [f"{key}: {text}" for key, value in problems.items() for text in _flatten(value)]
+    if isinstance(problems, list):
+        return [text for item in problems for text in _flatten(item)]
+    return [str(problems)]
 
 
 def _csrf_error(error: CSRFError):
@@ -48,5 +73,7 @@ def _unexpected_error(error: Exception):
     log.exception("unhandled error on %s %s", request.method, request.path)
     db.session.rollback()
     if _wants_json():
-        return jsonify(error="internal_error", message="Something went wrong on our side."), 500
+        return jsonify(
+            error="internal_error", message="Something went wrong on our side.", fields={}
+        ), 500
     return render_template("errors/500.html"), 500

@@ -7,6 +7,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
+from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from redis import Redis
@@ -20,6 +21,13 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
+
+
+class JsonApi(Api):
+    """flask-smorest for /api/v1 only: app/errors.py answers errors, JSON under /api/ alone."""
+
+    def _register_error_handlers(self):
+        pass  # smorest would turn every error of the HTML site into JSON
 
 
 def get_redis() -> Redis | None:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.models import EmploymentStatus, Role, User, UserSession, VerificationStatus
-from app.services import activity, outbox, passwords
+from app.services import activity, api_tokens, outbox, passwords
 from app.services.errors import DomainError, ValidationFailed
 
 SELF_SERVICE_ROLES = (Role.BORROWER, Role.LENDER)
@@ -221,6 +221,7 @@ def change_password(
         raise ValidationFailed({"new_password": weak})
     user.password_hash = passwords.hash_password(new)
     ended = end_all_sessions(session, user.id, keep_token=keep_token)
+    api_tokens.revoke_all(session, user.id)  # a leaked password's API tokens die with it
     activity.record(
         session,
         "user.password_changed",

@@ -1,1 +1,7 @@
-from .routes import bp  # noqa: F401
+from . import (
+    routes_accounts,  # noqa: F401 - registers the account endpoints
+    routes_loans,  # noqa: F401 - registers the loan endpoints
+    routes_ml,  # noqa: F401 - registers the risk endpoints
+    routes_money,  # noqa: F401 - registers investing and payments
+)
+from .routes import bp, pages  # noqa: F401

@@ -1,11 +1,90 @@
-"""JSON API v1 (token-authenticated; grows in the API issue)."""
+"""JSON API v1: bearer tokens, JSON errors, the OpenAPI document and a readable docs page."""
 
-from flask import Blueprint, jsonify
+import functools
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+import flask
+from flask import current_app, g, jsonify, render_template, request
+from flask_smorest import Blueprint
+
+from app.extensions import db
+from app.models import Role, User
+from app.services import api_tokens
+from app.services.errors import DomainError, IdempotencyMismatch, ListingClosed, ValidationFailed
+
+from .schemas import camel
+
+bp = Blueprint(
+    "api",
+    __name__,
+    url_prefix="/api/v1",
+    description="CommunityLend's JSON API: accounts, loans, investing, payments and risk.",
+)
+# The human-readable reference: a plain blueprint, so the page is not itself in the contract.
+pages = flask.Blueprint("api_pages", __name__, url_prefix="/api/v1")
+BEARER = [{"bearerAuth": []}]
+CONFLICTS = (IdempotencyMismatch, ListingClosed)
 
 
-@bp.get("/")
+def api_error(status: int, error: str, message: str, fields: dict | None = None):
+    """The one error shape of this API."""
+    return jsonify(error=error, message=message, fields=fields or {}), status
+
+
+def bearer_required(*roles: Role):
+    """A live bearer token of an active user (401), in one of `roles` when given (403)."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            kind, _, secret = request.headers.get("Authorization", "").partition(" ")
+            user = (
+                api_tokens.user_for(db.session, secret.strip())
+                if kind.lower() == "bearer" and secret.strip()
+                else None
+            )
+            if user is None:
+                return api_error(401, "unauthorized", "Send a valid token: Authorization: Bearer …")
+            if roles and user.role not in roles:
+                names = " or ".join(role.value for role in roles)
+                return api_error(403, "forbidden", f"Only a {names} may do this.")
+            g.api_user, g.api_token = user, secret.strip()
+            return view(*args, **kwargs)
+
+        return bp.doc(security=BEARER)(wrapped)
+
+    return decorator
+
+
+def api_user() -> User:
+    return g.api_user
+
+
+@bp.errorhandler(DomainError)
+def domain_error(error: DomainError):
+    """A rule said no: 422 with the fields it named, 409 when the state or key conflicts."""
+    db.session.rollback()
+    if isinstance(error, ValidationFailed):
+        fields = {camel(name): message for name, message in error.errors.items()}
+        return api_error(422, "validation_failed", "Some fields are not valid.", fields)
+    if isinstance(error, CONFLICTS):
+        return api_error(409, "conflict", error.message)
+    fields = {camel(error.field): error.message} if error.field else {}
+    return api_error(422, "rejected", error.message, fields)
+
+
+@bp.route("/")
+@bp.doc(summary="What this API is and where its parts are")
 def index():
-    """What this API is and where its parts are."""
-    return jsonify(name="CommunityLend API", version="v1", status="preview")
+    return jsonify(
+        name=current_app.config["API_TITLE"],
+        version=current_app.config["API_VERSION"],
+        openapi="/api/v1/openapi.json",
+        docs="/api/v1/docs",
+    )
+
+
+@pages.get("/docs")
+def docs():
+    """The OpenAPI document as a readable page (server-rendered: no CDN, no inline script)."""
+    spec = current_app.extensions["json_api"].spec.to_dict()
+    return render_template("api/docs.html", spec=spec)

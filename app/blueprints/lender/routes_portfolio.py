@@ -3,18 +3,15 @@
 import csv
 import io
 from datetime import UTC, date, datetime
-from decimal import Decimal
 
 from flask import Response, current_app, flash, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.access import role_required
 from app.extensions import db
 from app.htmx import hx_redirect, render
-from app.models import LenderPreference, Loan, LoanStatus, RiskAssessment, RiskTolerance, Role
-from app.risk import matching
-from app.services import portfolio, returns
+from app.models import LenderPreference, RiskTolerance, Role
+from app.services import portfolio, recommendations, returns
 
 from .forms import PreferencesForm
 from .routes import bp
@@ -139,22 +136,7 @@ def _csv(name: str, header, rows) -> Response:
 
 
 def _preference() -> LenderPreference:
-    found = db.session.scalar(
-        select(LenderPreference).where(LenderPreference.lender_id == current_user.id)
-    )
-    return found or LenderPreference(
-        lender_id=current_user.id,
-        risk_tolerance=RiskTolerance.BALANCED,
-        terms=[],
-        purposes=[],
-        grades=[],
-        min_note_amount=Decimal("25.00"),
-        max_note_amount=Decimal("500.00"),
-        auto_invest_enabled=False,
-        auto_amount_per_note=Decimal("25.00"),
-        auto_max_per_loan=Decimal("100.00"),
-        auto_cash_cap=Decimal("0.00"),
-    )
+    return recommendations.preference_of(db.session, current_user.id)
 
 
 def _form(preference: LenderPreference) -> PreferencesForm:
@@ -193,35 +175,8 @@ def _save(preference: LenderPreference, form: PreferencesForm) -> None:
 
 
 def _recommendation_page(form: PreferencesForm, preference: LenderPreference) -> dict:
-    rows = db.session.execute(
-        select(Loan, RiskAssessment.probability_of_default)
-        .outerjoin(RiskAssessment, RiskAssessment.loan_id == Loan.id)
-        .where(Loan.status == LoanStatus.LISTED, Loan.funding_deadline > datetime.now(UTC))
-    ).all()
-    loans = {loan.id: loan for loan, _ in rows}
-    candidates = [
-        {
-            "id": loan.id,
-            "grade": loan.risk_grade,
-            "interest_rate": loan.interest_rate,
-            "term_months": loan.term_months,
-            "purpose": loan.purpose.value,
-            "amount_left": loan.amount - loan.funded_amount,
-            "percent_funded": loan.percent_funded,
-            "probability_of_default": pd if pd is not None else 0.15,
-        }
-        for loan, pd in rows
-    ]
-    prefs = {
-        "risk_tolerance": preference.risk_tolerance.value,
-        "terms": preference.terms,
-        "purposes": preference.purposes,
-        "grades": preference.grades,
-        "min_note_amount": preference.min_note_amount,
-    }
-    matches = matching.match(prefs, candidates)
     return {
         "form": form,
-        "matches": [(m, loans[m.loan_id]) for m in matches],
+        "matches": recommendations.for_lender(db.session, preference),
         "auto_enabled": current_app.config["ENABLE_AUTO_MATCHING"],
     }

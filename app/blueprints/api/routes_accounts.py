@@ -1,0 +1,89 @@
+"""Accounts over the API: register, sign in for a token, sign out, the profile."""
+
+from flask import current_app, g, request
+
+from app.extensions import db, limiter
+from app.models import Role
+from app.services import accounts, api_tokens
+from app.services.errors import DomainError
+
+from .routes import api_error, api_user, bearer_required, bp
+from .schemas import ErrorSchema, LoginSchema, ProfileSchema, RegisterSchema, TokenSchema
+
+
+def _client() -> accounts.ClientInfo:
+    return accounts.ClientInfo(
+        ip_address=request.remote_addr, user_agent=request.headers.get("User-Agent")
+    )
+
+
+def _token_for(user) -> dict:
+    secret, token = api_tokens.issue(
+        db.session, user, days=current_app.config["API_TOKEN_DAYS"], name="api login"
+    )
+    return {"token": secret, "token_type": "Bearer", "expires_at": token.expires_at, "user": user}
+
+
+@bp.route("/auth/register", methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
+@bp.arguments(RegisterSchema)
+@bp.response(201, TokenSchema)
+@bp.doc(summary="Open a borrower or lender account; answers with a token")
+def register(body: dict):
+    user = accounts.register(
+        db.session,
+        email=body["email"],
+        password=body["password"],
+        role=Role(body["role"]),
+        first_name=body["first_name"],
+        last_name=body["last_name"],
+        client=_client(),
+    )
+    answer = _token_for(user)
+    db.session.commit()
+    return answer
+
+
+@bp.route("/auth/login", methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
+@bp.arguments(LoginSchema)
+@bp.response(200, TokenSchema)
+@bp.alt_response(401, schema=ErrorSchema, description="Wrong email or password")
+@bp.doc(summary="Exchange email and password for a bearer token")
+def login(body: dict):
+    try:
+        user = accounts.authenticate(db.session, body["email"], body["password"], _client())
+    except DomainError as error:
+        db.session.commit()  # the failed attempt stays in the audit trail
+        return api_error(401, "invalid_credentials", error.message)
+    answer = _token_for(user)
+    db.session.commit()
+    return answer
+
+
+@bp.route("/auth/logout", methods=["POST"])
+@bearer_required()
+@bp.response(204)
+@bp.doc(summary="Revoke the token this request carries")
+def logout():
+    api_tokens.revoke(db.session, g.api_token)
+    db.session.commit()
+
+
+@bp.route("/users/profile", methods=["GET"])
+@bearer_required()
+@bp.response(200, ProfileSchema)
+@bp.doc(summary="The signed-in person's profile")
+def profile_show():
+    return api_user()
+
+
+@bp.route("/users/profile", methods=["PUT"])
+@bearer_required()
+@bp.arguments(ProfileSchema)
+@bp.response(200, ProfileSchema)
+@bp.doc(summary="Change profile fields (send only those that change)")
+def profile_update(changes: dict):
+    user = accounts.update_profile(db.session, api_user(), changes, _client())
+    db.session.commit()
+    return user

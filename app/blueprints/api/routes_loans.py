@@ -1,0 +1,181 @@
+"""Loans over the API: apply, list with filters and pages, one loan."""
+
+import math
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import func, or_, select
+
+from app.extensions import db
+from app.models import (
+    CREDIT_FACTS,
+    Installment,
+    Investment,
+    Loan,
+    LoanPurpose,
+    LoanStatus,
+    RiskAssessment,
+    Role,
+    User,
+)
+from app.services import amortization, marketplace, origination, outbox
+from app.services.errors import ValidationFailed
+
+from .routes import api_error, api_user, bearer_required, bp
+from .schemas import LoanApplicationSchema, LoanPageSchema, LoanQuerySchema, LoanSchema
+
+SORTS = {"amount": Loan.amount, "interestRate": Loan.interest_rate, "createdAt": Loan.created_at}
+
+
+@bp.route("/loans", methods=["POST"])
+@bearer_required(Role.BORROWER)
+@bp.arguments(LoanApplicationSchema)
+@bp.response(201, LoanSchema)
+@bp.doc(summary="Apply for a loan; the risk score follows as a background job")
+def loan_create(body: dict):
+    borrower = api_user()
+    if body["term_months"] not in current_app.config["LOAN_TERMS"]:
+        raise ValidationFailed({"term_months": "Choose one of the offered terms."})
+    if not borrower.profile_complete:
+        return api_error(403, "profile_incomplete", "Complete your profile before applying.")
+    loan = origination.create_application(
+        db.session,
+        borrower.id,
+        amount=body["amount"],
+        term_months=body["term_months"],
+        purpose=LoanPurpose(body["purpose"]),
+        credit_facts={name: body[name] for name in CREDIT_FACTS},
+        title=body.get("title") or None,
+        description=body.get("description") or None,
+    )
+    outbox.add(
+        db.session,
+        "score_application",
+        {"loan_id": loan.id},
+        dedupe_key=f"score-{loan.id}",
+        user_id=borrower.id,
+    )
+    db.session.commit()
+    return loan_view(loan, borrower)
+
+
+@bp.route("/loans", methods=["GET"])
+@bearer_required()
+@bp.arguments(LoanQuerySchema, location="query")
+@bp.response(200, LoanPageSchema)
+@bp.doc(
+    summary="Loans you may see: your own (borrower), listings and your notes (lender), all (admin)"
+)
+def loan_index(query: dict):
+    user = api_user()
+    statement = select(Loan).where(visible_to(user))
+    if "status" in query:
+        statement = statement.where(Loan.status == LoanStatus(query["status"]))
+    if "min_amount" in query:
+        statement = statement.where(Loan.amount >= query["min_amount"])
+    if "max_amount" in query:
+        statement = statement.where(Loan.amount <= query["max_amount"])
+    if "risk_grade" in query:
+        grade = query["risk_grade"]
+        statement = statement.where(
+            Loan.risk_grade == grade if len(grade) == 2 else Loan.risk_grade.startswith(grade)
+        )
+    total = db.session.scalar(select(func.count()).select_from(statement.subquery()))
+    column = SORTS[query["sort_by"]]
+    order = (
+        column.asc().nulls_last() if query["sort_order"] == "asc" else column.desc().nulls_last()
+    )
+    page, limit = query["page"], query["limit"]
+    loans = db.session.scalars(
+        statement.order_by(order, Loan.id.desc()).offset((page - 1) * limit).limit(limit)
+    ).all()
+    return {
+        "loans": [loan_view(loan, user, detail=False) for loan in loans],
+        "pagination": {
+            "page": page,
+            "limit": limit,
+            "total": total,
+            "total_pages": max(math.ceil(total / limit), 1),
+        },
+    }
+
+
+@bp.route("/loans/<int:loan_id>", methods=["GET"])
+@bearer_required()
+@bp.response(200, LoanSchema)
+@bp.alt_response(404, description="No such loan, or not one you may see")
+@bp.doc(summary="One loan, with the borrower summary a lender may see")
+def loan_show(loan_id: int):
+    user = api_user()
+    loan = db.session.scalar(select(Loan).where(Loan.id == loan_id, visible_to(user)))
+    if loan is None:
+        return api_error(404, "not_found", "No such loan.")
+    return loan_view(loan, user)
+
+
+def visible_to(user: User):
+    """Which loans `user` may read: the same rule for lists and single loans."""
+    if user.role is Role.ADMIN:
+        return Loan.id.is_not(None)
+    if user.role is Role.BORROWER:
+        return Loan.borrower_id == user.id
+    holds = select(Investment.loan_id).where(Investment.lender_id == user.id)
+    return or_(Loan.status == LoanStatus.LISTED, Loan.id.in_(holds))
+
+
+def loan_view(loan: Loan, viewer: User, detail: bool = True) -> dict:
+    """The loan as the API shows it; exact credit facts only ever reach their borrower."""
+    assessment = None
+    if detail:
+        assessment = db.session.scalars(
+            select(RiskAssessment)
+            .where(RiskAssessment.loan_id == loan.id)
+            .order_by(RiskAssessment.id.desc())
+            .limit(1)
+        ).first()
+    return {
+        **{name: getattr(loan, name) for name in _LOAN_FIELDS},
+        "risk_score": assessment.risk_score if assessment else None,
+        "percent_funded": loan.percent_funded,
+        "total_payment": _total_payment(loan) if detail else None,
+        "borrower": marketplace.lender_view(db.session, loan) if detail else None,
+    }
+
+
+_LOAN_FIELDS = (
+    "id",
+    "status",
+    "servicing_status",
+    "amount",
+    "requested_amount",
+    "term_months",
+    "purpose",
+    "title",
+    "risk_grade",
+    "interest_rate",
+    "apr",
+    "origination_fee",
+    "monthly_payment",
+    "funded_amount",
+    "funding_deadline",
+    "issued_at",
+    "created_at",
+    "decision_reasons",
+)
+
+
+def _total_payment(loan: Loan) -> Decimal | None:
+    """Everything the borrower repays: the real schedule once issued, the offer's before."""
+    if loan.status is LoanStatus.ISSUED:
+        return db.session.scalar(
+            select(
+                func.sum(Installment.principal_due + Installment.interest_due + Installment.fee_due)
+            ).where(Installment.loan_id == loan.id)
+        )
+    if loan.interest_rate is None:
+        return None
+    plans = amortization.schedule(
+        loan.amount, loan.interest_rate, loan.term_months, datetime.now(UTC).date()
+    )
+    return sum((plan.payment for plan in plans), Decimal("0.00"))

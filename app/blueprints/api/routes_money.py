@@ -1,0 +1,158 @@
+"""Money over the API: invest, the portfolio, pay a loan, a loan's payments — idempotent by key."""
+
+from datetime import date
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.extensions import db, get_policy, limiter
+from app.models import (
+    Installment,
+    InstallmentStatus,
+    Investment,
+    InvestmentStatus,
+    Loan,
+    Payment,
+    Role,
+)
+from app.payments import provider_for
+from app.services import investing, portfolio, returns
+
+from .routes import api_error, api_user, bearer_required, bp
+from .schemas import (
+    IdempotencyHeaderSchema,
+    InvestmentRequestSchema,
+    InvestmentSchema,
+    PaymentHistorySchema,
+    PaymentRequestSchema,
+    PaymentResultSchema,
+    PortfolioSchema,
+)
+
+OPEN = (InstallmentStatus.SCHEDULED, InstallmentStatus.DUE, InstallmentStatus.LATE)
+COMPLETED = (InvestmentStatus.PAID_OFF, InvestmentStatus.CHARGED_OFF)
+
+
+def _money_limit() -> str:
+    return current_app.config["API_MONEY_RATE_LIMIT"]
+
+
+@bp.route("/investments", methods=["POST"])
+@bearer_required(Role.LENDER)
+@limiter.limit(_money_limit)
+@bp.arguments(IdempotencyHeaderSchema, location="headers")
+@bp.arguments(InvestmentRequestSchema)
+@bp.response(201, InvestmentSchema)
+@bp.doc(summary="Buy notes in a listed loan; the same Idempotency-Key twice invests once")
+def investment_create(headers: dict, body: dict):
+    note = investing.invest(
+        db.session,
+        lender_id=api_user().id,
+        loan_id=body["loan_id"],
+        amount=body["amount"],
+        idempotency_key=headers["key"],
+        policy=get_policy(),
+    )
+    db.session.commit()
+    return note
+
+
+@bp.route("/investments/portfolio", methods=["GET"])
+@bearer_required(Role.LENDER)
+@bp.response(200, PortfolioSchema)
+@bp.doc(summary="Your notes and a summary: invested, expected and actual return, NAR")
+def portfolio_show():
+    lender = api_user()
+    notes = db.session.scalars(
+        select(Investment).where(Investment.lender_id == lender.id).order_by(Investment.id.desc())
+    ).all()
+    summary = returns.summary(db.session, lender.id, date.today(), get_policy())
+    scheduled = sum(
+        (amount for _, amount in portfolio.projected_cash_flow(db.session, lender.id, 600)),
+        Decimal(0),
+    )
+    actual = (
+        summary.received_interest
+        + summary.received_late_fees
+        + summary.received_recoveries
+        - summary.servicing_fees
+        - summary.charged_off_principal
+    )
+    return {
+        "investments": notes,
+        "summary": {
+            "total_invested": sum((note.amount for note in notes), Decimal("0.00")),
+            "outstanding_principal": summary.outstanding_principal,
+            "available_cash": summary.available_cash,
+            "committed_cash": summary.committed_cash,
+            "expected_return": max(scheduled - summary.outstanding_principal, Decimal("0.00")),
+            "actual_return": actual,
+            "active_count": sum(note.status is InvestmentStatus.ACTIVE for note in notes),
+            "completed_count": sum(note.status in COMPLETED for note in notes),
+            "nar_percent": summary.nar_percent,
+            "adjusted_nar_percent": summary.adjusted_nar_percent,
+        },
+    }
+
+
+@bp.route("/payments", methods=["POST"])
+@bearer_required(Role.BORROWER)
+@limiter.limit(_money_limit)
+@bp.arguments(IdempotencyHeaderSchema, location="headers")
+@bp.arguments(PaymentRequestSchema)
+@bp.response(201, PaymentResultSchema)
+@bp.alt_response(404, description="No such loan of yours")
+@bp.doc(summary="Pay towards your loan; the same Idempotency-Key twice pays once")
+def payment_create(headers: dict, body: dict):
+    borrower = api_user()
+    loan = db.session.get(Loan, body["loan_id"])
+    if loan is None or loan.borrower_id != borrower.id:
+        return api_error(404, "not_found", "No such loan.")
+    result = provider_for(current_app.config).pay_loan(
+        db.session,
+        loan,
+        body["amount"],
+        payer_id=borrower.id,
+        key=headers["key"],
+        today=date.today(),
+        policy=get_policy(),
+    )
+    db.session.commit()
+    return {
+        "payment": result.payment,
+        "message": result.message,
+        "client_secret": result.client_secret,
+    }
+
+
+@bp.route("/payments/history/<int:loan_id>", methods=["GET"])
+@bearer_required(Role.BORROWER, Role.ADMIN)
+@bp.response(200, PaymentHistorySchema)
+@bp.alt_response(404, description="No such loan of yours")
+@bp.doc(summary="A loan's payments, its schedule, and what is paid and still owed")
+def payment_history(loan_id: int):
+    user = api_user()
+    loan = db.session.get(Loan, loan_id)
+    if loan is None or (user.role is Role.BORROWER and loan.borrower_id != user.id):
+        return api_error(404, "not_found", "No such loan.")
+    payments = db.session.scalars(
+        select(Payment).where(Payment.loan_id == loan.id).order_by(Payment.id.desc())
+    ).all()
+    schedule = db.session.scalars(
+        select(Installment).where(Installment.loan_id == loan.id).order_by(Installment.number)
+    ).all()
+    upcoming = next((row for row in schedule if row.status in OPEN), None)
+    paid = db.session.scalar(
+        select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.loan_id == loan.id)
+    )
+    return {
+        "payments": payments,
+        "schedule": schedule,
+        "summary": {
+            "total_paid": paid,
+            "remaining_balance": loan.principal_outstanding,
+            "next_payment_due": upcoming.due_date if upcoming else None,
+            "next_payment_amount": upcoming.total_due - upcoming.total_paid if upcoming else None,
+        },
+    }

@@ -1,0 +1,377 @@
+"""The API's request and response shapes (marshmallow), camelCase on the wire.
+
+Money travels as a string with two decimals ("1500.00"): JSON numbers are binary floats, and an
+amount must survive the round trip to the cent.
+"""
+
+from decimal import Decimal
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, validate
+
+from app.models import EmploymentStatus, InvestmentStatus, LoanPurpose, LoanStatus
+
+MONEY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+PERCENT_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,3})?$"
+
+
+def camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(word.title() for word in rest)
+
+
+class CamelSchema(Schema):
+    """Python names inside, camelCase outside."""
+
+    def on_bind_field(self, field_name, field_obj):
+        field_obj.data_key = camel(field_obj.data_key or field_name)
+
+
+class DecimalText(fields.String):
+    """A decimal written as text, checked by pattern, loaded as Decimal."""
+
+    def __init__(self, pattern: str = MONEY_PATTERN, low=None, high=None, **kwargs):
+        self.low, self.high = low, high
+        super().__init__(
+            validate=validate.Regexp(
+                pattern, error="Use digits with a decimal point, like 1500.00."
+            ),
+            **kwargs,
+        )
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        text = super().deserialize(value, attr, data, **kwargs)
+        if text is None or text is missing:
+            return text
+        number = Decimal(text)
+        if self.low is not None and number < self.low:
+            raise ValidationError(f"Must be at least {self.low}.")
+        if self.high is not None and number > self.high:
+            raise ValidationError(f"Must be at most {self.high}.")
+        return number
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else str(value)
+
+
+def Money(metadata: dict | None = None, **kwargs):  # noqa: N802 - reads as a field type
+    return DecimalText(MONEY_PATTERN, metadata={"example": "1500.00", **(metadata or {})}, **kwargs)
+
+
+def Percent(metadata: dict | None = None, **kwargs):  # noqa: N802
+    return DecimalText(
+        PERCENT_PATTERN, metadata={"example": "11.250", **(metadata or {})}, **kwargs
+    )
+
+
+def choice(values, **kwargs) -> fields.String:
+    return fields.String(
+        validate=validate.OneOf([v.value if hasattr(v, "value") else v for v in values]), **kwargs
+    )
+
+
+class ErrorSchema(Schema):
+    error = fields.String(required=True, metadata={"example": "validation_failed"})
+    message = fields.String(required=True)
+    fields = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+# --- accounts -----------------------------------------------------------------------------
+
+
+class RegisterSchema(CamelSchema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    password = fields.String(
+        required=True, load_only=True, validate=validate.Length(min=1, max=200)
+    )
+    first_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    last_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    role = choice(["borrower", "lender"], required=True)
+
+
+class LoginSchema(CamelSchema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    password = fields.String(
+        required=True, load_only=True, validate=validate.Length(min=1, max=200)
+    )
+
+
+class ProfileSchema(CamelSchema):
+    id = fields.Integer(dump_only=True)
+    email = fields.String(dump_only=True)
+    role = fields.Function(lambda user: user.role.value, dump_only=True)
+    first_name = fields.String(validate=validate.Length(min=1, max=100))
+    last_name = fields.String(validate=validate.Length(min=1, max=100))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=32))
+    date_of_birth = fields.Date(allow_none=True)
+    address_line1 = fields.String(allow_none=True, validate=validate.Length(max=200))
+    address_line2 = fields.String(allow_none=True, validate=validate.Length(max=200))
+    city = fields.String(allow_none=True, validate=validate.Length(max=100))
+    state = fields.String(allow_none=True, validate=validate.Length(max=100))
+    postal_code = fields.String(allow_none=True, validate=validate.Length(max=20))
+    country = fields.String(dump_only=True)
+    annual_income = Money(allow_none=True)
+    employment_status = fields.Function(
+        lambda user: user.employment_status.value if user.employment_status else None,
+        deserialize=lambda value: _employment(value),
+        allow_none=True,
+        metadata={"enum": [s.value for s in EmploymentStatus]},
+    )
+    identity_status = fields.Function(lambda user: user.identity_status.value, dump_only=True)
+    profile_complete = fields.Boolean(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+def _employment(value):
+    try:
+        return EmploymentStatus(value)
+    except ValueError as error:
+        raise ValidationError(
+            "Choose one of " + ", ".join(s.value for s in EmploymentStatus)
+        ) from error
+
+
+class TokenSchema(CamelSchema):
+    token = fields.String(required=True)
+    token_type = fields.String(required=True, metadata={"example": "Bearer"})
+    expires_at = fields.DateTime(required=True)
+    user = fields.Nested(ProfileSchema, required=True)
+
+
+# --- loans ---------------------------------------------------------------------------------
+
+
+class ApplicationSchema(CamelSchema):
+    """What the model scores: the same for an application and a what-if risk assessment."""
+
+    amount = Money(required=True, low=1000, high=40000)
+    term_months = fields.Integer(required=True, validate=validate.OneOf([36, 60]))
+    purpose = choice(LoanPurpose, required=True)
+    annual_income = Money(required=True, low=1, high=100_000_000)
+    monthly_debt = Money(required=True, high=10_000_000)
+    credit_score = fields.Integer(required=True, validate=validate.Range(300, 850))
+    credit_history_months = fields.Integer(required=True, validate=validate.Range(0, 1200))
+    revolving_balance = Money(required=True, high=100_000_000)
+    revolving_utilization = Percent(required=True, high=200)
+    inquiries_6m = fields.Integer(required=True, validate=validate.Range(0, 100))
+    delinquencies_2y = fields.Integer(required=True, validate=validate.Range(0, 100))
+    public_records = fields.Integer(required=True, validate=validate.Range(0, 100))
+
+
+class LoanApplicationSchema(ApplicationSchema):
+    title = fields.String(validate=validate.Length(max=120), allow_none=True)
+    description = fields.String(validate=validate.Length(max=2000), allow_none=True)
+
+
+class BorrowerSummarySchema(CamelSchema):
+    """What a lender may know about the borrower: bands, never identity or exact figures."""
+
+    score_band = fields.String()
+    income_band = fields.String()
+    dti = Percent(metadata={"description": "Debt-to-income, percent"})
+    history_years = fields.Integer()
+    utilization = Percent()
+    inquiries = fields.Integer()
+    delinquencies = fields.Integer()
+    public_records = fields.Integer()
+    verified = fields.Boolean()
+    pd_band = fields.String()
+    reasons = fields.List(fields.String())
+
+
+class LoanSchema(CamelSchema):
+    id = fields.Integer()
+    status = fields.Function(lambda loan: loan.status.value)
+    servicing_status = fields.Function(
+        lambda loan: loan.servicing_status.value if loan.servicing_status else None
+    )
+    amount = Money()
+    requested_amount = Money(allow_none=True)
+    term_months = fields.Integer()
+    purpose = fields.Function(lambda loan: loan.purpose.value)
+    title = fields.String(allow_none=True)
+    risk_grade = fields.String(allow_none=True)
+    risk_score = fields.Integer(allow_none=True)
+    interest_rate = Percent(allow_none=True)
+    apr = Percent(allow_none=True)
+    origination_fee = Money(allow_none=True)
+    monthly_payment = Money(allow_none=True)
+    total_payment = Money(allow_none=True)
+    funded_amount = Money()
+    percent_funded = fields.Decimal(as_string=True)
+    funding_deadline = fields.DateTime(allow_none=True)
+    issued_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    decision_reasons = fields.List(fields.String(), allow_none=True)
+    borrower = fields.Nested(BorrowerSummarySchema, allow_none=True)
+
+
+class LoanQuerySchema(CamelSchema):
+    class Meta:
+        unknown = EXCLUDE
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    status = choice(LoanStatus)
+    min_amount = Money()
+    max_amount = Money()
+    risk_grade = fields.String(validate=validate.Regexp(r"^[A-G][1-5]?$"))
+    sort_by = fields.String(
+        load_default="createdAt", validate=validate.OneOf(["amount", "interestRate", "createdAt"])
+    )
+    sort_order = fields.String(load_default="desc", validate=validate.OneOf(["asc", "desc"]))
+
+
+class PaginationSchema(CamelSchema):
+    page = fields.Integer()
+    limit = fields.Integer()
+    total = fields.Integer()
+    total_pages = fields.Integer()
+
+
+class LoanPageSchema(CamelSchema):
+    loans = fields.List(fields.Nested(LoanSchema))
+    pagination = fields.Nested(PaginationSchema)
+
+
+# --- money -------------------------------------------------------------------------------
+
+
+class IdempotencyHeaderSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    key = fields.String(
+        data_key="Idempotency-Key",
+        required=True,
+        validate=validate.Length(min=8, max=120),
+        metadata={"description": "A fresh random value per intended operation (a UUID)."},
+    )
+
+
+class InvestmentRequestSchema(CamelSchema):
+    loan_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    amount = Money(required=True)
+
+
+class InvestmentSchema(CamelSchema):
+    id = fields.Integer()
+    loan_id = fields.Integer()
+    amount = Money()
+    principal_outstanding = Money()
+    status = fields.Function(
+        lambda note: note.status.value, metadata={"enum": [s.value for s in InvestmentStatus]}
+    )
+    auto_invested = fields.Boolean()
+    created_at = fields.DateTime()
+    loan_grade = fields.Function(lambda note: note.loan.risk_grade)
+    loan_interest_rate = fields.Function(
+        lambda note: str(note.loan.interest_rate) if note.loan.interest_rate is not None else None
+    )
+    loan_status = fields.Function(
+        lambda note: (
+            note.loan.servicing_status.value
+            if note.loan.servicing_status
+            else note.loan.status.value
+        )
+    )
+
+
+class PortfolioSummarySchema(CamelSchema):
+    total_invested = Money()
+    outstanding_principal = Money()
+    available_cash = Money()
+    committed_cash = Money()
+    expected_return = Money(metadata={"description": "Interest still scheduled on active notes"})
+    actual_return = Money(
+        metadata={
+            "description": "Interest, fees and recoveries received, less servicing fees and charged-off principal"
+        }
+    )
+    active_count = fields.Integer()
+    completed_count = fields.Integer()
+    nar_percent = Percent(allow_none=True)
+    adjusted_nar_percent = Percent(allow_none=True)
+
+
+class PortfolioSchema(CamelSchema):
+    investments = fields.List(fields.Nested(InvestmentSchema))
+    summary = fields.Nested(PortfolioSummarySchema)
+
+
+class PaymentRequestSchema(CamelSchema):
+    loan_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    amount = Money(required=True)
+
+
+class PaymentSchema(CamelSchema):
+    id = fields.Integer()
+    loan_id = fields.Integer()
+    amount = Money()
+    status = fields.Function(lambda payment: payment.status.value)
+    received_on = fields.Date(allow_none=True)
+    principal_applied = Money()
+    interest_applied = Money()
+    fees_applied = Money()
+
+
+class PaymentResultSchema(CamelSchema):
+    payment = fields.Nested(PaymentSchema, allow_none=True)
+    message = fields.String()
+    client_secret = fields.String(
+        allow_none=True, metadata={"description": "Stripe: confirm the charge with this"}
+    )
+
+
+class InstallmentSchema(CamelSchema):
+    number = fields.Integer()
+    due_date = fields.Date()
+    principal_due = Money()
+    interest_due = Money()
+    fee_due = Money()
+    total_due = Money()
+    total_paid = Money()
+    status = fields.Function(lambda row: row.status.value)
+
+
+class PaymentSummarySchema(CamelSchema):
+    total_paid = Money()
+    remaining_balance = Money()
+    next_payment_due = fields.Date(allow_none=True)
+    next_payment_amount = Money(allow_none=True)
+
+
+class PaymentHistorySchema(CamelSchema):
+    payments = fields.List(fields.Nested(PaymentSchema))
+    schedule = fields.List(fields.Nested(InstallmentSchema))
+    summary = fields.Nested(PaymentSummarySchema)
+
+
+# --- risk ----------------------------------------------------------------------------------
+
+
+class RiskFactorSchema(CamelSchema):
+    code = fields.String()
+    text = fields.String()
+    contribution = fields.Float(allow_none=True)
+
+
+class RiskAssessmentSchema(CamelSchema):
+    risk_score = fields.Integer()
+    grade = fields.String(allow_none=True)
+    probability_of_default = fields.Float()
+    recommended_rate = Percent(allow_none=True)
+    approved = fields.Boolean()
+    scorer = fields.String()
+    model_version = fields.String()
+    risk_factors = fields.List(fields.Nested(RiskFactorSchema))
+
+
+class MatchSchema(CamelSchema):
+    loan = fields.Nested(LoanSchema)
+    score = fields.Integer(metadata={"description": "0-100"})
+    reasons = fields.List(fields.String())
+    expected_return_percent = Percent()
+
+
+class MatchListSchema(CamelSchema):
+    matches = fields.List(fields.Nested(MatchSchema))
