@@ -107,6 +107,7 @@ def register(
 
 def authenticate(session: Session, email: str, password: str, client: ClientInfo) -> User:
     """The user with these credentials; raises DomainError with one vague message otherwise."""
+    email = email.replace("\x00", "")  # PostgreSQL text cannot hold NUL; no account has one
     try:
         email = normalise_email(email)
     except ValidationFailed:

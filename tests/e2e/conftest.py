@@ -5,6 +5,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.request import urlopen
@@ -43,13 +44,16 @@ def live_url(app):
         "REDIS_URL": "",
         "SEED_DEMO_DATA": "false",
         "LOGIN_RATE_LIMIT": "1000 per minute",
+        "API_MONEY_RATE_LIMIT": "10000 per minute",
         "RUN_SCHEDULER": "false",  # tests decide what runs; a tick would leave rows behind
     }
+    # A file, not a pipe: nobody reads a pipe while tests run, and a full one blocks the server.
+    log = tempfile.TemporaryFile(mode="w+")
     server = subprocess.Popen(
         [sys.executable, "-m", "app.devserver"],
         cwd=ROOT,
         env=environment,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -61,7 +65,8 @@ def live_url(app):
                 break
         except OSError:
             if server.poll() is not None:
-                pytest.fail(f"live server exited:\n{server.stdout.read()[-3000:]}")
+                log.seek(0)
+                pytest.fail(f"live server exited:\n{log.read()[-3000:]}")
             time.sleep(0.3)
     else:
         server.kill()
@@ -69,6 +74,7 @@ def live_url(app):
     yield url
     server.terminate()
     server.wait(timeout=20)
+    log.close()
 
 
 @pytest.fixture(scope="module")

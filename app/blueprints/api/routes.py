@@ -11,7 +11,7 @@ from app.models import Role, User
 from app.services import api_tokens
 from app.services.errors import DomainError, IdempotencyMismatch, ListingClosed, ValidationFailed
 
-from .schemas import camel
+from .schemas import IndexSchema, camel
 
 bp = Blueprint(
     "api",
@@ -73,14 +73,15 @@ def domain_error(error: DomainError):
 
 
 @bp.route("/")
+@bp.response(200, IndexSchema)
 @bp.doc(summary="What this API is and where its parts are")
 def index():
-    return jsonify(
-        name=current_app.config["API_TITLE"],
-        version=current_app.config["API_VERSION"],
-        openapi="/api/v1/openapi.json",
-        docs="/api/v1/docs",
-    )
+    return {
+        "name": current_app.config["API_TITLE"],
+        "version": current_app.config["API_VERSION"],
+        "openapi": "/api/v1/openapi.json",
+        "docs": "/api/v1/docs",
+    }
 
 
 @pages.get("/docs")

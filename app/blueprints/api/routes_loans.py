@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask import current_app
+from marshmallow import RAISE
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
@@ -62,7 +63,7 @@ def loan_create(body: dict):
 
 @bp.route("/loans", methods=["GET"])
 @bearer_required()
-@bp.arguments(LoanQuerySchema, location="query")
+@bp.arguments(LoanQuerySchema, location="query", unknown=RAISE)
 @bp.response(200, LoanPageSchema)
 @bp.doc(
     summary="Loans you may see: your own (borrower), listings and your notes (lender), all (admin)"

@@ -38,9 +38,13 @@ def _money_limit() -> str:
     return current_app.config["API_MONEY_RATE_LIMIT"]
 
 
+def _per_user() -> str:
+    return f"user:{api_user().id}"  # after bearer_required: one budget per person, not per IP
+
+
 @bp.route("/investments", methods=["POST"])
 @bearer_required(Role.LENDER)
-@limiter.limit(_money_limit)
+@limiter.limit(_money_limit, key_func=_per_user)
 @bp.arguments(IdempotencyHeaderSchema, location="headers")
 @bp.arguments(InvestmentRequestSchema)
 @bp.response(201, InvestmentSchema)
@@ -98,7 +102,7 @@ def portfolio_show():
 
 @bp.route("/payments", methods=["POST"])
 @bearer_required(Role.BORROWER)
-@limiter.limit(_money_limit)
+@limiter.limit(_money_limit, key_func=_per_user)
 @bp.arguments(IdempotencyHeaderSchema, location="headers")
 @bp.arguments(PaymentRequestSchema)
 @bp.response(201, PaymentResultSchema)

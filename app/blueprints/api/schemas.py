@@ -6,7 +6,7 @@ amount must survive the round trip to the cent.
 
 from decimal import Decimal
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, pre_load, validate
 
 from app.models import EmploymentStatus, InvestmentStatus, LoanPurpose, LoanStatus
 
@@ -16,21 +16,33 @@ PERCENT_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,3})?$"
 
 def camel(name: str) -> str:
     first, *rest = name.split("_")
-    return first + "".join(word.title() for word in rest)
+    return first + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
 class CamelSchema(Schema):
-    """Python names inside, camelCase outside."""
+    """Python names inside, camelCase outside; text with NUL bytes refused (PostgreSQL can't store it)."""
 
     def on_bind_field(self, field_name, field_obj):
         field_obj.data_key = camel(field_obj.data_key or field_name)
+
+    @pre_load
+    def refuse_nul(self, data, **kwargs):
+        if isinstance(data, dict):
+            bad = {
+                k: ["Text cannot contain NUL characters."]
+                for k, v in data.items()
+                if isinstance(v, str) and "\x00" in v
+            }
+            if bad:
+                raise ValidationError(bad)
+        return data
 
 
 class DecimalText(fields.String):
     """A decimal written as text, checked by pattern, loaded as Decimal."""
 
-    def __init__(self, pattern: str = MONEY_PATTERN, low=None, high=None, **kwargs):
-        self.low, self.high = low, high
+    def __init__(self, pattern: str = MONEY_PATTERN, low=None, high=None, places=None, **kwargs):
+        self.low, self.high, self.places = low, high, places
         super().__init__(
             validate=validate.Regexp(
                 pattern, error="Use digits with a decimal point, like 1500.00."
@@ -50,11 +62,15 @@ class DecimalText(fields.String):
         return number
 
     def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else str(value)
+        if value is None:
+            return None
+        return f"{Decimal(value):.{self.places}f}" if self.places is not None else str(value)
 
 
 def Money(metadata: dict | None = None, **kwargs):  # noqa: N802 - reads as a field type
-    return DecimalText(MONEY_PATTERN, metadata={"example": "1500.00", **(metadata or {})}, **kwargs)
+    return DecimalText(
+        MONEY_PATTERN, places=2, metadata={"example": "1500.00", **(metadata or {})}, **kwargs
+    )
 
 
 def Percent(metadata: dict | None = None, **kwargs):  # noqa: N802
@@ -75,13 +91,20 @@ class ErrorSchema(Schema):
     fields = fields.Dict(keys=fields.String(), values=fields.String())
 
 
+class IndexSchema(Schema):
+    name = fields.String()
+    version = fields.String()
+    openapi = fields.String()
+    docs = fields.String()
+
+
 # --- accounts -----------------------------------------------------------------------------
 
 
 class RegisterSchema(CamelSchema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     password = fields.String(
-        required=True, load_only=True, validate=validate.Length(min=1, max=200)
+        required=True, load_only=True, validate=validate.Length(min=10, max=200)
     )
     first_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     last_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
@@ -180,14 +203,12 @@ class BorrowerSummarySchema(CamelSchema):
 
 class LoanSchema(CamelSchema):
     id = fields.Integer()
-    status = fields.Function(lambda loan: loan.status.value)
-    servicing_status = fields.Function(
-        lambda loan: loan.servicing_status.value if loan.servicing_status else None
-    )
+    status = choice(LoanStatus)  # StrEnum members serialise as their values
+    servicing_status = fields.String(allow_none=True)
     amount = Money()
     requested_amount = Money(allow_none=True)
     term_months = fields.Integer()
-    purpose = fields.Function(lambda loan: loan.purpose.value)
+    purpose = choice(LoanPurpose)
     title = fields.String(allow_none=True)
     risk_grade = fields.String(allow_none=True)
     risk_score = fields.Integer(allow_none=True)
@@ -197,7 +218,7 @@ class LoanSchema(CamelSchema):
     monthly_payment = Money(allow_none=True)
     total_payment = Money(allow_none=True)
     funded_amount = Money()
-    percent_funded = fields.Decimal(as_string=True)
+    percent_funded = Percent()
     funding_deadline = fields.DateTime(allow_none=True)
     issued_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
@@ -206,8 +227,7 @@ class LoanSchema(CamelSchema):
 
 
 class LoanQuerySchema(CamelSchema):
-    class Meta:
-        unknown = EXCLUDE
+    """Unknown parameters are refused (422), so a misspelt filter is not silently ignored."""
 
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))

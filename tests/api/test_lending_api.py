@@ -1,0 +1,203 @@
+"""Loans, investing, payments and risk over the API, with the pages' ownership rules."""
+
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Investment, LoanStatus, OutboxMessage, Payment, Role
+from tests.api.conftest import idem
+from tests.factories import CompleteUserFactory, UserFactory
+from tests.money.builders import assert_ledger_balances, issued_loan, lender, listed_loan
+
+D = Decimal
+APPLICATION = {
+    "amount": "8000.00",
+    "termMonths": 36,
+    "purpose": "credit_card",
+    "annualIncome": "72000.00",
+    "monthlyDebt": "900.00",
+    "creditScore": 712,
+    "creditHistoryMonths": 120,
+    "revolvingBalance": "8000.00",
+    "revolvingUtilization": "42.0",
+    "inquiries6m": 1,
+    "delinquencies2y": 0,
+    "publicRecords": 0,
+}
+
+
+def test_a_borrower_applies_and_the_score_is_queued(api):
+    borrower = CompleteUserFactory(role=Role.BORROWER)
+    response = api(borrower).post("/loans", {**APPLICATION, "title": "Cards"})
+    assert response.status_code == 201, response.json
+    loan = response.json
+    assert (
+        loan["status"] == "submitted" and loan["amount"] == "8000.00" and loan["riskGrade"] is None
+    )
+    assert (
+        db.session.scalar(
+            select(func.count()).where(
+                OutboxMessage.kind == "score_application",
+                OutboxMessage.payload["loan_id"].as_integer() == loan["id"],
+            )
+        )
+        == 1
+    )
+
+
+def test_applications_are_checked_like_the_form(api):
+    borrower = CompleteUserFactory(role=Role.BORROWER)
+    client = api(borrower)
+    bad = client.post(
+        "/loans", {**APPLICATION, "amount": "-5", "creditScore": 900, "termMonths": 48}
+    )
+    assert bad.status_code == 422
+    assert set(bad.json["fields"]) == {"amount", "creditScore", "termMonths"}
+    float_amount = client.post("/loans", {**APPLICATION, "amount": 8000.1})
+    assert float_amount.status_code == 422 and "amount" in float_amount.json["fields"]
+    assert (
+        api(UserFactory(role=Role.BORROWER)).post("/loans", APPLICATION).json["error"]
+        == "profile_incomplete"
+    )
+    assert api(UserFactory(role=Role.LENDER)).post("/loans", APPLICATION).status_code == 403
+
+
+def test_borrowers_see_only_their_loans_and_others_get_404(api):
+    mine = listed_loan("5000.00")
+    theirs = listed_loan("6000.00")
+    client = api(mine.borrower)
+    listing = client.get("/loans").json
+    assert [loan["id"] for loan in listing["loans"]] == [mine.id]
+    assert listing["pagination"] == {"page": 1, "limit": 20, "total": 1, "totalPages": 1}
+    assert client.get(f"/loans/{mine.id}").status_code == 200
+    other = client.get(f"/loans/{theirs.id}")
+    assert other.status_code == 404 and other.json["error"] == "not_found"
+
+
+def test_lenders_see_listings_with_a_borrower_summary_but_no_identity(api):
+    loan = listed_loan("5000.00")
+    body = api(UserFactory(role=Role.LENDER)).get(f"/loans/{loan.id}").json
+    assert body["fundedAmount"] == "0.00" and body["fundingDeadline"] is not None
+    assert body["borrower"]["scoreBand"] and body["borrower"]["incomeBand"]
+    assert "creditScore" not in body and "annualIncome" not in body
+    assert str(loan.borrower.email) not in str(body)
+    assert body["totalPayment"] is not None and D(body["totalPayment"]) > D("5000.00")
+
+
+def test_filters_sorting_and_pages(api):
+    for amount in ("3000.00", "5000.00", "7000.00", "9000.00"):
+        listed_loan(amount)
+    client = api(UserFactory(role=Role.ADMIN))
+    page = client.get(
+        "/loans", minAmount="4000", maxAmount="8000", sortBy="amount", sortOrder="asc"
+    ).json
+    assert [loan["amount"] for loan in page["loans"]] == ["5000.00", "7000.00"]
+    second = client.get("/loans", limit=3, page=2, sortBy="amount").json
+    assert [loan["amount"] for loan in second["loans"]] == ["3000.00"]
+    assert second["pagination"] == {"page": 2, "limit": 3, "total": 4, "totalPages": 2}
+    assert client.get("/loans", riskGrade="B").json["pagination"]["total"] == 4
+    assert client.get("/loans", riskGrade="A").json["pagination"]["total"] == 0
+    assert client.get("/loans", status="issued").json["loans"] == []
+    bad = client.get("/loans", sortBy="borrower", limit=1000)
+    assert bad.status_code == 422 and set(bad.json["fields"]) == {"sortBy", "limit"}
+
+
+def test_investing_is_idempotent_and_checks_the_rules(api):
+    loan = listed_loan("5000.00")
+    investor = lender(D("300"))
+    client = api(investor)
+    headers = idem()
+    first = client.post("/investments", {"loanId": loan.id, "amount": "100.00"}, headers)
+    again = client.post("/investments", {"loanId": loan.id, "amount": "100.00"}, headers)
+    assert first.status_code == 201 and again.json["id"] == first.json["id"]
+    assert db.session.scalar(select(func.count()).select_from(Investment)) == 1
+    reused = client.post("/investments", {"loanId": loan.id, "amount": "50.00"}, headers)
+    assert reused.status_code == 409 and reused.json["error"] == "conflict"
+    broke = client.post("/investments", {"loanId": loan.id, "amount": "1000.00"}, idem())
+    assert broke.status_code == 422
+    odd = client.post("/investments", {"loanId": loan.id, "amount": "30.00"}, idem())
+    assert odd.status_code == 422
+    missing_key = client.post("/investments", {"loanId": loan.id, "amount": "25.00"})
+    assert missing_key.status_code == 422 and "Idempotency-Key" in missing_key.json["fields"]
+    assert (
+        api(loan.borrower)
+        .post("/investments", {"loanId": loan.id, "amount": "25.00"}, idem())
+        .status_code
+        == 403
+    )
+    assert_ledger_balances()
+
+
+def test_the_portfolio_summarises_notes_and_returns(api):
+    loan, notes = issued_loan(["600.00", "400.00"])
+    owner = notes[0].lender
+    body = api(owner).get("/investments/portfolio").json
+    assert [note["id"] for note in body["investments"]] == [notes[0].id]
+    summary = body["summary"]
+    assert summary["totalInvested"] == "600.00" and summary["outstandingPrincipal"] == "600.00"
+    assert summary["activeCount"] == 1 and summary["completedCount"] == 0
+    assert D(summary["expectedReturn"]) > 0 and summary["actualReturn"] == "0.00"
+    assert api(loan.borrower).get("/investments/portfolio").status_code == 403
+
+
+def test_payments_are_idempotent_and_only_for_the_borrowers_own_loan(api):
+    loan, _ = issued_loan(["1000.00"])
+    client = api(loan.borrower)
+    headers = idem()
+    paid = client.post("/payments", {"loanId": loan.id, "amount": "50.00"}, headers)
+    repeat = client.post("/payments", {"loanId": loan.id, "amount": "50.00"}, headers)
+    assert paid.status_code == 201, paid.json
+    assert paid.json["payment"]["id"] == repeat.json["payment"]["id"]
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 1
+    stranger = api(CompleteUserFactory(role=Role.BORROWER))
+    assert (
+        stranger.post("/payments", {"loanId": loan.id, "amount": "50.00"}, idem()).status_code
+        == 404
+    )
+    assert stranger.get(f"/payments/history/{loan.id}").status_code == 404
+    history = client.get(f"/payments/history/{loan.id}").json
+    assert len(history["payments"]) == 1 and len(history["schedule"]) == 36
+    assert history["summary"]["totalPaid"] == "50.00"
+    applied = history["payments"][0]
+    assert sum(D(applied[k]) for k in ("principalApplied", "interestApplied", "feesApplied")) == 50
+    assert history["summary"]["remainingBalance"] == f"{loan.principal_outstanding:.2f}"
+    assert history["summary"]["nextPaymentDue"] is not None
+    assert_ledger_balances()
+
+
+def test_assess_risk_scores_without_applying(api):
+    body = api(UserFactory(role=Role.BORROWER)).post("/ml/assess-risk", APPLICATION).json
+    assert 0 < body["probabilityOfDefault"] < 1 and body["riskScore"] > 300
+    assert body["grade"][0] in "ABCDEFG" and body["recommendedRate"] is not None
+    assert body["riskFactors"] and {"code", "text"} <= set(body["riskFactors"][0])
+    assert api(UserFactory(role=Role.BORROWER)).post("/ml/assess-risk", {}).status_code == 422
+
+
+def test_loan_matching_is_for_oneself_or_an_admin(api):
+    listed_loan("5000.00")
+    me, other = UserFactory(role=Role.LENDER), UserFactory(role=Role.LENDER)
+    mine = api(me).get(f"/ml/loan-matching/{me.id}")
+    assert (
+        mine.status_code == 200
+        and mine.json["matches"][0]["loan"]["status"] == LoanStatus.LISTED.value
+    )
+    assert api(me).get(f"/ml/loan-matching/{other.id}").status_code == 404
+    assert api(UserFactory(role=Role.ADMIN)).get(f"/ml/loan-matching/{other.id}").status_code == 200
+    assert api(UserFactory(role=Role.BORROWER)).get(f"/ml/loan-matching/{me.id}").status_code == 403
+
+
+def test_money_endpoints_are_rate_limited_per_person(api, app, monkeypatch):
+    monkeypatch.setitem(app.config, "API_MONEY_RATE_LIMIT", "2 per minute")
+    loan = listed_loan("5000.00")
+    client = api(lender(D("500")))
+    codes = [
+        client.post("/investments", {"loanId": loan.id, "amount": "25.00"}, idem()).status_code
+        for _ in range(3)
+    ]
+    assert codes == [201, 201, 429]
+    other = api(lender(D("100")))
+    assert (
+        other.post("/investments", {"loanId": loan.id, "amount": "25.00"}, idem()).status_code
+        == 201
+    )
