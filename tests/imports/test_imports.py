@@ -351,3 +351,11 @@ def test_imported_outcomes_join_the_training_data():
     rows, outcomes = risk_models.training_extras(db.session)
     assert outcomes == [1, 0]
     assert rows[0]["purpose"] == "credit_card" and rows[0]["credit_score"] == 720
+
+
+def test_the_sample_files_in_seeds_import_cleanly():
+    folder = Path(__file__).resolve().parents[2] / "seeds" / "csv"
+    for kind in ("users", "loans", "outcomes"):
+        report = load(kind, (folder / f"{kind}.csv").read_bytes())
+        assert report.ok, (kind, report.errors)
+        assert report.rows_imported >= 2
