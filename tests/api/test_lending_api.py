@@ -201,3 +201,34 @@ def test_money_endpoints_are_rate_limited_per_person(api, app, monkeypatch):
         other.post("/investments", {"loanId": loan.id, "amount": "25.00"}, idem()).status_code
         == 201
     )
+
+
+def test_a_loss_making_portfolio_still_matches_the_contract(api):
+    from datetime import date
+
+    from app.services import servicing
+
+    loan, notes = issued_loan(["1000.00"], issued_on=date(2024, 1, 15))
+    servicing.charge_off(db.session, loan.id, date(2024, 9, 1), reason="test")
+    summary = api(notes[0].lender).get("/investments/portfolio").json["summary"]
+    assert summary["actualReturn"] == "-1000.00"
+    assert summary["narPercent"] is None or D(summary["narPercent"]) < 0
+    assert summary["completedCount"] == 1
+
+
+def test_the_contract_check_itself_catches_a_wrong_body(app):
+    """The per-response check above is real: a body that breaks the schema fails it."""
+    import pytest
+
+    from app.services import api_tokens
+    from tests.api.conftest import _contract
+
+    secret, _ = api_tokens.issue(db.session, lender(D("100")), days=1)
+    response = app.test_client().get(
+        "/api/v1/investments/portfolio", headers={"Authorization": f"Bearer {secret}"}
+    )
+    operation = _contract(app)["/api/v1/investments/portfolio"]["GET"]
+    operation.validate_response(response)  # the real body passes
+    response.set_data(b'{"investments": [], "summary": {"actualReturn": 5}}')
+    with pytest.raises(Exception, match="not of type"):
+        operation.validate_response(response)

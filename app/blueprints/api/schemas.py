@@ -12,6 +12,9 @@ from app.models import EmploymentStatus, InvestmentStatus, LoanPurpose, LoanStat
 
 MONEY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
 PERCENT_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,3})?$"
+# Returns can be losses, and annualised returns carry more decimals.
+SIGNED_MONEY_PATTERN = r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"
+SIGNED_PERCENT_PATTERN = r"^-?[0-9]{1,6}(\.[0-9]{1,4})?$"
 
 
 def camel(name: str) -> str:
@@ -70,6 +73,18 @@ class DecimalText(fields.String):
 def Money(metadata: dict | None = None, **kwargs):  # noqa: N802 - reads as a field type
     return DecimalText(
         MONEY_PATTERN, places=2, metadata={"example": "1500.00", **(metadata or {})}, **kwargs
+    )
+
+
+def SignedMoney(metadata: dict | None = None, **kwargs):  # noqa: N802
+    return DecimalText(
+        SIGNED_MONEY_PATTERN, places=2, metadata={"example": "-12.50", **(metadata or {})}, **kwargs
+    )
+
+
+def SignedPercent(metadata: dict | None = None, **kwargs):  # noqa: N802
+    return DecimalText(
+        SIGNED_PERCENT_PATTERN, metadata={"example": "-3.2500", **(metadata or {})}, **kwargs
     )
 
 
@@ -302,15 +317,15 @@ class PortfolioSummarySchema(CamelSchema):
     available_cash = Money()
     committed_cash = Money()
     expected_return = Money(metadata={"description": "Interest still scheduled on active notes"})
-    actual_return = Money(
+    actual_return = SignedMoney(
         metadata={
             "description": "Interest, fees and recoveries received, less servicing fees and charged-off principal"
         }
     )
     active_count = fields.Integer()
     completed_count = fields.Integer()
-    nar_percent = Percent(allow_none=True)
-    adjusted_nar_percent = Percent(allow_none=True)
+    nar_percent = SignedPercent(allow_none=True)
+    adjusted_nar_percent = SignedPercent(allow_none=True)
 
 
 class PortfolioSchema(CamelSchema):
@@ -390,7 +405,7 @@ class MatchSchema(CamelSchema):
     loan = fields.Nested(LoanSchema)
     score = fields.Integer(metadata={"description": "0-100"})
     reasons = fields.List(fields.String())
-    expected_return_percent = Percent()
+    expected_return_percent = SignedPercent()
 
 
 class MatchListSchema(CamelSchema):
