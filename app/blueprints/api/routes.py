@@ -11,7 +11,8 @@ from app.models import Role, User
 from app.services import api_tokens
 from app.services.errors import DomainError, IdempotencyMismatch, ListingClosed, ValidationFailed
 
-from .schemas import IndexSchema, camel
+from .fields import camel
+from .schemas import IndexSchema
 
 bp = Blueprint(
     "api",
