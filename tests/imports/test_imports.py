@@ -189,6 +189,8 @@ def test_quick_check_never_passes_what_the_full_check_refuses():
         loan_row(" P-2", "ok@example.com", revolving_utilization="0"),
         loan_row("P-3", "ok@example.com", amount="40000", monthly_debt="0.00"),
         loan_row("P-4", "ok@example.com", amount="1000", credit_score="300"),
+        loan_row("P-5", "ok@example.com", credit_score="0712", inquiries_6m="00"),
+        loan_row("P-6", "ok@example.com", credit_score="850", public_records="100"),
     ]
     report = load("loans", csv_bytes(LOAN_HEADER, awkward))
     assert report.ok, report.errors
@@ -200,9 +202,13 @@ def test_quick_check_never_passes_what_the_full_check_refuses():
         loan_row("Q-5", "ok@example.com", inquiries_6m=""),
         loan_row("Q-6", "ok@example.com", amount="1.2.3"),
         loan_row("Q-7", "ok@example.com", amount="1000."),
+        loan_row("Q-8", "ok@example.com", credit_score="0900"),
+        loan_row("Q-9", "ok@example.com", credit_score="299"),
+        loan_row("Q-10", "ok@example.com", public_records="101"),
+        loan_row("Q-11", "ok@example.com", credit_score="1000"),
     ]
     report = check("loans", csv_bytes(LOAN_HEADER, bad))
-    assert sorted(e["row"] for e in report.errors) == [2, 3, 4, 5, 6, 7, 8]
+    assert sorted(e["row"] for e in report.errors) == [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
 
 
 def test_reimporting_overlapping_rows_adds_only_the_new_ones():

@@ -232,16 +232,41 @@ def quick_check_sql(fmt: Format, present: list[str]) -> str:
 
 def _quick_range(column: Column) -> str:
     cell, decimals = f"s.{column.name}", NUMERIC_KINDS[column.kind]
-    # Decimals are counted on the text, so each cell is cast to numeric only once.
-    dot = f"strpos({cell}, '.')"
-    parts = [f"({dot} = 0 OR length({cell}) - {dot} <= {decimals})" if decimals else f"{dot} = 0"]
-    low = column.low or 0
-    if column.high is not None:
-        parts.append(f"nullif({cell}, '')::numeric BETWEEN {low} AND {column.high}")
-    if column.choices:
-        parts.append(f"{cell} IN ({', '.join(literal(c) for c in column.choices)})")
+    if column.kind == "integer":
+        parts = [_quick_integer(column, cell)]
+    else:
+        # Decimals are counted on the text, so each cell is cast to numeric only once.
+        dot = f"strpos({cell}, '.')"
+        parts = [f"({dot} = 0 OR length({cell}) - {dot} <= {decimals})"]
+        if column.high is not None:
+            low = column.low or 0
+            parts.append(f"nullif({cell}, '')::numeric BETWEEN {low} AND {column.high}")
     test = " AND ".join(parts)
     return test if column.required else f"(coalesce({cell}, '') = '' OR ({test}))"
+
+
+def _quick_integer(column: Column, cell: str) -> str:
+    """Whole numbers compared as text (no cast): digits only, no leading zero, within bounds.
+
+    Same-length digit strings order like their numbers (byte order, COLLATE "C"); shorter
+    ones are smaller. A leading zero is left to the full check, which reads it as a number.
+    """
+    if column.choices:
+        return f"{cell} IN ({', '.join(literal(c) for c in column.choices)})"
+    parts = [f"strpos({cell}, '.') = 0", f"(length({cell}) = 1 OR left({cell}, 1) <> '0')"]
+    if column.high is not None:
+        high = str(column.high)
+        parts.append(
+            f"(length({cell}) < {len(high)}"
+            f' OR (length({cell}) = {len(high)} AND {cell} COLLATE "C" <= {literal(high)}))'
+        )
+    if column.low:
+        low = str(column.low)
+        parts.append(
+            f"(length({cell}) > {len(low)}"
+            f' OR (length({cell}) = {len(low)} AND {cell} COLLATE "C" >= {literal(low)}))'
+        )
+    return " AND ".join(parts)
 
 
 def _quick_other(column: Column) -> str:
