@@ -69,9 +69,15 @@ def register_extensions(app: Flask) -> None:
     from app import access  # noqa: F401 - registers the Flask-Login callbacks
     from app.extensions import csrf, db, limiter, login_manager, migrate
     from app.services import passwords
+    from app.services.imports import staging
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", "migrations")))
+    migrate.init_app(
+        app,
+        db,
+        directory=str(app.config.get("MIGRATIONS_DIR", "migrations")),
+        include_name=staging.include_in_schema,
+    )
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = None  # server-side sessions do this job

@@ -1,16 +1,17 @@
 """CSV imports through the service: every problem by row and column, all rows or none, no duplicates."""
 
 import io
+import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.extensions import db
 from app.models import HistoricalOutcome, ImportBatch, Loan, LoanStatus, OutboxMessage, Role, User
 from app.services import imports, risk_models
 from app.services.errors import DomainError
-from app.services.imports import formats, loader
+from app.services.imports import formats, loader, staging
 from tests.factories import UserFactory
 from tests.imports.csvfiles import (
     LOAN_HEADER,
@@ -365,3 +366,25 @@ def test_the_sample_files_in_seeds_import_cleanly():
         report = load(kind, (folder / f"{kind}.csv").read_bytes())
         assert report.ok, (kind, report.errors)
         assert report.rows_imported >= 2
+
+
+def test_staging_tables_left_by_interrupted_imports_are_cleared_later(app):
+    """A staging table is committed at once (a second connection checks it), so a crash or a
+    rolled-back caller can leave one behind: the next import drops those older than an hour."""
+    old = int(time.time()) - staging.STALE_AFTER_SECONDS - 60
+    fresh = int(time.time())
+    engine = db.session.get_bind().engine
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as side:
+        side.execute(text(f"CREATE UNLOGGED TABLE import_stage_{old}_deadbeef (x int)"))
+        side.execute(text(f"CREATE UNLOGGED TABLE import_stage_{fresh}_cafef00d (x int)"))
+    check("users", csv_bytes(USER_HEADER, [user_row("a@example.com")]))
+    with engine.connect() as other:
+        names = set(
+            other.scalars(
+                text("SELECT tablename FROM pg_tables WHERE tablename LIKE 'import_stage_%'")
+            )
+        )
+    assert f"import_stage_{old}_deadbeef" not in names
+    assert f"import_stage_{fresh}_cafef00d" in names
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as side:
+        side.execute(text(f"DROP TABLE import_stage_{fresh}_cafef00d"))

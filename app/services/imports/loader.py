@@ -1,16 +1,19 @@
 """Check a CSV file and, when every row is good, insert it set-based: all rows or none."""
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from sqlalchemy import text
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from app.models import CREDIT_FACTS
 from app.services.imports import staging
 from app.services.imports.formats import Format, cast_sql
-from app.services.imports.staging import STAGE, Report
+from app.services.imports.staging import Report
 
 CHUNK_ROWS = 100_000
 Progress = Callable[[int, int], None]  # (rows done, rows in the file)
@@ -25,7 +28,7 @@ class Target:
     key_sql: str  # the staged row's key, as stored
     columns: dict[str, str]  # table column -> SQL over the staged row `s` (and `u` for loans)
     joins: str = ""
-    cross_checks: tuple[Callable[[], str], ...] = ()
+    cross_checks: tuple[Callable[[str], str], ...] = ()  # staging table -> SELECT of problems
 
 
 def _casts(fmt: Format, *names: str) -> dict[str, str]:
@@ -76,19 +79,17 @@ def target_for(fmt: Format, batch_id: int | None) -> Target:
     )
 
 
-def inspect(session: Session, fmt: Format, stream: BinaryIO, *, preview: bool = True) -> Report:
+def inspect(session: Session, fmt: Format, stream: BinaryIO) -> Report:
     """Stage and check the file; the report lists every problem and a preview of the rows."""
     report = Report(fmt.kind)
-    if not staging.stage(session, fmt, stream, report):
-        return report
-    target = target_for(fmt, None)
-    staging.check(session, fmt, report, [check() for check in target.cross_checks])
-    if not preview:
-        return report
-    report.preview = staging.preview(session, report)
-    report.rows_existing = staging.count_existing(
-        session, target.table, target.key_column, target.key_sql
-    )
+    with _staged(session, fmt, stream, report) as staged:
+        if staged:
+            _check(session, fmt, report)
+            target = target_for(fmt, None)
+            report.preview = staging.preview(session, report)
+            report.rows_existing = staging.count_existing(
+                session, report, target.table, target.key_column, target.key_sql
+            )
     return report
 
 
@@ -102,17 +103,77 @@ def load(
 ) -> Report:
     """Check, then insert every new row in the caller's transaction; nothing when any row is bad.
 
-    Rows whose key is already stored are skipped, so importing a file twice adds nothing.
+    Rows whose key is already stored are skipped, so importing a file twice adds nothing. The
+    cell checks run on a second connection while this one inserts; the insert is undone unless
+    every check passes.
     """
-    report = inspect(session, fmt, stream, preview=False)
-    if not report.ok:
-        return report
+    report = Report(fmt.kind)
+    with _staged(session, fmt, stream, report) as staged:
+        if staged:
+            _check(
+                session,
+                fmt,
+                report,
+                insert=lambda: _insert(session, fmt, report, batch_id, progress),
+            )
+    return report
+
+
+@contextmanager
+def _staged(session: Session, fmt: Format, stream: BinaryIO, report: Report):
+    """The file in a staging table for the duration; dropped afterwards."""
+    engine = session.get_bind().engine
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as side:
+        staging.drop_stale(side)
+        staged = staging.stage(side, fmt, stream, report)
+        if not staged:
+            side.execute(text(f"DROP TABLE IF EXISTS {report.table}"))
+            yield False
+            return
+    yield True
+    # In the caller's transaction: it has read the table, so only it may drop it now. (After
+    # an exception the caller rolls back instead, and drop_stale clears the table later.)
+    session.execute(text(f"DROP TABLE IF EXISTS {report.table}"))
+
+
+def _check(session: Session, fmt: Format, report: Report, insert=None) -> None:
+    """Cell and duplicate checks on their own connection, borrower checks (and the insert) here."""
+    engine = session.get_bind().engine
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        cells = pool.submit(_problems_elsewhere, engine, staging.cell_problems(fmt, report))
+        cross = [check(report.table) for check in target_for(fmt, None).cross_checks]
+        found_here = staging.problems(session, cross)
+        savepoint = session.begin_nested()
+        inserted = False
+        if insert and not found_here:
+            try:
+                insert()
+                inserted = True
+            except (DataError, IntegrityError):
+                pass  # a cell that does not cast or breaks a constraint: the checks say which
+        found_there = cells.result()
+    staging.record(report, found_here, found_there)
+    if report.ok and inserted:
+        savepoint.commit()
+    else:
+        savepoint.rollback()
+        report.rows_imported = 0
+        if insert and report.ok:  # no problem found, yet the insert failed: let it raise
+            raise RuntimeError("The import failed without a row to blame; nothing was stored.")
+
+
+def _problems_elsewhere(engine, parts: list[str]) -> list[tuple]:
+    with engine.connect() as connection:
+        return staging.problems(connection, parts)
+
+
+def _insert(session: Session, fmt: Format, report: Report, batch_id, progress) -> None:
     target = target_for(fmt, batch_id)
     columns = ", ".join(target.columns)
     values = ", ".join(target.columns.values())
     statement = text(
-        f"INSERT INTO {target.table} ({columns}) SELECT {values} FROM {STAGE} s {target.joins}"
-        f" WHERE s.row_no BETWEEN :first AND :last AND NOT EXISTS"
+        f"INSERT INTO {target.table} ({columns}) SELECT {values} FROM {report.table} s"
+        f" {target.joins} WHERE s.row_no BETWEEN :first AND :last AND NOT EXISTS"
         f" (SELECT 1 FROM {target.table} t WHERE t.{target.key_column} = {target.key_sql})"
     )
     for first in range(1, report.rows_total + 1, CHUNK_ROWS):
@@ -121,4 +182,3 @@ def load(
         if progress:
             progress(last, report.rows_total)
     report.rows_existing = report.rows_total - report.rows_imported
-    return report

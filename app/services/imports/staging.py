@@ -2,11 +2,13 @@
 
 import csv
 import re
+import time
+import uuid
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import psycopg2
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from app.services.imports.formats import (
@@ -17,7 +19,7 @@ from app.services.imports.formats import (
     quick_check_sql,
 )
 
-STAGE = "import_stage"
+STALE_AFTER_SECONDS = 3600  # longer than any import takes
 MAX_ERRORS_KEPT = 500
 PREVIEW_ROWS = 10
 _COPY_LINE = re.compile(r"line (\d+)")
@@ -28,6 +30,11 @@ class Report:
     """What a file holds and everything wrong with it; row numbers count the header as row 1."""
 
     kind: str
+    # The staging table: UNLOGGED and committed at once, so a second connection can check it
+    # while the first inserts from it (two cores, not one); named for its time for clean-up.
+    table: str = field(
+        default_factory=lambda: f"import_stage_{int(time.time())}_{uuid.uuid4().hex[:8]}"
+    )
     columns: list[str] = field(default_factory=list)
     rows_total: int = 0
     rows_existing: int = 0  # rows whose key is already stored: skipped, never duplicated
@@ -50,37 +57,35 @@ class Report:
         return self
 
 
-def stage(session: Session, fmt: Format, stream: BinaryIO, report: Report) -> bool:
-    """COPY the file into a fresh temporary table; False (with the reason) when it can't be read."""
+def stage(side: Connection, fmt: Format, stream: BinaryIO, report: Report) -> bool:
+    """COPY the file into a new staging table on an autocommit connection; False (with the
+    reason) when it can't be read."""
     columns = _read_header(fmt, stream.readline(), report)
     if columns is None:
         return False
-    session.execute(text(f"DROP TABLE IF EXISTS {STAGE}"))
     definitions = ", ".join(f"{c.name} text" for c in fmt.columns)
-    session.execute(
-        text(f"CREATE TEMPORARY TABLE {STAGE} (row_no bigserial, {definitions}) ON COMMIT DROP")
-    )
+    side.execute(text(f"CREATE UNLOGGED TABLE {report.table} (row_no bigserial, {definitions})"))
+    cursor = side.connection.dbapi_connection.cursor()
     try:
-        with session.begin_nested():
-            cursor = session.connection().connection.dbapi_connection.cursor()
-            cursor.execute("SET LOCAL client_encoding TO 'UTF8'")
-            cursor.copy_expert(
-                f"COPY {STAGE} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)",
-                stream,
-                size=1 << 20,
-            )
+        cursor.execute("SET client_encoding TO 'UTF8'")
+        cursor.copy_expert(
+            f"COPY {report.table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)",
+            stream,
+            size=1 << 20,
+        )
     except psycopg2.DataError as error:
         report.fail(_copy_problem(error), row=_copy_row(error))
         return False
-    report.rows_total = session.scalar(text(f"SELECT count(*) FROM {STAGE}"))
+    report.rows_total = side.scalar(text(f"SELECT count(*) FROM {report.table}"))
     if report.rows_total == 0:
         report.fail("The file has a header but no rows.")
         return False
     return True
 
 
-def check(session: Session, fmt: Format, report: Report, cross_checks: list[str]) -> None:
-    """Every bad cell, duplicate key and broken reference, by row and column, in one query."""
+def cell_problems(fmt: Format, report: Report) -> list[str]:
+    """SELECTs of (row_no, column, message, value): bad cells and duplicate keys."""
+    table = report.table
     cells = ", ".join(
         f"({literal(c.name)}, {check_sql(c)}, s.{c.name})"
         for c in fmt.columns
@@ -91,32 +96,46 @@ def check(session: Session, fmt: Format, report: Report, cross_checks: list[str]
     duplicates = f"""
         SELECT s.row_no, {literal(fmt.key)},
                'appears more than once (first at row ' || (d.first_row + 1) || ')', s.{fmt.key}
-        FROM {STAGE} s
-        JOIN (SELECT {key} AS k, min(s.row_no) AS first_row FROM {STAGE} s
+        FROM {table} s
+        JOIN (SELECT {key} AS k, min(s.row_no) AS first_row FROM {table} s
               WHERE coalesce({key}, '') <> '' GROUP BY 1 HAVING count(*) > 1) d ON {key} = d.k
         WHERE s.row_no > d.first_row"""
-    parts = [
+    return [
         f"""SELECT s.row_no, v.col, v.msg, v.val
-            FROM (SELECT * FROM {STAGE} s WHERE NOT coalesce({quick}, false)) s
+            FROM (SELECT * FROM {table} s WHERE NOT coalesce({quick}, false)) s
             CROSS JOIN LATERAL (VALUES {cells}) AS v(col, msg, val) WHERE v.msg IS NOT NULL""",
         duplicates,
-        *cross_checks,
     ]
+
+
+def problems(executor, parts: list[str]) -> list[tuple]:
+    """The first MAX_ERRORS_KEPT problems the SELECTs find, each with the total count."""
+    if not parts:
+        return []
     union = " UNION ALL ".join(f"({part})" for part in parts)
-    rows = session.execute(
-        text(
-            f"SELECT row_no, col, msg, val, count(*) OVER () FROM ({union}) e(row_no, col, msg, val)"
-            f" ORDER BY row_no, col LIMIT {MAX_ERRORS_KEPT}"
-        )
-    ).all()
-    for row_no, column, message, value, total in rows:
+    return list(
+        executor.execute(
+            text(
+                f"SELECT row_no, col, msg, val, count(*) OVER ()"
+                f" FROM ({union}) e(row_no, col, msg, val)"
+                f" ORDER BY row_no, col LIMIT {MAX_ERRORS_KEPT}"
+            )
+        ).all()
+    )
+
+
+def record(report: Report, found: list[tuple], *more: list[tuple]) -> None:
+    """Merge problem lists (each from its own query) into the report, in row order."""
+    totals = sum(rows[0][4] for rows in (found, *more) if rows)
+    merged = sorted((row for rows in (found, *more) for row in rows), key=lambda r: (r[0], r[1]))
+    for row_no, column, message, value, _ in merged[:MAX_ERRORS_KEPT]:
         report.errors.append(
             {"row": row_no + 1, "column": column, "message": message, "value": _shown(value)}
         )
-        report.error_count = total
+    report.error_count += totals
 
 
-def borrower_check() -> str:
+def borrower_check(table: str) -> str:
     """Loans name their borrower by email: it must be an active borrower's."""
     return f"""
         SELECT s.row_no, 'borrower_email',
@@ -124,15 +143,15 @@ def borrower_check() -> str:
                     WHEN u.role <> 'borrower' THEN 'belongs to a ' || u.role || ', not a borrower'
                     ELSE 'this borrower is suspended' END,
                s.borrower_email
-        FROM {STAGE} s LEFT JOIN users u ON u.email = lower(btrim(s.borrower_email))
+        FROM {table} s LEFT JOIN users u ON u.email = lower(btrim(s.borrower_email))
         WHERE (u.id IS NULL AND btrim(s.borrower_email) ~ {literal(EMAIL_PATTERN)})
            OR u.role <> 'borrower' OR NOT u.is_active"""
 
 
-def count_existing(session: Session, table: str, column: str, key_sql: str) -> int:
+def count_existing(session: Session, report: Report, table: str, column: str, key_sql: str) -> int:
     return session.scalar(
         text(
-            f"SELECT count(*) FROM {STAGE} s"
+            f"SELECT count(*) FROM {report.table} s"
             f" WHERE EXISTS (SELECT 1 FROM {table} t WHERE t.{column} = {key_sql})"
         )
     )
@@ -142,9 +161,26 @@ def preview(session: Session, report: Report) -> list[list]:
     """The header, then the first rows as the file has them (lists: JSONB would reorder keys)."""
     columns = ", ".join(report.columns)
     rows = session.execute(
-        text(f"SELECT {columns} FROM {STAGE} ORDER BY row_no LIMIT {PREVIEW_ROWS}")
+        text(f"SELECT {columns} FROM {report.table} ORDER BY row_no LIMIT {PREVIEW_ROWS}")
     ).all()
     return [list(report.columns)] + [[_shown(value) for value in row] for row in rows]
+
+
+def include_in_schema(name: str, type_: str, parent_names: dict) -> bool:
+    """For Alembic: staging tables are working files, not part of the schema (no drift)."""
+    return not (type_ == "table" and name.startswith("import_stage_"))
+
+
+def drop_stale(side: Connection) -> None:
+    """Staging tables an interrupted import left behind (a crash, a rolled-back caller)."""
+    cutoff = int(time.time()) - STALE_AFTER_SECONDS
+    names = side.scalars(
+        text("SELECT tablename FROM pg_tables WHERE tablename LIKE 'import\\_stage\\_%'")
+    ).all()
+    for name in names:
+        stamp = name.split("_")[2]
+        if stamp.isdigit() and int(stamp) < cutoff:
+            side.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
 
 
 def _read_header(fmt: Format, line: bytes, report: Report) -> list[str] | None:
