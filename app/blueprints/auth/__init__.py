@@ -1,5 +1,6 @@
 from . import (
     routes_documents,  # noqa: F401 - registers the document pages
     routes_notifications,  # noqa: F401 - registers the notification pages
+    routes_password,  # noqa: F401 - registers the forgotten-password pages
 )
 from .routes import bp  # noqa: F401

@@ -1,0 +1,51 @@
+"""Forgotten passwords: ask for a link by email, then choose a new password through it."""
+
+from flask import current_app, flash, url_for
+
+from app.extensions import db, limiter
+from app.htmx import hx_redirect, render
+from app.services import password_reset
+from app.services.errors import ValidationFailed
+
+from .forms import ForgotPasswordForm, ResetPasswordForm
+from .routes import _attach, _client, _login_limit, bp
+
+SENT = "If an account uses that email, a link to set a new password is on its way (valid one hour)."
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(lambda: _login_limit(), methods=["POST"])
+def password_forgot():
+    """The same answer whether or not the email has an account (no account discovery)."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        password_reset.request_reset(
+            db.session, form.email.data, current_app.config["SECRET_KEY"], _client()
+        )
+        db.session.commit()
+        flash(SENT, "info")
+        return hx_redirect(url_for("auth.login"))
+    status = 422 if form.is_submitted() else 200
+    return render("auth/password_forgot.html", form=form, status=status)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: _login_limit(), methods=["POST"])
+def password_reset_form(token: str):
+    """Choose a new password; every existing session and API token of the account ends."""
+    secret = current_app.config["SECRET_KEY"]
+    if password_reset.user_for_token(db.session, token, secret) is None:
+        return render("auth/password_reset.html", form=None, token=token, status=410)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            password_reset.reset(db.session, token, form.password.data, secret, _client())
+        except ValidationFailed as error:
+            db.session.rollback()
+            _attach(form, error)
+        else:
+            db.session.commit()
+            flash("Your new password is set. Sign in with it.", "success")
+            return hx_redirect(url_for("auth.login"))
+    status = 422 if form.is_submitted() else 200
+    return render("auth/password_reset.html", form=form, token=token, status=status)
