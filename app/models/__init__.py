@@ -6,6 +6,7 @@ from app.models.document import Document, DocumentKind
 from app.models.investment import Investment, InvestmentStatus, LenderPreference, RiskTolerance
 from app.models.ledger import AccountKind, JournalEntry, LedgerAccount, NormalSide, Posting
 from app.models.loan import (
+    APPLICATION_LIMITS,
     CREDIT_FACTS,
     Installment,
     InstallmentStatus,
@@ -42,6 +43,7 @@ from app.models.user import (
 )
 
 __all__ = [
+    "APPLICATION_LIMITS",
     "CREDIT_FACTS",
     "AccountKind",
     "ActivityLog",

@@ -68,6 +68,21 @@ CREDIT_FACTS = (
     "public_records",
 )
 
+# What an application may say, the one table behind the web form, the API and CSV imports:
+# field -> (lowest, highest) accepted value.
+APPLICATION_LIMITS = {
+    "amount": (1000, 40000),
+    "annual_income": (1, 10_000_000),
+    "monthly_debt": (0, 1_000_000),
+    "credit_score": (300, 850),
+    "credit_history_months": (0, 1200),
+    "revolving_balance": (0, 10_000_000),
+    "revolving_utilization": (0, 200),
+    "inquiries_6m": (0, 100),
+    "delinquencies_2y": (0, 100),
+    "public_records": (0, 100),
+}
+
 
 class Loan(TimestampMixin, Base):
     __tablename__ = "loans"

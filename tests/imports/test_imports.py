@@ -388,3 +388,18 @@ def test_staging_tables_left_by_interrupted_imports_are_cleared_later(app):
     assert f"import_stage_{fresh}_cafef00d" in names
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as side:
         side.execute(text(f"DROP TABLE import_stage_{fresh}_cafef00d"))
+
+
+def test_the_form_the_api_and_imports_share_one_table_of_limits():
+    """A value the web form refuses is refused by the API schema and the import, and back."""
+    from app.blueprints.api.schemas import ApplicationSchema
+    from app.models import APPLICATION_LIMITS
+
+    schema_fields = ApplicationSchema().fields
+    loans = imports.format_for("loans", TERMS)
+    for name, (low, high) in APPLICATION_LIMITS.items():
+        assert (loans.by_name[name].low or 0, loans.by_name[name].high) == (low, high)
+        field = schema_fields[name]
+        bounds = (getattr(field, "low", None), getattr(field, "high", None))
+        ranges = [v for v in field.validators if hasattr(v, "min")]
+        assert bounds[1] == high or (ranges and (ranges[0].min, ranges[0].max) == (low, high))

@@ -2,6 +2,7 @@
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from app.models import APPLICATION_LIMITS as LIMITS
 from app.models import EmploymentStatus, InvestmentStatus, LoanPurpose, LoanStatus
 
 from .fields import CamelSchema, Money, Percent, SignedMoney, SignedPercent, choice
@@ -88,18 +89,26 @@ class TokenSchema(CamelSchema):
 class ApplicationSchema(CamelSchema):
     """What the model scores: the same for an application and a what-if risk assessment."""
 
-    amount = Money(required=True, low=1000, high=40000)
+    amount = Money(required=True, low=LIMITS["amount"][0], high=LIMITS["amount"][1])
     term_months = fields.Integer(required=True, validate=validate.OneOf([36, 60]))
     purpose = choice(LoanPurpose, required=True)
-    annual_income = Money(required=True, low=1, high=100_000_000)
-    monthly_debt = Money(required=True, high=10_000_000)
-    credit_score = fields.Integer(required=True, validate=validate.Range(300, 850))
-    credit_history_months = fields.Integer(required=True, validate=validate.Range(0, 1200))
-    revolving_balance = Money(required=True, high=100_000_000)
-    revolving_utilization = Percent(required=True, high=200)
-    inquiries_6m = fields.Integer(required=True, validate=validate.Range(0, 100))
-    delinquencies_2y = fields.Integer(required=True, validate=validate.Range(0, 100))
-    public_records = fields.Integer(required=True, validate=validate.Range(0, 100))
+    annual_income = Money(
+        required=True, low=LIMITS["annual_income"][0], high=LIMITS["annual_income"][1]
+    )
+    monthly_debt = Money(required=True, high=LIMITS["monthly_debt"][1])
+    credit_score = fields.Integer(required=True, validate=validate.Range(*LIMITS["credit_score"]))
+    credit_history_months = fields.Integer(
+        required=True, validate=validate.Range(*LIMITS["credit_history_months"])
+    )
+    revolving_balance = Money(required=True, high=LIMITS["revolving_balance"][1])
+    revolving_utilization = Percent(required=True, high=LIMITS["revolving_utilization"][1])
+    inquiries_6m = fields.Integer(required=True, validate=validate.Range(*LIMITS["inquiries_6m"]))
+    delinquencies_2y = fields.Integer(
+        required=True, validate=validate.Range(*LIMITS["delinquencies_2y"])
+    )
+    public_records = fields.Integer(
+        required=True, validate=validate.Range(*LIMITS["public_records"])
+    )
 
 
 class LoanApplicationSchema(ApplicationSchema):

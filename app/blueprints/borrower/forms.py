@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.blueprints.auth.forms import money_field, whole_cents
+from app.models import APPLICATION_LIMITS as LIMITS
 from app.models import CREDIT_FACTS, DocumentKind, LoanPurpose
 
 PURPOSE_CHOICES = [
@@ -35,7 +36,7 @@ def count_field(label, maximum, description=None):
 
 
 class ApplicationForm(FlaskForm):
-    amount = money_field("Amount to borrow (USD)", 1000, 40000)
+    amount = money_field("Amount to borrow (USD)", *LIMITS["amount"])
     term_months = SelectField("Term", coerce=int, validators=[DataRequired()])
     purpose = SelectField("Purpose", choices=PURPOSE_CHOICES, validators=[DataRequired()])
     title = StringField(
@@ -47,33 +48,40 @@ class ApplicationForm(FlaskForm):
     collateral_description = TextAreaField(
         "Collateral (optional)", validators=[Optional(), Length(max=1000)]
     )
-    annual_income = money_field("Annual income (USD)", 1, 10000000)
+    annual_income = money_field("Annual income (USD)", *LIMITS["annual_income"])
     monthly_debt = money_field(
         "Monthly debt payments (USD)",
-        0,
-        1000000,
+        *LIMITS["monthly_debt"],
         description="Rent or mortgage, car, student and card minimums.",
     )
     credit_score = IntegerField(
         "Credit score",
         validators=[
             InputRequired(message="This field is required."),
-            NumberRange(min=300, max=850, message="Enter a credit score from 300 to 850."),
+            NumberRange(*LIMITS["credit_score"], message="Enter a credit score from 300 to 850."),
         ],
     )
-    credit_history_months = count_field("Months since your first credit account", 1200)
-    revolving_balance = money_field("Credit card balances (USD)", 0, 10000000)
+    credit_history_months = count_field(
+        "Months since your first credit account", LIMITS["credit_history_months"][1]
+    )
+    revolving_balance = money_field("Credit card balances (USD)", *LIMITS["revolving_balance"])
     revolving_utilization = DecimalField(
         "Credit utilisation (%)",
         places=1,
         validators=[
             InputRequired(message="This field is required."),
-            NumberRange(min=0, max=200, message="Enter a percentage from 0 to 200."),
+            NumberRange(
+                *LIMITS["revolving_utilization"], message="Enter a percentage from 0 to 200."
+            ),
         ],
     )
-    inquiries_6m = count_field("Credit inquiries in the last 6 months", 100)
-    delinquencies_2y = count_field("Payments 30+ days late in the last 2 years", 100)
-    public_records = count_field("Public records (bankruptcies, judgments)", 100)
+    inquiries_6m = count_field("Credit inquiries in the last 6 months", LIMITS["inquiries_6m"][1])
+    delinquencies_2y = count_field(
+        "Payments 30+ days late in the last 2 years", LIMITS["delinquencies_2y"][1]
+    )
+    public_records = count_field(
+        "Public records (bankruptcies, judgments)", LIMITS["public_records"][1]
+    )
 
     def credit_facts(self) -> dict:
         """The credit facts as plain values for the services."""

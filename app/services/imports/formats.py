@@ -6,7 +6,7 @@ checked in one pass; each column's CASE names the first thing wrong with a cell,
 
 from dataclasses import dataclass, field
 
-from app.models import EmploymentStatus, LoanPurpose
+from app.models import APPLICATION_LIMITS, CREDIT_FACTS, EmploymentStatus, LoanPurpose
 
 EMAIL_PATTERN = r"^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$"
 MONEY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
@@ -45,16 +45,16 @@ class Format:
 
 
 def _credit_facts() -> tuple[Column, ...]:
-    return (
-        Column("annual_income", "money", low=1, high=100_000_000),
-        Column("monthly_debt", "money", low=0, high=10_000_000),
-        Column("credit_score", "integer", low=300, high=850),
-        Column("credit_history_months", "integer", low=0, high=1200),
-        Column("revolving_balance", "money", low=0, high=100_000_000),
-        Column("revolving_utilization", "percent", low=0, high=200),
-        Column("inquiries_6m", "integer", low=0, high=100),
-        Column("delinquencies_2y", "integer", low=0, high=100),
-        Column("public_records", "integer", low=0, high=100),
+    kinds = {"annual_income": "money", "monthly_debt": "money", "revolving_balance": "money"}
+    kinds["revolving_utilization"] = "percent"
+    return tuple(
+        Column(
+            name,
+            kinds.get(name, "integer"),
+            low=APPLICATION_LIMITS[name][0],
+            high=APPLICATION_LIMITS[name][1],
+        )
+        for name in CREDIT_FACTS
     )
 
 
@@ -94,7 +94,12 @@ def loans_format(loan_terms: tuple[int, ...]) -> Format:
         (
             Column("external_id", "text", max_length=64),
             Column("borrower_email", "email", max_length=254),
-            Column("amount", "money", low=1000, high=40000),
+            Column(
+                "amount",
+                "money",
+                low=APPLICATION_LIMITS["amount"][0],
+                high=APPLICATION_LIMITS["amount"][1],
+            ),
             Column("term_months", "integer", choices=tuple(str(t) for t in loan_terms)),
             Column("purpose", "choice", choices=PURPOSES),
             Column("title", "text", required=False, max_length=120),
