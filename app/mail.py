@@ -14,13 +14,15 @@ from app.models import EmailMessage, Notification, User
 def deliver(notification_id: int) -> str:
     """Send the notification's email once; raises on SMTP failure so the outbox retries."""
     config = current_app.config
-    if not config["ENABLE_EMAIL_NOTIFICATIONS"]:
+    notification = db.session.get(Notification, notification_id)
+    # The switch silences updates, not security mail (a password-reset link must arrive).
+    if not config["ENABLE_EMAIL_NOTIFICATIONS"] and not notification.kind.startswith("auth."):
         return "disabled"
     message = db.session.scalar(
         select(EmailMessage).where(EmailMessage.notification_id == notification_id)
     )
     if message is None:
-        message = _compose(db.session.get(Notification, notification_id))
+        message = _compose(notification)
     if message.status in ("sent", "captured"):
         return message.status
     message.attempts += 1

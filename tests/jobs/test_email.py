@@ -99,3 +99,16 @@ def test_without_smtp_emails_are_captured_for_the_outbox_page(app, monkeypatch):
     _notify(UserFactory(role=Role.BORROWER))
     jobs.relay()
     assert db.session.scalars(select(EmailMessage.status)).one() == "captured"
+
+
+def test_switching_emails_off_does_not_silence_a_password_reset_link(
+    app, smtp, client, monkeypatch
+):
+    monkeypatch.setitem(app.config, "ENABLE_EMAIL_NOTIFICATIONS", False)
+    user = UserFactory(role=Role.LENDER)
+    client.post("/password/forgot", data={"email": user.email})
+    jobs.relay()
+    ((recipients, message),) = smtp.messages
+    assert recipients == [user.email]
+    text_part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+    assert "/password/reset/" in text_part.get_payload(decode=True).decode()
