@@ -8,7 +8,8 @@ from decimal import Decimal
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from app.models import Loan, LoanPurpose, LoanStatus, RiskAssessment, User, VerificationStatus
+from app.models import Loan, LoanPurpose, LoanStatus, User, VerificationStatus
+from app.services import underwriting
 
 PAGE_SIZE = 20
 SORTS = {
@@ -129,12 +130,7 @@ def pd_band(probability: Decimal | None) -> str:
 
 def lender_view(session: Session, loan: Loan) -> dict:
     """What a lender may know about a listing: terms, risk and credit facts, no identity."""
-    assessment = session.scalars(
-        select(RiskAssessment)
-        .where(RiskAssessment.loan_id == loan.id)
-        .order_by(RiskAssessment.id.desc())
-        .limit(1)
-    ).first()
+    assessment = underwriting.latest_assessment(session, loan.id)
     borrower_verified = session.scalar(
         select(User.identity_status).where(User.id == loan.borrower_id)
     )

@@ -22,7 +22,7 @@ def score_application(session: Session, loan_id: int, *, use_ml: bool = True) ->
     if loan is None:
         raise DomainError(f"No loan #{loan_id}.")
     if loan.status is not LoanStatus.SUBMITTED:
-        existing = max(_assessments(session, loan), key=lambda a: a.id, default=None)
+        existing = latest_assessment(session, loan.id)
         if existing is None:
             raise DomainError(f"Loan #{loan_id} is {loan.status.value}, not waiting for a score.")
         return existing
@@ -82,5 +82,11 @@ def score_application(session: Session, loan_id: int, *, use_ml: bool = True) ->
     return assessment
 
 
-def _assessments(session: Session, loan: Loan) -> list[RiskAssessment]:
-    return list(session.scalars(select(RiskAssessment).where(RiskAssessment.loan_id == loan.id)))
+def latest_assessment(session: Session, loan_id: int) -> RiskAssessment | None:
+    """The loan's most recent risk assessment, if it was ever scored."""
+    return session.scalars(
+        select(RiskAssessment)
+        .where(RiskAssessment.loan_id == loan_id)
+        .order_by(RiskAssessment.id.desc())
+        .limit(1)
+    ).first()

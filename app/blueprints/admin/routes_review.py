@@ -14,12 +14,11 @@ from app.models import (
     Loan,
     LoanApproval,
     LoanStatus,
-    RiskAssessment,
     Role,
     User,
     VerificationStatus,
 )
-from app.services import review
+from app.services import review, underwriting
 from app.services.errors import DomainError, ValidationFailed
 
 from .routes import bp
@@ -185,12 +184,7 @@ def _decide(loan_id: int, decision):
 
 
 def _application_page(loan: Loan) -> dict:
-    assessment = db.session.scalars(
-        select(RiskAssessment)
-        .where(RiskAssessment.loan_id == loan.id)
-        .order_by(RiskAssessment.id.desc())
-        .limit(1)
-    ).first()
+    assessment = underwriting.latest_assessment(db.session, loan.id)
     approvals = db.session.execute(
         select(LoanApproval, User)
         .join(User, User.id == LoanApproval.admin_id)

@@ -16,11 +16,10 @@ from app.models import (
     Loan,
     LoanPurpose,
     LoanStatus,
-    RiskAssessment,
     Role,
     User,
 )
-from app.services import amortization, marketplace, origination, outbox
+from app.services import amortization, marketplace, origination, outbox, underwriting
 from app.services.errors import ValidationFailed
 
 from .routes import api_error, api_user, bearer_required, bp
@@ -127,14 +126,7 @@ def visible_to(user: User):
 
 def loan_view(loan: Loan, viewer: User, detail: bool = True) -> dict:
     """The loan as the API shows it; exact credit facts only ever reach their borrower."""
-    assessment = None
-    if detail:
-        assessment = db.session.scalars(
-            select(RiskAssessment)
-            .where(RiskAssessment.loan_id == loan.id)
-            .order_by(RiskAssessment.id.desc())
-            .limit(1)
-        ).first()
+    assessment = underwriting.latest_assessment(db.session, loan.id) if detail else None
     return {
         **{name: getattr(loan, name) for name in _LOAN_FIELDS},
         "risk_score": assessment.risk_score if assessment else None,
