@@ -53,6 +53,19 @@ def create_application(
     return loan
 
 
+def submit_application(session: Session, borrower_id: int, **application) -> Loan:
+    """Record an application and queue its risk score (through the outbox, never inline)."""
+    loan = create_application(session, borrower_id, **application)
+    outbox.add(
+        session,
+        "score_application",
+        {"loan_id": loan.id},
+        dedupe_key=f"score-{loan.id}",
+        user_id=borrower_id,
+    )
+    return loan
+
+
 def make_offer(session: Session, loan: Loan, offer: Offer) -> Loan:
     """Price the application: rate, fee, APR and payment from the amortization service."""
     _require(loan, LoanStatus.SUBMITTED)

@@ -19,7 +19,7 @@ from app.models import (
     Role,
     User,
 )
-from app.services import amortization, marketplace, origination, outbox, underwriting
+from app.services import amortization, marketplace, origination, underwriting
 from app.services.errors import ValidationFailed
 
 from .routes import api_error, api_user, bearer_required, bp
@@ -39,7 +39,7 @@ def loan_create(body: dict):
         raise ValidationFailed({"term_months": "Choose one of the offered terms."})
     if not borrower.profile_complete:
         return api_error(403, "profile_incomplete", "Complete your profile before applying.")
-    loan = origination.create_application(
+    loan = origination.submit_application(
         db.session,
         borrower.id,
         amount=body["amount"],
@@ -48,13 +48,6 @@ def loan_create(body: dict):
         credit_facts={name: body[name] for name in CREDIT_FACTS},
         title=body.get("title") or None,
         description=body.get("description") or None,
-    )
-    outbox.add(
-        db.session,
-        "score_application",
-        {"loan_id": loan.id},
-        dedupe_key=f"score-{loan.id}",
-        user_id=borrower.id,
     )
     db.session.commit()
     return loan_view(loan, borrower)

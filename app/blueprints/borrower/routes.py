@@ -13,7 +13,7 @@ from app.htmx import hx_redirect, render
 from app.models import CREDIT_FACTS, Loan, LoanPurpose, LoanStatus, Role
 from app.risk import predict
 from app.risk.features import FeatureError
-from app.services import amortization, notifications, origination, outbox, risk_models
+from app.services import amortization, notifications, origination, risk_models
 from app.services.errors import DomainError
 
 from .forms import ApplicationForm
@@ -72,13 +72,13 @@ def application_field(name: str):
 @bp.post("/applications")
 @role_required(Role.BORROWER)
 def application_create():
-    """Record the application and queue its risk score (through the outbox, never inline)."""
+    """Apply; the application page then waits for the risk score."""
     form = _application_form()
     if not current_user.profile_complete:
         abort(403)
     if not form.validate_on_submit():
         return render("borrower/applications/new.html", status=422, **_new_page(form))
-    loan = origination.create_application(
+    loan = origination.submit_application(
         db.session,
         current_user.id,
         amount=form.amount.data,
@@ -88,13 +88,6 @@ def application_create():
         title=form.title.data or None,
         description=form.description.data or None,
         collateral_description=form.collateral_description.data or None,
-    )
-    outbox.add(
-        db.session,
-        "score_application",
-        {"loan_id": loan.id},
-        dedupe_key=f"score-{loan.id}",
-        user_id=current_user.id,
     )
     db.session.commit()
     return hx_redirect(url_for("borrower.application_show", loan_id=loan.id))
