@@ -109,13 +109,26 @@ def projected_cash_flow(
     session: Session, lender_id: int, months: int = 12
 ) -> list[tuple[str, Decimal]]:
     """The lender's share of what current notes are scheduled to pay, by month."""
-    rows = session.execute(
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for due, principal, interest, note, loan in _open_installments(session, lender_id):
+        totals[due.strftime("%Y-%m")] += (principal + interest) * note / loan
+    return [(month, cents(total)) for month, total in sorted(totals.items())[:months]]
+
+
+def scheduled_interest(session: Session, lender_id: int) -> Decimal:
+    """Interest the lender's active notes are still scheduled to earn."""
+    rows = _open_installments(session, lender_id)
+    return cents(sum((interest * note / loan for _, _, interest, note, loan in rows), ZERO))
+
+
+def _open_installments(session: Session, lender_id: int):
+    """(due date, principal owed, interest owed, note amount, loan amount) for every open
+    installment of the lender's active notes."""
+    return session.execute(
         select(
             Installment.due_date,
-            Installment.principal_due
-            - Installment.principal_paid
-            + Installment.interest_due
-            - Installment.interest_paid,
+            Installment.principal_due - Installment.principal_paid,
+            Installment.interest_due - Installment.interest_paid,
             Investment.amount,
             Loan.amount,
         )
@@ -128,11 +141,7 @@ def projected_cash_flow(
                 [InstallmentStatus.SCHEDULED, InstallmentStatus.DUE, InstallmentStatus.LATE]
             ),
         )
-    )
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    for due, owed, note_amount, loan_amount in rows:
-        totals[due.strftime("%Y-%m")] += owed * note_amount / loan_amount
-    return [(month, cents(total)) for month, total in sorted(totals.items())[:months]]
+    ).all()
 
 
 def csv_cell(value) -> str:

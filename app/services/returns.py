@@ -39,6 +39,18 @@ class LenderSummary:
     nar_percent: Decimal | None
     adjusted_nar_percent: Decimal | None
 
+    @property
+    def net_return(self) -> Decimal:
+        """What the notes have earned so far: interest, late fees and recoveries, less
+        servicing fees and the principal written off."""
+        return (
+            self.received_interest
+            + self.received_late_fees
+            + self.received_recoveries
+            - self.servicing_fees
+            - self.charged_off_principal
+        )
+
 
 def summary(
     session: Session, lender_id: int, as_of: date, policy: LendingPolicy = DEFAULT_POLICY

@@ -72,17 +72,6 @@ def portfolio_show():
         select(Investment).where(Investment.lender_id == lender.id).order_by(Investment.id.desc())
     ).all()
     summary = returns.summary(db.session, lender.id, date.today(), get_policy())
-    scheduled = sum(
-        (amount for _, amount in portfolio.projected_cash_flow(db.session, lender.id, 600)),
-        Decimal(0),
-    )
-    actual = (
-        summary.received_interest
-        + summary.received_late_fees
-        + summary.received_recoveries
-        - summary.servicing_fees
-        - summary.charged_off_principal
-    )
     return {
         "investments": notes,
         "summary": {
@@ -90,8 +79,8 @@ def portfolio_show():
             "outstanding_principal": summary.outstanding_principal,
             "available_cash": summary.available_cash,
             "committed_cash": summary.committed_cash,
-            "expected_return": max(scheduled - summary.outstanding_principal, Decimal("0.00")),
-            "actual_return": actual,
+            "expected_return": portfolio.scheduled_interest(db.session, lender.id),
+            "actual_return": summary.net_return,
             "active_count": sum(note.status is InvestmentStatus.ACTIVE for note in notes),
             "completed_count": sum(note.status in COMPLETED for note in notes),
             "nar_percent": summary.nar_percent,
