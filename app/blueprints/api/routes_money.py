@@ -4,12 +4,10 @@ from datetime import date
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db, get_policy, limiter
 from app.models import (
-    Installment,
-    InstallmentStatus,
     Investment,
     InvestmentStatus,
     Loan,
@@ -17,7 +15,7 @@ from app.models import (
     Role,
 )
 from app.payments import provider_for
-from app.services import investing, portfolio, returns
+from app.services import investing, portfolio, returns, statements
 
 from .routes import api_error, api_user, bearer_required, bp
 from .schemas import (
@@ -30,7 +28,6 @@ from .schemas import (
     PortfolioSchema,
 )
 
-OPEN = (InstallmentStatus.SCHEDULED, InstallmentStatus.DUE, InstallmentStatus.LATE)
 COMPLETED = (InvestmentStatus.PAID_OFF, InvestmentStatus.CHARGED_OFF)
 
 
@@ -132,20 +129,14 @@ def payment_history(loan_id: int):
     payments = db.session.scalars(
         select(Payment).where(Payment.loan_id == loan.id).order_by(Payment.id.desc())
     ).all()
-    schedule = db.session.scalars(
-        select(Installment).where(Installment.loan_id == loan.id).order_by(Installment.number)
-    ).all()
-    upcoming = next((row for row in schedule if row.status in OPEN), None)
-    paid = db.session.scalar(
-        select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.loan_id == loan.id)
-    )
+    account = statements.statement(db.session, loan, date.today())
     return {
         "payments": payments,
-        "schedule": schedule,
+        "schedule": account.installments,
         "summary": {
-            "total_paid": paid,
+            "total_paid": account.total_paid,
             "remaining_balance": loan.principal_outstanding,
-            "next_payment_due": upcoming.due_date if upcoming else None,
-            "next_payment_amount": upcoming.total_due - upcoming.total_paid if upcoming else None,
+            "next_payment_due": account.next.due_date if account.next else None,
+            "next_payment_amount": account.next_amount,
         },
     }

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from app.access import owned_or_404, role_required
 from app.extensions import db, get_policy
 from app.htmx import hx_redirect, render
-from app.models import Installment, Loan, LoanStatus, Payment, Role, ServicingStatus
+from app.models import Loan, LoanStatus, Payment, Role, ServicingStatus
 from app.payments import provider_for
-from app.services import repayments
+from app.services import repayments, statements
 from app.services.errors import DomainError
 
 from .forms import PaymentForm
@@ -85,9 +85,6 @@ def _amount(form: PaymentForm, page: dict) -> Decimal | None:
 
 
 def _loan_page(loan: Loan, form: PaymentForm) -> dict:
-    installments = db.session.scalars(
-        select(Installment).where(Installment.loan_id == loan.id).order_by(Installment.number)
-    ).all()
     page = max(int(request.args.get("page", 1) or 1), 1)
     payments = db.session.scalars(
         select(Payment)
@@ -100,33 +97,24 @@ def _loan_page(loan: Loan, form: PaymentForm) -> dict:
         select(func.count()).select_from(Payment).where(Payment.loan_id == loan.id)
     )
     today = date.today()
-    open_ones = [i for i in installments if i.status.value in ("scheduled", "due", "late")]
-    due_now = sum(
-        (i.total_due - i.total_paid for i in open_ones if i.due_date <= today), Decimal(0)
-    )
+    account = statements.statement(db.session, loan, today)
     serviced = loan.status is LoanStatus.ISSUED and loan.servicing_status not in (
         ServicingStatus.PAID_OFF,
         ServicingStatus.CHARGED_OFF,
     )
     return {
         "loan": loan,
-        "installments": installments,
+        "installments": account.installments,
         "payments": payments,
         "page": page,
         "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
         "form": form,
         "today": today,
-        "due_now": due_now or None,
-        "next": open_ones[0] if open_ones else None,
-        "next_amount": (open_ones[0].total_due - open_ones[0].total_paid) if open_ones else None,
+        "due_now": account.due_now or None,
+        "next": account.next,
+        "next_amount": account.next_amount,
         "payoff": repayments.payoff_amount(db.session, loan, today) if serviced else None,
-        "total_paid": sum(
-            (
-                p.amount
-                for p in db.session.scalars(select(Payment).where(Payment.loan_id == loan.id))
-            ),
-            Decimal(0),
-        ),
+        "total_paid": account.total_paid,
         "can_pay": serviced,
     }
 

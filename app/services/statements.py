@@ -1,0 +1,38 @@
+"""A loan's account as its borrower sees it: the schedule, what is due, what was paid."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models import Installment, Loan, Payment
+from app.services.money import ZERO
+from app.services.repayments import OPEN
+
+
+@dataclass(frozen=True)
+class LoanStatement:
+    installments: list[Installment]
+    next: Installment | None  # the oldest installment not yet paid
+    next_amount: Decimal | None  # what is left to pay on it
+    due_now: Decimal  # owed on installments already due
+    total_paid: Decimal
+
+
+def statement(session: Session, loan: Loan, today: date) -> LoanStatement:
+    installments = session.scalars(
+        select(Installment).where(Installment.loan_id == loan.id).order_by(Installment.number)
+    ).all()
+    open_ones = [i for i in installments if i.status in OPEN]
+    first = open_ones[0] if open_ones else None
+    return LoanStatement(
+        installments=list(installments),
+        next=first,
+        next_amount=first.total_due - first.total_paid if first else None,
+        due_now=sum((i.total_due - i.total_paid for i in open_ones if i.due_date <= today), ZERO),
+        total_paid=session.scalar(
+            select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.loan_id == loan.id)
+        ),
+    )
