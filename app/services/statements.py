@@ -7,7 +7,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import Installment, Loan, Payment
+from app.models import Installment, Loan, LoanStatus, Payment
+from app.services import amortization
 from app.services.money import ZERO
 from app.services.repayments import OPEN
 
@@ -36,3 +37,19 @@ def statement(session: Session, loan: Loan, today: date) -> LoanStatement:
             select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.loan_id == loan.id)
         ),
     )
+
+
+def total_repayment(session: Session, loan: Loan, today: date) -> Decimal | None:
+    """Everything the borrower repays: the real schedule once issued, the offer's before."""
+    if loan.status is LoanStatus.ISSUED:
+        return session.scalar(
+            select(
+                func.sum(Installment.principal_due + Installment.interest_due + Installment.fee_due)
+            ).where(Installment.loan_id == loan.id)
+        )
+    if loan.interest_rate is None:
+        return None
+    plans = amortization.schedule(
+        loan.amount, loan.interest_rate, loan.term_months, amortization.add_months(today, 1)
+    )
+    return sum((plan.payment for plan in plans), ZERO)

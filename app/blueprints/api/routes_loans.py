@@ -1,8 +1,7 @@
 """Loans over the API: apply, list with filters and pages, one loan."""
 
 import math
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import date
 
 from flask import current_app
 from marshmallow import RAISE
@@ -11,7 +10,6 @@ from sqlalchemy import func, or_, select
 from app.extensions import db
 from app.models import (
     CREDIT_FACTS,
-    Installment,
     Investment,
     Loan,
     LoanPurpose,
@@ -19,7 +17,7 @@ from app.models import (
     Role,
     User,
 )
-from app.services import amortization, marketplace, origination, underwriting
+from app.services import marketplace, origination, statements, underwriting
 from app.services.errors import ValidationFailed
 
 from .routes import api_error, api_user, bearer_required, bp
@@ -124,7 +122,9 @@ def loan_view(loan: Loan, viewer: User, detail: bool = True) -> dict:
         **{name: getattr(loan, name) for name in _LOAN_FIELDS},
         "risk_score": assessment.risk_score if assessment else None,
         "percent_funded": loan.percent_funded,
-        "total_payment": _total_payment(loan) if detail else None,
+        "total_payment": statements.total_repayment(db.session, loan, date.today())
+        if detail
+        else None,
         "borrower": marketplace.lender_view(db.session, loan) if detail else None,
     }
 
@@ -149,19 +149,3 @@ _LOAN_FIELDS = (
     "created_at",
     "decision_reasons",
 )
-
-
-def _total_payment(loan: Loan) -> Decimal | None:
-    """Everything the borrower repays: the real schedule once issued, the offer's before."""
-    if loan.status is LoanStatus.ISSUED:
-        return db.session.scalar(
-            select(
-                func.sum(Installment.principal_due + Installment.interest_due + Installment.fee_due)
-            ).where(Installment.loan_id == loan.id)
-        )
-    if loan.interest_rate is None:
-        return None
-    plans = amortization.schedule(
-        loan.amount, loan.interest_rate, loan.term_months, datetime.now(UTC).date()
-    )
-    return sum((plan.payment for plan in plans), Decimal("0.00"))
