@@ -1,6 +1,5 @@
 """Accounts: registration, sign-in sessions, passwords and profiles."""
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -148,7 +147,7 @@ def start_session(session: Session, user: User, client: ClientInfo) -> str:
     session.add(
         UserSession(
             user_id=user.id,
-            token_hash=_token_hash(token),
+            token_hash=passwords.token_digest(token),
             ip_address=client.ip_address,
             user_agent=(client.user_agent or "")[:500] or None,
         )
@@ -166,7 +165,7 @@ def session_user(session: Session, user_id: int, token: str | None) -> User | No
         select(UserSession, User)
         .join(User, User.id == UserSession.user_id)
         .where(
-            UserSession.token_hash == _token_hash(token),
+            UserSession.token_hash == passwords.token_digest(token),
             UserSession.user_id == user_id,
             UserSession.revoked_at.is_(None),
         )
@@ -191,7 +190,10 @@ def end_session(session: Session, token: str | None) -> None:
     if token:
         session.execute(
             update(UserSession)
-            .where(UserSession.token_hash == _token_hash(token), UserSession.revoked_at.is_(None))
+            .where(
+                UserSession.token_hash == passwords.token_digest(token),
+                UserSession.revoked_at.is_(None),
+            )
             .values(revoked_at=datetime.now(UTC))
         )
 
@@ -202,7 +204,7 @@ def end_all_sessions(session: Session, user_id: int, keep_token: str | None = No
         UserSession.user_id == user_id, UserSession.revoked_at.is_(None)
     )
     if keep_token:
-        query = query.where(UserSession.token_hash != _token_hash(keep_token))
+        query = query.where(UserSession.token_hash != passwords.token_digest(keep_token))
     return session.execute(query.values(revoked_at=datetime.now(UTC))).rowcount
 
 
@@ -308,10 +310,6 @@ def _profile_errors(changes: dict, today: date) -> dict[str, str]:
     if status is not None and not isinstance(status, EmploymentStatus):
         errors["employment_status"] = "Choose an employment status."
     return errors
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _client(client: ClientInfo) -> dict:

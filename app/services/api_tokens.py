@@ -1,6 +1,5 @@
 """Bearer tokens for the JSON API: random, stored only as a hash, with expiry and revocation."""
 
-import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -8,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import ApiToken, User
+from app.services import passwords
 
 TOKEN_BYTES = 32
 
@@ -17,7 +17,7 @@ def issue(session: Session, user: User, *, days: int, name: str = "api") -> tupl
     secret = secrets.token_urlsafe(TOKEN_BYTES)
     token = ApiToken(
         user_id=user.id,
-        token_hash=_hash(secret),
+        token_hash=passwords.token_digest(secret),
         name=name[:100],
         expires_at=datetime.now(UTC) + timedelta(days=days),
     )
@@ -33,7 +33,7 @@ def user_for(session: Session, secret: str) -> User | None:
         select(ApiToken, User)
         .join(User, User.id == ApiToken.user_id)
         .where(
-            ApiToken.token_hash == _hash(secret),
+            ApiToken.token_hash == passwords.token_digest(secret),
             ApiToken.revoked_at.is_(None),
             ApiToken.expires_at > now,
         )
@@ -49,7 +49,9 @@ def user_for(session: Session, secret: str) -> User | None:
 def revoke(session: Session, secret: str) -> bool:
     """Revoke a token; True when it was live."""
     token = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _hash(secret), ApiToken.revoked_at.is_(None))
+        select(ApiToken).where(
+            ApiToken.token_hash == passwords.token_digest(secret), ApiToken.revoked_at.is_(None)
+        )
     )
     if token is None:
         return False
@@ -63,7 +65,3 @@ def revoke_all(session: Session, user_id: int) -> None:
         select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
     ):
         token.revoked_at = datetime.now(UTC)
-
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()

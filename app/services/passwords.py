@@ -1,5 +1,7 @@
 """Password hashing (argon2id) and strength rules."""
 
+import hashlib
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
@@ -28,6 +30,14 @@ def configure(time_cost: int | None = None, memory_cost: int | None = None) -> N
 def hash_password(password: str) -> str:
     """An argon2id hash of `password`."""
     return _hasher.hash(password)
+
+
+def token_digest(secret: str) -> str:
+    """How a random bearer secret (session cookie, API token) is stored: SHA-256, hex.
+
+    A fast hash is right here: the secret has 256 random bits, nothing to guess.
+    """
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
