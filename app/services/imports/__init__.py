@@ -40,12 +40,9 @@ def upload(
     """
     fmt = format_for(kind, loan_terms)
     digest = hashlib.sha256(data).hexdigest()
-    batch = _batch_with(session, kind, digest)
-    if batch is not None and batch.status in TAKEN:
+    batch = _batch_for(session, kind, filename, digest, user_id)
+    if batch.status in TAKEN:
         return batch
-    if batch is None:
-        batch = ImportBatch(kind=kind, filename=filename, sha256=digest, created_by_id=user_id)
-        session.add(batch)
     report = inspect(session, fmt, io.BytesIO(data))
     _record(batch, report)
     batch.filename = filename
@@ -115,12 +112,9 @@ def import_file(
     Returns (batch, None) when this exact file was imported before.
     """
     digest = _file_digest(path)
-    batch = _batch_with(session, kind, digest)
-    if batch is not None and batch.status in TAKEN:
+    batch = _batch_for(session, kind, path.name, digest, user_id)
+    if batch.status in TAKEN:
         return batch, None
-    if batch is None:
-        batch = ImportBatch(kind=kind, filename=path.name, sha256=digest, created_by_id=user_id)
-        session.add(batch)
     batch.status = "running"
     session.flush()
     with path.open("rb") as stream:
@@ -165,10 +159,17 @@ def _record(batch: ImportBatch, report: Report) -> None:
     batch.preview = report.preview
 
 
-def _batch_with(session: Session, kind: str, digest: str) -> ImportBatch | None:
-    return session.scalar(
+def _batch_for(
+    session: Session, kind: str, filename: str, digest: str, user_id: int | None
+) -> ImportBatch:
+    """This file's batch: the earlier one for the same bytes, or a new one."""
+    batch = session.scalar(
         select(ImportBatch).where(ImportBatch.kind == kind, ImportBatch.sha256 == digest)
     )
+    if batch is None:
+        batch = ImportBatch(kind=kind, filename=filename, sha256=digest, created_by_id=user_id)
+        session.add(batch)
+    return batch
 
 
 def _file_digest(path: Path) -> str:
