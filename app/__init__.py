@@ -68,8 +68,8 @@ def register_extensions(app: Flask) -> None:
 
     from app import access  # noqa: F401 - registers the Flask-Login callbacks
     from app.extensions import csrf, db, limiter, login_manager, migrate
-    from app.services import passwords
-    from app.services.imports import staging
+    from app.services.accounts import passwords
+    from app.services.platform.imports import staging
 
     db.init_app(app)
     migrate.init_app(

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from app.extensions import db, login_manager
 from app.htmx import hx_login_required, is_htmx
 from app.models import Role
-from app.services import accounts
+from app.services.accounts import accounts
 
 SESSION_TOKEN_KEY = "sid"  # noqa: S105 - a session key name, not a secret
 

@@ -10,8 +10,9 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.extensions import db
-from app.services import accounts, imports
+from app.services.accounts import accounts
 from app.services.errors import ValidationFailed
+from app.services.platform import imports
 
 users_cli = AppGroup("users", help="Manage user accounts.")
 risk_cli = AppGroup("risk", help="The risk model: train, list, activate.")
@@ -94,7 +95,7 @@ def cycle(business_date: str | None) -> None:
     from datetime import date
 
     from app.extensions import get_policy
-    from app.services import servicing
+    from app.services.servicing import servicing
 
     day = date.fromisoformat(business_date) if business_date else date.today()
     stats = servicing.run_cycle(db.session, day, get_policy())
@@ -111,7 +112,7 @@ def cycle(business_date: str | None) -> None:
 def risk_train(with_platform_loans: bool) -> None:
     """Train a new model version; it scores nothing until activated."""
     from app.risk import registry, train
-    from app.services import risk_models
+    from app.services.platform import risk_models
 
     extra = risk_models.training_extras(db.session) if with_platform_loans else None
     bundle = train.train(extra_rows=extra if extra and extra[0] else None)
@@ -130,8 +131,8 @@ def risk_train(with_platform_loans: bool) -> None:
 @click.argument("version")
 def risk_activate(version: str) -> None:
     """Make VERSION the model that scores applications."""
-    from app.services import risk_models
     from app.services.errors import DomainError
+    from app.services.platform import risk_models
 
     try:
         risk_models.activate(db.session, version)
@@ -145,7 +146,7 @@ def risk_activate(version: str) -> None:
 def risk_list() -> None:
     """Every model version on disk, and which one is active."""
     from app.risk import registry
-    from app.services import risk_models
+    from app.services.platform import risk_models
 
     active = risk_models.active_version(db.session)
     for version in registry.versions():

@@ -18,18 +18,10 @@ from app.models import (
     OutboxStatus,
     User,
 )
-from app.services import (
-    activity,
-    autoinvest,
-    imports,
-    issuance,
-    ledger,
-    notifications,
-    outbox,
-    risk_models,
-    servicing,
-    underwriting,
-)
+from app.services.lending import autoinvest, issuance, underwriting
+from app.services.money import ledger
+from app.services.platform import activity, imports, notifications, outbox, risk_models
+from app.services.servicing import servicing
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,8 @@ from decimal import Decimal
 import stripe
 
 from app.models import Loan, Payment, Provider
-from app.services import cash, repayments
+from app.services.money import cash
+from app.services.servicing import repayments
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import OutboxMessage
-from app.services import outbox
+from app.services.platform import outbox
 
 # name: (job kind, period format for the dedupe key, payload builder)
 SCHEDULE = {

@@ -10,8 +10,9 @@ from sqlalchemy.dialects.postgresql import insert
 
 from app.extensions import csrf, db, get_policy
 from app.models import Provider, ProviderEvent
-from app.services import cash, repayments
 from app.services.errors import DomainError
+from app.services.money import cash
+from app.services.servicing import repayments
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")

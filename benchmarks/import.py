@@ -117,7 +117,7 @@ def main() -> None:
     args = parser.parse_args()
     app = fresh_app("communitylend_bench_import")
     from app.extensions import db
-    from app.services import imports
+    from app.services.platform import imports
 
     terms = (36, 60)
     with tempfile.TemporaryDirectory() as folder, app.app_context():

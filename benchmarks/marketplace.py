@@ -94,7 +94,7 @@ def main() -> None:
 def seed(loans: int) -> str:
     from app.extensions import db
     from app.models import Role
-    from app.services import accounts
+    from app.services.accounts import accounts
 
     people = max(loans // 10, 10)
     db.session.execute(

@@ -33,7 +33,8 @@ def main() -> None:
     args = parser.parse_args()
     app = fresh_app("communitylend_bench_servicing")
     from app.extensions import db
-    from app.services import ledger, repayments, servicing
+    from app.services.money import ledger
+    from app.services.servicing import repayments, servicing
 
     with app.app_context():
         started = time.perf_counter()
@@ -94,7 +95,7 @@ def main() -> None:
 
 def build_portfolio(session, loans: int, notes_per_loan: int) -> None:
     """Borrowers, lenders, issued loans with schedules paid to date, notes and ledger balances."""
-    from app.services import amortization
+    from app.services.servicing import amortization
 
     people = max(loans // 10, 10)
     session.execute(

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import EmploymentStatus, Role, User
-from app.services import accounts
+from app.services.accounts import accounts
 from config import DEMO_EMAIL_DOMAIN
 from seeds import loans
 

@@ -8,9 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Installment, InstallmentStatus, Loan, LoanPurpose, Provider, Role, User
-from app.services import accounts, cash, investing, issuance, origination, repayments, servicing
-from app.services.amortization import add_months
-from app.services.origination import Offer
+from app.services.accounts import accounts
+from app.services.lending import investing, issuance, origination
+from app.services.lending.origination import Offer
+from app.services.money import cash
+from app.services.servicing import repayments, servicing
+from app.services.servicing.amortization import add_months
 from config import DEMO_EMAIL_DOMAIN
 
 D = Decimal

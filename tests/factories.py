@@ -7,7 +7,7 @@ import factory
 
 from app.extensions import db
 from app.models import EmploymentStatus, Loan, LoanPurpose, LoanStatus, Role, User
-from app.services import passwords
+from app.services.accounts import passwords
 
 _HASHES: dict[str, str] = {}
 

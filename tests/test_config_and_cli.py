@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from app import create_app, refuse_demo_accounts
 from app.extensions import db
 from app.models import Loan, LoanStatus, Role, User
-from app.services import ledger
+from app.services.money import ledger
 from config import DEMO_EMAIL_DOMAIN, ProductionConfig, TestConfig
 from seeds import run as seed_demo
 from seeds.demo import DEMO_PEOPLE

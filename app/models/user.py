@@ -38,7 +38,7 @@ class User(TimestampMixin, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Stored lower-cased (app.services.accounts.normalise_email), so UNIQUE is case-blind.
+    # Stored lower-cased (app.services.accounts.accounts.normalise_email), so UNIQUE is case-blind.
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(str_enum(Role, "role"), index=True)

@@ -7,7 +7,7 @@ import pytest
 import schemathesis
 
 from app.extensions import db
-from app.services import api_tokens
+from app.services.accounts import api_tokens
 
 
 class ApiClient:

@@ -206,7 +206,7 @@ def test_money_endpoints_are_rate_limited_per_person(api, app, monkeypatch):
 def test_a_loss_making_portfolio_still_matches_the_contract(api):
     from datetime import date
 
-    from app.services import servicing
+    from app.services.servicing import servicing
 
     loan, notes = issued_loan(["1000.00"], issued_on=date(2024, 1, 15))
     servicing.charge_off(db.session, loan.id, date(2024, 9, 1), reason="test")
@@ -220,7 +220,7 @@ def test_the_contract_check_itself_catches_a_wrong_body(app):
     """The per-response check above is real: a body that breaks the schema fails it."""
     import pytest
 
-    from app.services import api_tokens
+    from app.services.accounts import api_tokens
     from tests.api.conftest import _contract
 
     secret, _ = api_tokens.issue(db.session, lender(D("100")), days=1)

@@ -7,8 +7,8 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from app.models import ImportBatch, Loan, LoanPurpose, LoanStatus, Role, User
-from app.services import origination
-from app.services.origination import Offer
+from app.services.lending import origination
+from app.services.lending.origination import Offer
 from tests.conftest import PASSWORD
 from tests.factories import CompleteUserFactory, UserFactory
 from tests.imports.csvfiles import USER_HEADER, csv_bytes, user_row

@@ -16,7 +16,7 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from app.models import Role
-from app.services import api_tokens
+from app.services.accounts import api_tokens
 from tests.factories import CompleteUserFactory, UserFactory
 from tests.money.builders import issued_loan, lender, listed_loan
 

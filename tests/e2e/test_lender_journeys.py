@@ -13,7 +13,8 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from app.models import Investment, Loan
-from app.services import investing, ledger
+from app.services.lending import investing
+from app.services.money import ledger
 from tests.conftest import PASSWORD
 from tests.money.builders import key, lender, listed_loan
 

@@ -9,9 +9,9 @@ from sqlalchemy import func, select, text
 
 from app.extensions import db
 from app.models import HistoricalOutcome, ImportBatch, Loan, LoanStatus, OutboxMessage, Role, User
-from app.services import imports, risk_models
 from app.services.errors import DomainError
-from app.services.imports import formats, loader, staging
+from app.services.platform import imports, risk_models
+from app.services.platform.imports import formats, loader, staging
 from tests.factories import UserFactory
 from tests.imports.csvfiles import (
     LOAN_HEADER,

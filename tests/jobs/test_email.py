@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app import jobs
 from app.extensions import db
 from app.models import EmailMessage, OutboxMessage, OutboxStatus, Role
-from app.services import notifications
+from app.services.platform import notifications
 from tests.factories import UserFactory
 
 

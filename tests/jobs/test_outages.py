@@ -18,7 +18,7 @@ from sqlalchemy import select
 from app import jobs
 from app.extensions import db
 from app.models import Notification, OutboxMessage, OutboxStatus, Role
-from app.services import accounts
+from app.services.accounts import accounts
 from config import TestConfig
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from app import jobs
 from app.extensions import db
 from app.models import Notification, OutboxMessage, OutboxStatus, Role
-from app.services import accounts, outbox
+from app.services.accounts import accounts
+from app.services.platform import outbox
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -157,7 +158,7 @@ def test_a_fully_funded_listing_is_issued_by_its_job(app, monkeypatch):
     from decimal import Decimal
 
     from app.models import Loan, LoanStatus
-    from app.services import investing
+    from app.services.lending import investing
     from tests.money.builders import key, lender, listed_loan
 
     monkeypatch.setitem(app.config, "REDIS_URL", None)

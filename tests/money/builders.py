@@ -7,8 +7,9 @@ from decimal import Decimal
 
 from app.extensions import db
 from app.models import LoanPurpose, Provider, Role
-from app.services import cash, investing, issuance, ledger, origination
-from app.services.origination import Offer
+from app.services.lending import investing, issuance, origination
+from app.services.lending.origination import Offer
+from app.services.money import cash, ledger
 from app.services.policy import LendingPolicy
 from tests.factories import CompleteUserFactory, UserFactory
 

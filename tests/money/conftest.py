@@ -3,7 +3,7 @@
 import pytest
 
 from app.extensions import db
-from app.services import ledger
+from app.services.money import ledger
 
 
 @pytest.fixture(autouse=True)

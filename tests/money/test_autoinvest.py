@@ -7,7 +7,8 @@ from sqlalchemy import select
 from app import jobs
 from app.extensions import db
 from app.models import Investment, LenderPreference, Provider, RiskTolerance
-from app.services import autoinvest, cash
+from app.services.lending import autoinvest
+from app.services.money import cash
 from tests.money.builders import lender, listed_loan
 
 D = Decimal
@@ -65,7 +66,7 @@ def test_the_last_notes_of_a_listing_are_left_for_people():
     investor, other = lender(D("500")), lender(D("2000"))
     _rule(investor)
     loan = listed_loan("1000.00")
-    from app.services import investing
+    from app.services.lending import investing
     from tests.money.builders import key
 
     investing.invest(

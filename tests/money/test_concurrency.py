@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import Investment, Loan
-from app.services import cash, investing, ledger
 from app.services.errors import DomainError
+from app.services.lending import investing
+from app.services.money import cash, ledger
 from tests.money.builders import key, lender, listed_loan
 
 D = Decimal

@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Investment, InvestmentStatus, OutboxMessage
-from app.services import cash, investing
 from app.services.errors import (
     DomainError,
     IdempotencyMismatch,
@@ -16,6 +15,8 @@ from app.services.errors import (
     ListingClosed,
     ValidationFailed,
 )
+from app.services.lending import investing
+from app.services.money import cash
 from app.services.policy import LendingPolicy
 from tests.money.builders import assert_ledger_balances, key, lender, listed_loan
 

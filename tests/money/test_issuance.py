@@ -14,7 +14,8 @@ from app.models import (
     LoanStatus,
     ServicingStatus,
 )
-from app.services import cash, investing, issuance, ledger
+from app.services.lending import investing, issuance
+from app.services.money import cash, ledger
 from tests.money.builders import assert_ledger_balances, issued_loan, key, lender, listed_loan
 
 D = Decimal

@@ -7,8 +7,8 @@ from sqlalchemy import select, text
 
 from app.extensions import db
 from app.models import AccountKind, CashTransfer, JournalEntry, Provider
-from app.services import cash, ledger
 from app.services.errors import InsufficientFunds, LedgerError, ValidationFailed
+from app.services.money import cash, ledger
 from tests.money.builders import assert_ledger_balances, key, lender
 
 D = Decimal

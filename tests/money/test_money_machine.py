@@ -9,8 +9,10 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from app.extensions import db
 from app.models import AccountKind, LoanStatus, Provider, ServicingStatus
-from app.services import cash, investing, issuance, ledger, repayments, servicing
 from app.services.errors import DomainError
+from app.services.lending import investing, issuance
+from app.services.money import cash, ledger
+from app.services.servicing import repayments, servicing
 from tests.money.builders import key, lender, listed_loan
 
 D = Decimal

@@ -14,8 +14,9 @@ from app.models import (
     PaymentAllocation,
     ServicingStatus,
 )
-from app.services import cash, repayments, servicing
 from app.services.errors import DomainError
+from app.services.money import cash
+from app.services.servicing import repayments, servicing
 from tests.money.builders import assert_ledger_balances, issued_loan, key
 
 D = Decimal

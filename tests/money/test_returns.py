@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 from app.extensions import db
-from app.services import repayments, returns, servicing
+from app.services.servicing import repayments, returns, servicing
 from tests.money.builders import issued_loan, key, lender
 
 D = Decimal

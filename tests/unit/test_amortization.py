@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.services import amortization
-from app.services.amortization import apr_with_fee, payoff_quote, schedule, total_interest
+from app.services.servicing import amortization
+from app.services.servicing.amortization import apr_with_fee, payoff_quote, schedule, total_interest
 
 D = Decimal
 START = date(2024, 1, 15)

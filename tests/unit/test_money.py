@@ -6,7 +6,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.services.money import cents, split_largest_remainder
+from app.services.money.money import cents, split_largest_remainder
 
 D = Decimal
 G13_NOTES = {1: D("25"), 2: D("50"), 3: D("125"), 4: D("300"), 5: D("9500")}

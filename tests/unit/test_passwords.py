@@ -2,7 +2,7 @@
 
 from argon2 import PasswordHasher
 
-from app.services import passwords
+from app.services.accounts import passwords
 
 
 def test_production_hash_parameters_meet_asvs():

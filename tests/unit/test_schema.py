@@ -18,7 +18,7 @@ from app.models import (
     Posting,
     Role,
 )
-from app.services.imports import staging
+from app.services.platform.imports import staging
 from tests.factories import LoanFactory, UserFactory
 
 

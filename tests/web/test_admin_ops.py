@@ -19,7 +19,9 @@ from app.models import (
     ServicingStatus,
 )
 from app.scheduler import tick
-from app.services import ledger, outbox, servicing
+from app.services.money import ledger
+from app.services.platform import outbox
+from app.services.servicing import servicing
 from tests.factories import UserFactory
 from tests.money.builders import issued_loan
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Document, LoanStatus, Notification, Role, VerificationStatus
-from app.services import origination
+from app.services.lending import origination
 from tests.conftest import PASSWORD
 from tests.factories import UserFactory
 from tests.money.builders import CREDIT_FACTS
@@ -20,7 +20,7 @@ ADMIN_URLS = ["/admin/", "/admin/applications", "/admin/documents", "/admin/user
 
 def _pending(amount="9000.00"):
     from app.models import LoanPurpose
-    from app.services.origination import Offer
+    from app.services.lending.origination import Offer
     from tests.factories import CompleteUserFactory
 
     borrower = CompleteUserFactory(role=Role.BORROWER)

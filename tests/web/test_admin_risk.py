@@ -8,8 +8,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import LoanPurpose, LoanStatus, OutboxMessage, RiskModel, Role
 from app.risk import registry
-from app.services import origination, risk_models, underwriting
 from app.services.errors import DomainError
+from app.services.lending import origination, underwriting
+from app.services.platform import risk_models
 from tests.factories import CompleteUserFactory, UserFactory
 
 D = Decimal

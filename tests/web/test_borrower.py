@@ -24,7 +24,7 @@ from app.models import (
     Role,
     ServicingStatus,
 )
-from app.services import ledger
+from app.services.money import ledger
 from tests.conftest import HX
 from tests.factories import CompleteUserFactory, UserFactory
 from tests.money.builders import issued_loan
@@ -343,7 +343,7 @@ def test_someone_elses_loan_cannot_be_paid(client, login, my_loan):
 
 
 def test_notifications_bell_list_and_mark_read(client, borrower):
-    from app.services import notifications
+    from app.services.platform import notifications
 
     notifications.notify(
         db.session, borrower.id, "loan.offered", "Your loan offer is ready", "Grade A", email=False

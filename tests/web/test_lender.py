@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Investment, LenderPreference, Role, User, VerificationStatus
-from app.services import cash, ledger
+from app.services.money import cash, ledger
 from tests.conftest import HX
 from tests.factories import UserFactory
 from tests.money.builders import issued_loan, key, lender, listed_loan
@@ -124,7 +124,7 @@ def test_investment_errors_are_422_fragments(client, investor, amount, message):
 def test_only_what_is_left_can_be_bought(client, investor):
     loan = listed_loan("500.00")
     other = lender(D("425"))
-    from app.services import investing
+    from app.services.lending import investing
 
     investing.invest(
         db.session, lender_id=other.id, loan_id=loan.id, amount=D("425"), idempotency_key=key()
@@ -203,7 +203,7 @@ def test_portfolio_page_filters_and_csv_exports(client, investor):
 
 
 def test_csv_cells_that_look_like_formulas_are_escaped():
-    from app.services.portfolio import csv_cell
+    from app.services.servicing.portfolio import csv_cell
 
     assert [csv_cell(v) for v in ("=1+1", "+SUM(A1)", "-2", "@cmd", "plain", D("-12.50"))] == [
         "'=1+1",

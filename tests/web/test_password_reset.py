@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ActivityLog, Notification, OutboxMessage, Role
-from app.services import password_reset
+from app.services.accounts import password_reset
 from tests.conftest import PASSWORD
 from tests.factories import UserFactory
 

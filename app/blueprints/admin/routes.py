@@ -7,7 +7,7 @@ from app.access import role_required
 from app.extensions import db
 from app.htmx import render
 from app.models import Role, User
-from app.services import reports
+from app.services.platform import reports
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

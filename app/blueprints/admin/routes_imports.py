@@ -8,8 +8,8 @@ from app.access import role_required
 from app.extensions import db, limiter
 from app.htmx import hx_redirect, render
 from app.models import ImportBatch, Role
-from app.services import imports
 from app.services.errors import DomainError
+from app.services.platform import imports
 
 from .routes import bp
 

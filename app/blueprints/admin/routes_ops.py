@@ -22,8 +22,10 @@ from app.models import (
     Provider,
     Role,
 )
-from app.services import activity, ledger, outbox, repayments, servicing
 from app.services.errors import DomainError, ValidationFailed
+from app.services.money import ledger
+from app.services.platform import activity, outbox
+from app.services.servicing import repayments, servicing
 
 from .routes import bp
 

@@ -18,8 +18,8 @@ from app.models import (
     User,
     VerificationStatus,
 )
-from app.services import review, underwriting
 from app.services.errors import DomainError, ValidationFailed
+from app.services.lending import review, underwriting
 
 from .routes import bp
 

@@ -8,8 +8,8 @@ from app.extensions import db
 from app.htmx import hx_redirect, render
 from app.models import Role
 from app.risk import registry
-from app.services import outbox, risk_models
 from app.services.errors import DomainError
+from app.services.platform import outbox, risk_models
 
 from .routes import bp
 

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from app.extensions import db
 from app.models import Role, User
-from app.services import api_tokens
+from app.services.accounts import api_tokens
 from app.services.errors import DomainError, IdempotencyMismatch, ListingClosed, ValidationFailed
 
 from .fields import camel

@@ -4,7 +4,7 @@ from flask import current_app, g, request
 
 from app.extensions import db, limiter
 from app.models import Role
-from app.services import accounts, api_tokens
+from app.services.accounts import accounts, api_tokens
 from app.services.errors import DomainError
 
 from .routes import api_error, api_user, bearer_required, bp

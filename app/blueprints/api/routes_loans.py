@@ -17,8 +17,9 @@ from app.models import (
     Role,
     User,
 )
-from app.services import marketplace, origination, statements, underwriting
 from app.services.errors import ValidationFailed
+from app.services.lending import marketplace, origination, underwriting
+from app.services.servicing import statements
 
 from .routes import api_error, api_user, bearer_required, bp
 from .schemas import LoanApplicationSchema, LoanPageSchema, LoanQuerySchema, LoanSchema

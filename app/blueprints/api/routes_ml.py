@@ -5,7 +5,8 @@ from flask import current_app
 from app.extensions import db
 from app.models import Role, User
 from app.risk import predict
-from app.services import recommendations, risk_models
+from app.services.lending import recommendations
+from app.services.platform import risk_models
 
 from .routes import api_error, api_user, bearer_required, bp
 from .routes_loans import loan_view

@@ -15,7 +15,8 @@ from app.models import (
     Role,
 )
 from app.payments import provider_for
-from app.services import investing, portfolio, returns, statements
+from app.services.lending import investing
+from app.services.servicing import portfolio, returns, statements
 
 from .routes import api_error, api_user, bearer_required, bp
 from .schemas import (

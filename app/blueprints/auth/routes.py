@@ -18,8 +18,9 @@ from app.access import SESSION_TOKEN_KEY
 from app.extensions import db, limiter
 from app.htmx import hx_redirect, is_htmx, render
 from app.models import Role
-from app.services import accounts, activity
+from app.services.accounts import accounts
 from app.services.errors import DomainError, ValidationFailed
+from app.services.platform import activity
 
 from .forms import LoginForm, PasswordForm, ProfileForm, RegisterForm
 

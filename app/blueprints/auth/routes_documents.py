@@ -11,7 +11,7 @@ from app.blueprints.borrower.forms import DocumentForm
 from app.extensions import db
 from app.htmx import hx_redirect, render
 from app.models import Document, DocumentKind
-from app.services import documents
+from app.services.accounts import documents
 from app.services.errors import ValidationFailed
 
 from .routes import bp

@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 
 from app.extensions import db
 from app.htmx import render
-from app.services import notifications
+from app.services.platform import notifications
 
 from .routes import bp
 

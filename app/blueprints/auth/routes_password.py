@@ -4,7 +4,7 @@ from flask import current_app, flash, url_for
 
 from app.extensions import db, limiter
 from app.htmx import hx_redirect, render
-from app.services import password_reset
+from app.services.accounts import password_reset
 from app.services.errors import ValidationFailed
 
 from .forms import ForgotPasswordForm, ResetPasswordForm

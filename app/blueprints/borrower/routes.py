@@ -13,8 +13,10 @@ from app.htmx import hx_redirect, render
 from app.models import CREDIT_FACTS, Loan, LoanPurpose, LoanStatus, Role
 from app.risk import predict
 from app.risk.features import FeatureError
-from app.services import amortization, notifications, origination, risk_models
 from app.services.errors import DomainError
+from app.services.lending import origination
+from app.services.platform import notifications, risk_models
+from app.services.servicing import amortization
 
 from .forms import ApplicationForm
 

@@ -12,8 +12,8 @@ from app.extensions import db, get_policy
 from app.htmx import hx_redirect, render
 from app.models import Loan, LoanStatus, Payment, Role, ServicingStatus
 from app.payments import provider_for
-from app.services import repayments, statements
 from app.services.errors import DomainError
+from app.services.servicing import repayments, statements
 
 from .forms import PaymentForm
 from .routes import bp

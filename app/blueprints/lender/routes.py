@@ -11,8 +11,9 @@ from app.extensions import db
 from app.htmx import hx_redirect, render
 from app.models import Provider, Role
 from app.payments import provider_for
-from app.services import cash, returns
 from app.services.errors import DomainError
+from app.services.money import cash
+from app.services.servicing import returns
 
 from .forms import DepositForm, WithdrawForm
 

@@ -12,8 +12,10 @@ from app.access import role_required
 from app.extensions import db, get_policy
 from app.htmx import render
 from app.models import Investment, Loan, LoanPurpose, LoanStatus, Role
-from app.services import amortization, cash, investing, marketplace
 from app.services.errors import DomainError, ValidationFailed
+from app.services.lending import investing, marketplace
+from app.services.money import cash
+from app.services.servicing import amortization
 
 from .forms import InvestForm
 from .routes import bp

@@ -11,7 +11,8 @@ from app.access import role_required
 from app.extensions import db
 from app.htmx import hx_redirect, render
 from app.models import LenderPreference, RiskTolerance, Role
-from app.services import portfolio, recommendations, returns
+from app.services.lending import recommendations
+from app.services.servicing import portfolio, returns
 
 from .forms import PreferencesForm
 from .routes import bp

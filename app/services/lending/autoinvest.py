@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 
 from app.models import Investment, InvestmentStatus, LenderPreference, Loan, LoanStatus
 from app.risk.matching import TOLERANCE_GRADES
-from app.services import cash, investing
 from app.services.errors import DomainError
+from app.services.lending import investing
+from app.services.money import cash
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
 
 LAST_NOTES_SHARE = Decimal("0.10")  # leave the last 10% (at least $100) to people choosing by hand

@@ -15,8 +15,10 @@ from app.models import (
     LoanStatus,
     Role,
 )
-from app.services import accounts, activity, idempotency, ledger, outbox
+from app.services.accounts import accounts
 from app.services.errors import DomainError, InsufficientFunds, ListingClosed, ValidationFailed
+from app.services.money import idempotency, ledger
+from app.services.platform import activity, outbox
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Notification
-from app.services import outbox
+from app.services.platform import outbox
 
 
 def notify(

@@ -20,8 +20,8 @@ from app.models import (
     PaymentAllocation,
     Posting,
 )
-from app.services import ledger
-from app.services.money import ZERO
+from app.services.money import ledger
+from app.services.money.money import ZERO
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
 
 

@@ -11,8 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.models import EmploymentStatus, Role, User, UserSession, VerificationStatus
-from app.services import activity, api_tokens, outbox, passwords
+from app.services.accounts import api_tokens, passwords
 from app.services.errors import DomainError, ValidationFailed
+from app.services.platform import activity, outbox
 
 SELF_SERVICE_ROLES = (Role.BORROWER, Role.LENDER)
 IDLE_TIMEOUT = timedelta(minutes=30)

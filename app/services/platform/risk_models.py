@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 from app.models import HistoricalOutcome, Loan, LoanStatus, RiskModel, ServicingStatus
 from app.risk import registry
 from app.risk.features import FeatureError, build_features
-from app.services import activity
 from app.services.errors import DomainError
+from app.services.platform import activity
 
 
 def active_version(session: Session) -> str:

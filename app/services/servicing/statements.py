@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Installment, Loan, LoanStatus, Payment
-from app.services import amortization
-from app.services.money import ZERO
-from app.services.repayments import OPEN
+from app.services.money.money import ZERO
+from app.services.servicing import amortization
+from app.services.servicing.repayments import OPEN
 
 
 @dataclass(frozen=True)

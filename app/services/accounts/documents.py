@@ -10,8 +10,8 @@ import filetype
 from sqlalchemy.orm import Session
 
 from app.models import Document, DocumentKind, VerificationStatus
-from app.services import activity
 from app.services.errors import ValidationFailed
+from app.services.platform import activity
 
 MAX_UNPACKED = 50 * 1024 * 1024  # a .docx is a zip: refuse bombs before anyone opens it
 MAX_ENTRIES = 1000

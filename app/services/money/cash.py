@@ -14,9 +14,11 @@ from app.models import (
     Role,
     TransferDirection,
 )
-from app.services import accounts, activity, idempotency, ledger, outbox
+from app.services.accounts import accounts
 from app.services.errors import InsufficientFunds, ValidationFailed
-from app.services.money import cents
+from app.services.money import idempotency, ledger
+from app.services.money.money import cents
+from app.services.platform import activity, outbox
 
 MAX_TRANSFER = Decimal("1000000.00")
 

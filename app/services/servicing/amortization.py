@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
-from app.services.money import CENT, ZERO, cents
+from app.services.money.money import CENT, ZERO, cents
 
 MONTHS_PER_YEAR = 12
 DAYS_PER_YEAR = 365  # Actual/365 for daily accrual (payoff quotes)

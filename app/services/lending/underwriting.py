@@ -8,9 +8,10 @@ from sqlalchemy.orm import Session
 from app.models import Loan, LoanStatus, RiskAssessment
 from app.risk import predict
 from app.risk.features import FeatureError
-from app.services import notifications, origination, risk_models
 from app.services.errors import DomainError, ValidationFailed
-from app.services.origination import Offer
+from app.services.lending import origination
+from app.services.lending.origination import Offer
+from app.services.platform import notifications, risk_models
 
 
 def score_application(session: Session, loan_id: int, *, use_ml: bool = True) -> RiskAssessment:

@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Loan, LoanPurpose, LoanStatus, User, VerificationStatus
-from app.services import underwriting
+from app.services.lending import underwriting
 
 PAGE_SIZE = 20
 SORTS = {

@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import User
-from app.services import accounts, activity, api_tokens, notifications, passwords
-from app.services.accounts import ClientInfo
+from app.services.accounts import accounts, api_tokens, passwords
+from app.services.accounts.accounts import ClientInfo
 from app.services.errors import ValidationFailed
+from app.services.platform import activity, notifications
 
 SALT = "communitylend-password-reset"
 MAX_AGE_SECONDS = 3600

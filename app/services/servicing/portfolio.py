@@ -19,8 +19,8 @@ from app.models import (
     PaymentAllocation,
     Posting,
 )
-from app.services.ledger import account_code
-from app.services.money import ZERO, cents
+from app.services.money.ledger import account_code
+from app.services.money.money import ZERO, cents
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -17,8 +17,10 @@ from app.models import (
     User,
     VerificationStatus,
 )
-from app.services import accounts, activity, notifications, origination
+from app.services.accounts import accounts
 from app.services.errors import DomainError, ValidationFailed
+from app.services.lending import origination
+from app.services.platform import activity, notifications
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
 
 

@@ -17,11 +17,13 @@ from app.models import (
     LoanStatus,
     ServicingStatus,
 )
-from app.services import activity, amortization, ledger, notifications
 from app.services.errors import DomainError
-from app.services.ledger import Leg
-from app.services.money import cents
+from app.services.money import ledger
+from app.services.money.ledger import Leg
+from app.services.money.money import cents
+from app.services.platform import activity, notifications
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
+from app.services.servicing import amortization
 
 
 def issue_loan(

@@ -17,10 +17,12 @@ from app.models import (
     ServicingRun,
     ServicingStatus,
 )
-from app.services import activity, issuance, ledger, notifications
 from app.services.errors import DomainError
-from app.services.ledger import Leg
-from app.services.money import ZERO
+from app.services.lending import issuance
+from app.services.money import ledger
+from app.services.money.ledger import Leg
+from app.services.money.money import ZERO
+from app.services.platform import activity, notifications
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
 
 OPEN = (InstallmentStatus.SCHEDULED, InstallmentStatus.DUE, InstallmentStatus.LATE)

@@ -7,10 +7,11 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from app.models import Loan, LoanPurpose, LoanStatus
-from app.services import activity, amortization, outbox
 from app.services.errors import DomainError
-from app.services.money import cents
+from app.services.money.money import cents
+from app.services.platform import activity, outbox
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
+from app.services.servicing import amortization
 
 
 @dataclass(frozen=True)

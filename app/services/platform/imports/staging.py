@@ -11,7 +11,7 @@ import psycopg2
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from app.services.imports.formats import (
+from app.services.platform.imports.formats import (
     EMAIL_PATTERN,
     Format,
     check_sql,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.models import AccountKind, JournalEntry, LedgerAccount, NormalSide, Posting
 from app.services.errors import InsufficientFunds, LedgerError
-from app.services.money import ZERO, cents
+from app.services.money.money import ZERO, cents
 
 # kind -> (normal side, may the balance go below zero on its normal side)
 ACCOUNT_RULES = {

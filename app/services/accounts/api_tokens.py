@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import ApiToken, User
-from app.services import passwords
+from app.services.accounts import passwords
 
 TOKEN_BYTES = 32
 

@@ -11,9 +11,9 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from app.models import CREDIT_FACTS
-from app.services.imports import staging
-from app.services.imports.formats import Format, cast_sql
-from app.services.imports.staging import Report
+from app.services.platform.imports import staging
+from app.services.platform.imports.formats import Format, cast_sql
+from app.services.platform.imports.staging import Report
 
 CHUNK_ROWS = 100_000
 Progress = Callable[[int, int], None]  # (rows done, rows in the file)

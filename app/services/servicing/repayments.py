@@ -22,11 +22,13 @@ from app.models import (
     Provider,
     ServicingStatus,
 )
-from app.services import activity, amortization, ledger, notifications, servicing
 from app.services.errors import DomainError, ValidationFailed
-from app.services.ledger import Leg
-from app.services.money import ZERO, cents, split_largest_remainder
+from app.services.money import ledger
+from app.services.money.ledger import Leg
+from app.services.money.money import ZERO, cents, split_largest_remainder
+from app.services.platform import activity, notifications
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
+from app.services.servicing import amortization, servicing
 
 OPEN = (InstallmentStatus.SCHEDULED, InstallmentStatus.DUE, InstallmentStatus.LATE)
 COMPONENTS = ("late_fee", "interest", "principal", "recovery")

@@ -13,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import ImportBatch
-from app.services import activity, outbox
 from app.services.errors import DomainError
-from app.services.imports.formats import KINDS, format_for
-from app.services.imports.loader import Progress, inspect, load
-from app.services.imports.staging import Report
+from app.services.platform import activity, outbox
+from app.services.platform.imports.formats import KINDS, format_for
+from app.services.platform.imports.loader import Progress, inspect, load
+from app.services.platform.imports.staging import Report
 
 __all__ = ["KINDS", "Report", "confirm", "execute", "format_for", "import_file", "upload"]
 

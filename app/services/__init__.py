@@ -1,0 +1,1 @@
+"""Domain services: plain Python on a SQLAlchemy session, no Flask; callers own the transaction."""

@@ -1,0 +1,1 @@
+"""Accounts: people, passwords, API tokens, identity documents and password resets."""

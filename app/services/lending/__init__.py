@@ -1,0 +1,1 @@
+"""Lending: applying, scoring, reviewing, issuing, and lenders buying notes in listed loans."""

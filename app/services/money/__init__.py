@@ -1,0 +1,1 @@
+"""Money: the double-entry ledger, lender cash, cent arithmetic and idempotent requests."""

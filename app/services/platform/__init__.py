@@ -1,0 +1,1 @@
+"""Platform: the outbox, notifications, the activity log, imports, reports and risk models."""

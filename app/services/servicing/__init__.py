@@ -1,0 +1,1 @@
+"""Servicing: schedules, payments, the daily cycle, statements and what lenders earn."""
