@@ -123,9 +123,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_jinja(app: Flask) -> None:
     from app.formatting import money, pct
+    from app.links import notification_url
 
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["pct"] = pct
+    app.jinja_env.globals["notification_url"] = notification_url
     if app.testing:
         app.jinja_env.undefined = StrictUndefined
 

@@ -63,7 +63,7 @@ def seed() -> None:
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between passes.")
 def relay(once: bool, interval: float) -> None:
     """Move outbox messages onto the queue (run one of these beside the workers)."""
-    from app.jobs import relay as relay_once
+    from app.background.jobs import relay as relay_once
 
     while True:
         count = relay_once()
@@ -78,7 +78,7 @@ def relay(once: bool, interval: float) -> None:
 @click.option("--once", is_flag=True, help="One tick and stop.")
 def schedule(interval: float, once: bool) -> None:
     """Write due recurring jobs (daily cycle, hourly expiry, daily ledger check, auto-invest)."""
-    from app.scheduler import tick
+    from app.background.scheduler import tick
 
     while True:
         created = tick()

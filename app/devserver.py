@@ -42,8 +42,8 @@ def _stop_embedded(server) -> None:
 
 def relay_forever(app) -> None:
     """Without Redis, the outbox is drained here, in a thread of the web process."""
-    from app.jobs import relay
-    from app.scheduler import tick
+    from app.background.jobs import relay
+    from app.background.scheduler import tick
 
     scheduling = os.environ.get("RUN_SCHEDULER", "true").lower() != "false"
     while True:

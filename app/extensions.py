@@ -13,7 +13,9 @@ from flask_wtf.csrf import CSRFProtect
 from redis import Redis
 from rq import Queue
 
+from app.integrations.payments import gateway_for
 from app.models import Base
+from app.services.money.payments import PaymentGateway
 from app.services.policy import LendingPolicy
 
 db = SQLAlchemy(model_class=Base)
@@ -48,6 +50,11 @@ def get_queue(name: str = "default") -> Queue | None:
     if redis is None:
         return None
     return Queue(name, connection=redis, is_async=current_app.config["RQ_IS_ASYNC"])
+
+
+def get_gateway() -> PaymentGateway:
+    """The payment gateway as configured for this app (Stripe, or simulated in development)."""
+    return gateway_for(current_app.config)
 
 
 def get_policy() -> LendingPolicy:

@@ -1,7 +1,6 @@
-"""Blueprints, one per audience."""
+"""Blueprints, one per audience, plus the health check and the payment provider's webhooks."""
 
-from app import health, webhooks
-from app.blueprints import admin, api, auth, borrower, lender  # noqa: F401 - api: see below
+from app.blueprints import admin, api, auth, borrower, health, lender, webhooks  # noqa: F401
 
 # The API blueprint is registered through flask-smorest (app.register_blueprints), for its OpenAPI.
 ALL_BLUEPRINTS = [auth.bp, borrower.bp, lender.bp, admin.bp, health.bp, webhooks.bp]

@@ -45,7 +45,9 @@ class Notification(Base):
     kind: Mapped[str] = mapped_column(String(60))
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    link: Mapped[str | None] = mapped_column(String(500))
+    # Where it points, as an endpoint and its arguments: the web and mail code build the URL.
+    link_endpoint: Mapped[str | None] = mapped_column(String(80))
+    link_args: Mapped[dict | None] = mapped_column(JSONB)
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     read_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

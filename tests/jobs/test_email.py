@@ -7,8 +7,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from app import jobs
+from app.background import jobs
 from app.extensions import db
+from app.links import notification_url
 from app.models import EmailMessage, OutboxMessage, OutboxStatus, Role
 from app.services.platform import notifications
 from tests.factories import UserFactory
@@ -49,7 +50,7 @@ def _notify(user):
         "loan.offered",
         "Your loan offer is ready",
         "Grade B2 at 12.25% for $9,000.00.",
-        link="/borrower/applications/7",
+        link=("borrower.application_show", {"loan_id": 7}),
     )
 
 
@@ -68,6 +69,13 @@ def test_a_notification_is_emailed_in_html_and_plain_text(smtp):
     assert "Hello Mia" in parts["text/plain"] and "Grade B2" in parts["text/plain"]
     assert 'href="http://127.0.0.1:5000/borrower/applications/7"' in parts["text/html"]
     assert db.session.scalars(select(EmailMessage.status)).one() == "sent"
+
+
+def test_email_links_are_absolute_under_the_public_url(app, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "https://lend.example/app")
+    notification = _notify(UserFactory(role=Role.BORROWER))
+    url = notification_url(notification, external=True)
+    assert url == "https://lend.example/app/borrower/applications/7"
 
 
 def test_smtp_down_retries_without_losing_or_doubling_the_email(app, smtp, monkeypatch):

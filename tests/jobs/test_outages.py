@@ -15,7 +15,7 @@ import pytest
 from redis import Redis
 from sqlalchemy import select
 
-from app import jobs
+from app.background import jobs
 from app.extensions import db
 from app.models import Notification, OutboxMessage, OutboxStatus, Role
 from app.services.accounts import accounts

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app import jobs
+from app.background import jobs
 from app.extensions import db
 from app.models import Notification, OutboxMessage, OutboxStatus, Role
 from app.services.accounts import accounts

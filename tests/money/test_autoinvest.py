@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from app import jobs
+from app.background import jobs
 from app.extensions import db
 from app.models import Investment, LenderPreference, Provider, RiskTolerance
 from app.services.lending import autoinvest

@@ -5,7 +5,7 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from app import jobs
+from app.background import jobs
 from app.extensions import db
 from app.models import ImportBatch, Loan, OutboxMessage, Role, User
 from tests.factories import UserFactory

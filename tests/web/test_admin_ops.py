@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from app import jobs
+from app.background import jobs
+from app.background.scheduler import tick
 from app.extensions import db
 from app.models import (
     ActivityLog,
@@ -18,7 +19,6 @@ from app.models import (
     Role,
     ServicingStatus,
 )
-from app.scheduler import tick
 from app.services.money import ledger
 from app.services.platform import outbox
 from app.services.servicing import servicing

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app import jobs
+from app.background import jobs
 from app.extensions import db
 from app.models import (
     Document,

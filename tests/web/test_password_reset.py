@@ -2,9 +2,11 @@
 
 import re
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.links import notification_url
 from app.models import ActivityLog, Notification, OutboxMessage, Role
 from app.services.accounts import password_reset
 from tests.conftest import PASSWORD
@@ -20,7 +22,8 @@ def _link_for(user) -> str:
         )
     )
     assert notification is not None
-    return notification.link
+    with current_app.test_request_context():
+        return notification_url(notification)
 
 
 def test_the_answer_is_the_same_whether_or_not_the_email_has_an_account(client):

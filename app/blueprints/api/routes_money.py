@@ -6,7 +6,7 @@ from decimal import Decimal
 from flask import current_app
 from sqlalchemy import select
 
-from app.extensions import db, get_policy, limiter
+from app.extensions import db, get_gateway, get_policy, limiter
 from app.models import (
     Investment,
     InvestmentStatus,
@@ -14,8 +14,8 @@ from app.models import (
     Payment,
     Role,
 )
-from app.payments import provider_for
 from app.services.lending import investing
+from app.services.money import payments
 from app.services.servicing import portfolio, returns, statements
 
 from .routes import api_error, api_user, bearer_required, bp
@@ -100,8 +100,9 @@ def payment_create(headers: dict, body: dict):
     loan = db.session.get(Loan, body["loan_id"])
     if loan is None or loan.borrower_id != borrower.id:
         return api_error(404, "not_found", "No such loan.")
-    result = provider_for(current_app.config).pay_loan(
+    result = payments.pay_loan(
         db.session,
+        get_gateway(),
         loan,
         body["amount"],
         payer_id=borrower.id,

@@ -15,7 +15,7 @@ from app.risk import predict
 from app.risk.features import FeatureError
 from app.services.errors import DomainError
 from app.services.lending import origination
-from app.services.platform import notifications, risk_models
+from app.services.platform import risk_models
 from app.services.servicing import amortization
 
 from .forms import ApplicationForm
@@ -115,18 +115,14 @@ def application_status(loan_id: int):
 @role_required(Role.BORROWER)
 def application_accept(loan_id: int):
     """Take the offer: admins verify and approve it next."""
-    return _answer(
-        loan_id,
-        origination.accept_offer,
-        "Offer accepted. We'll verify your documents and list your loan for lenders.",
-    )
+    return _answer(loan_id, origination.accept_offer, origination.OFFER_ACCEPTED)
 
 
 @bp.post("/applications/<int:loan_id>/withdraw")
 @role_required(Role.BORROWER)
 def application_withdraw(loan_id: int):
     """Walk away from the application."""
-    return _answer(loan_id, origination.withdraw, "Application withdrawn.")
+    return _answer(loan_id, origination.withdraw, origination.WITHDRAWN)
 
 
 def _answer(loan_id: int, action, message: str):
@@ -137,14 +133,6 @@ def _answer(loan_id: int, action, message: str):
         db.session.rollback()
         flash(error.message, "error")
     else:
-        notifications.notify(
-            db.session,
-            loan.borrower_id,
-            f"loan.{loan.status.value}",
-            f"Loan #{loan.id}: {loan.status.value.replace('_', ' ')}",
-            message,
-            link=url_for("borrower.application_show", loan_id=loan.id),
-        )
         db.session.commit()
         flash(message, "success")
     return hx_redirect(url_for("borrower.application_show", loan_id=loan_id))

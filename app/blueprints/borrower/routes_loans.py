@@ -4,15 +4,15 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from flask import current_app, flash, request, url_for
+from flask import flash, request, url_for
 from sqlalchemy import func, select
 
 from app.access import owned_or_404, role_required
-from app.extensions import db, get_policy
+from app.extensions import db, get_gateway, get_policy
 from app.htmx import hx_redirect, render
 from app.models import Loan, LoanStatus, Payment, Role, ServicingStatus
-from app.payments import provider_for
 from app.services.errors import DomainError
+from app.services.money import payments
 from app.services.servicing import repayments, statements
 
 from .forms import PaymentForm
@@ -54,8 +54,9 @@ def payment_create(loan_id: int):
     if not form.validate_on_submit() or amount is None:
         return render("borrower/loans/show.html", "pay_form", status=422, **page)
     try:
-        result = provider_for(current_app.config).pay_loan(
+        result = payments.pay_loan(
             db.session,
+            get_gateway(),
             loan,
             amount,
             payer_id=loan.borrower_id,

@@ -3,16 +3,15 @@
 import uuid
 from datetime import date
 
-from flask import Blueprint, current_app, flash, url_for
+from flask import Blueprint, flash, url_for
 from flask_login import current_user
 
 from app.access import role_required
-from app.extensions import db
+from app.extensions import db, get_gateway
 from app.htmx import hx_redirect, render
 from app.models import Provider, Role
-from app.payments import provider_for
 from app.services.errors import DomainError
-from app.services.money import cash
+from app.services.money import cash, payments
 from app.services.servicing import returns
 
 from .forms import DepositForm, WithdrawForm
@@ -42,8 +41,12 @@ def deposit_create():
     if not form.validate_on_submit():
         return render("lender/dashboard.html", "cash_forms", status=422, **_cash_page(deposit=form))
     try:
-        message = provider_for(current_app.config).deposit(
-            db.session, current_user.id, form.amount.data, key=form.idempotency_key.data
+        message = payments.deposit(
+            db.session,
+            get_gateway(),
+            current_user.id,
+            form.amount.data,
+            key=form.idempotency_key.data,
         )
     except DomainError as error:
         db.session.rollback()

@@ -45,7 +45,7 @@ def request_reset(session: Session, email: str, secret: str, client: ClientInfo)
         "Set a new password",
         "Someone (we hope you) asked to set a new password for your CommunityLend account. The "
         "link works once, for one hour. If it was not you, ignore this email.",
-        link=f"/password/reset/{make_token(user, secret)}",
+        link=("auth.password_reset_form", {"token": make_token(user, secret)}),
     )
 
 

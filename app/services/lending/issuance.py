@@ -85,7 +85,7 @@ def issue_loan(
         "Your loan is funded",
         f"${loan.amount - loan.origination_fee:,.2f} is on its way to you. Your first "
         f"payment of ${loan.monthly_payment:,.2f} is due {loan.first_due_date:%d %b %Y}.",
-        link=f"/borrower/loans/{loan.id}",
+        link=("borrower.loan_show", {"loan_id": loan.id}),
         dedupe_key=f"issued-{loan.id}",
     )
     session.flush()
@@ -159,7 +159,7 @@ def expire_listing(session: Session, loan: Loan) -> Loan:
         "Your listing closed unfunded",
         f"Lenders committed ${raised:,.2f} of ${loan.amount:,.2f}, below what we need "
         "to issue. You can apply again.",
-        link=f"/borrower/applications/{loan.id}",
+        link=("borrower.application_show", {"loan_id": loan.id}),
         dedupe_key=f"expired-{loan.id}",
     )
     for lender_id, amount in by_lender.items():
@@ -169,7 +169,7 @@ def expire_listing(session: Session, loan: Loan) -> Loan:
             "investment.refunded",
             "A listing you backed expired",
             f"Loan #{loan.id} did not fund; ${amount:,.2f} is back in your cash.",
-            link="/lender/",
+            link=("lender.dashboard", {}),
             dedupe_key=f"refund-{loan.id}-{lender_id}",
         )
     session.flush()

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from app.models import Loan, LoanPurpose, LoanStatus
 from app.services.errors import DomainError
 from app.services.money.money import cents
-from app.services.platform import activity, outbox
+from app.services.platform import activity, notifications, outbox
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
 from app.services.servicing import amortization
 
@@ -107,12 +107,16 @@ def decline(session: Session, loan: Loan, reasons: list[str]) -> Loan:
     return loan
 
 
+OFFER_ACCEPTED = "Offer accepted. We'll verify your documents and list your loan for lenders."
+WITHDRAWN = "Application withdrawn."
+
+
 def accept_offer(session: Session, loan: Loan) -> Loan:
     """The borrower takes the offer; admins verify and approve next."""
     _require(loan, LoanStatus.OFFERED)
     loan.status = LoanStatus.PENDING_APPROVAL
     activity.record(session, "loan.offer_accepted", user_id=loan.borrower_id, entity=loan)
-    session.flush()
+    _tell_borrower(session, loan, OFFER_ACCEPTED)
     return loan
 
 
@@ -121,8 +125,20 @@ def withdraw(session: Session, loan: Loan) -> Loan:
     _require(loan, LoanStatus.SUBMITTED, LoanStatus.OFFERED, LoanStatus.PENDING_APPROVAL)
     loan.status = LoanStatus.WITHDRAWN
     activity.record(session, "loan.withdrawn", user_id=loan.borrower_id, entity=loan)
-    session.flush()
+    _tell_borrower(session, loan, WITHDRAWN)
     return loan
+
+
+def _tell_borrower(session: Session, loan: Loan, message: str) -> None:
+    session.flush()
+    notifications.notify(
+        session,
+        loan.borrower_id,
+        f"loan.{loan.status.value}",
+        f"Loan #{loan.id}: {loan.status.value.replace('_', ' ')}",
+        message,
+        link=("borrower.application_show", {"loan_id": loan.id}),
+    )
 
 
 def list_loan(

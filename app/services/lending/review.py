@@ -60,7 +60,7 @@ def approve_application(
         "loan.listed",
         "Your loan is listed",
         f"Lenders can now fund loan #{loan.id} until {loan.funding_deadline:%d %b %Y}.",
-        link=f"/borrower/applications/{loan.id}",
+        link=("borrower.application_show", {"loan_id": loan.id}),
         dedupe_key=f"listed-{loan.id}",
     )
     return "listed"
@@ -80,7 +80,7 @@ def decline_application(session: Session, loan_id: int, admin_id: int, reasons: 
         "loan.declined",
         "Your application was declined",
         "The principal reasons: " + "; ".join(reasons) + ".",
-        link=f"/borrower/applications/{loan.id}",
+        link=("borrower.application_show", {"loan_id": loan.id}),
         dedupe_key=f"admin-declined-{loan.id}",
     )
     return loan
@@ -105,7 +105,7 @@ def review_document(
         f"document.{document.status.value}",
         f"Your {document.kind.value} document was {document.status.value}",
         f"{document.original_filename}: {outcome}.",
-        link="/account/documents",
+        link=("auth.document_index", {}),
         dedupe_key=f"document-{document.id}-{document.status.value}",
     )
     activity.record(

@@ -52,7 +52,7 @@ def score_application(session: Session, loan_id: int, *, use_ml: bool = True) ->
     session.add(assessment)
     session.flush()
     texts = [reason["text"] for reason in result.reasons]
-    link = f"/borrower/applications/{loan.id}"
+    link = ("borrower.application_show", {"loan_id": loan.id})
     if result.approved:
         origination.make_offer(
             session,

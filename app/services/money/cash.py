@@ -33,8 +33,7 @@ def deposit(
     idempotency_key: str | None = None,
 ) -> CashTransfer:
     """Credit a lender's available cash with money received by the provider (once per ref/key)."""
-    _check_amount(amount)
-    accounts.require_active(session, user_id, Role.LENDER, "hold cash")
+    check_deposit(session, user_id, amount)
     duplicate = _existing(session, user_id, provider, provider_ref, idempotency_key)
     if duplicate is not None:
         return duplicate
@@ -70,6 +69,12 @@ def deposit(
     )
     activity.record(session, "cash.deposited", user_id=user_id, entity=transfer, amount=str(amount))
     return transfer
+
+
+def check_deposit(session: Session, user_id: int, amount: Decimal) -> None:
+    """Refuse a deposit this lender cannot make, before money is collected for it."""
+    _check_amount(amount)
+    accounts.require_active(session, user_id, Role.LENDER, "hold cash")
 
 
 def withdraw(

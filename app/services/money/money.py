@@ -51,3 +51,16 @@ def split_largest_remainder(
                 shares[key] -= CENT
                 leftover += 1
     return shares
+
+
+def to_cents(amount: Decimal) -> int:
+    """Whole cents, as payment providers count (refuses fractions of a cent)."""
+    whole = amount * 100
+    if whole != whole.to_integral_value():
+        raise ValueError(f"{amount} is not a whole number of cents")
+    return int(whole)
+
+
+def from_cents(count: int) -> Decimal:
+    """Dollars and cents from a provider's whole-cent count."""
+    return (Decimal(count) / 100).quantize(CENT)

@@ -16,17 +16,27 @@ def notify(
     title: str,
     body: str,
     *,
-    link: str | None = None,
+    link: tuple[str, dict] | None = None,
     dedupe_key: str | None = None,
     email: bool = True,
 ) -> Notification:
-    """Tell a user something (once per dedupe_key): in-app now, by email through the outbox."""
+    """Tell a user something (once per dedupe_key): in-app now, by email through the outbox.
+
+    `link` is an (endpoint, arguments) pair, e.g. ("borrower.loan_show", {"loan_id": 7}).
+    """
     if dedupe_key:
         existing = session.scalar(select(Notification).where(Notification.dedupe_key == dedupe_key))
         if existing is not None:
             return existing
+    endpoint, arguments = link or (None, None)
     notification = Notification(
-        user_id=user_id, kind=kind, title=title, body=body, link=link, dedupe_key=dedupe_key
+        user_id=user_id,
+        kind=kind,
+        title=title,
+        body=body,
+        link_endpoint=endpoint,
+        link_args=arguments,
+        dedupe_key=dedupe_key,
     )
     session.add(notification)
     session.flush()

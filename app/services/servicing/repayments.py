@@ -109,7 +109,7 @@ def apply_payment(
             "payment.received",
             f"Payment of ${amount:,.2f} received",
             f"We applied your ${amount:,.2f} payment to loan #{loan.id}.",
-            link=f"/borrower/loans/{loan.id}",
+            link=("borrower.loan_show", {"loan_id": loan.id}),
             dedupe_key=f"payment-{payment.id}",
         )
         activity.record(

@@ -88,7 +88,7 @@ def run_cycle(
                 f"loan.{row.servicing_status}",
                 title,
                 body.format(id=row.id),
-                link=f"/borrower/loans/{row.id}",
+                link=("borrower.loan_show", {"loan_id": row.id}),
                 dedupe_key=f"status-{row.id}-{row.servicing_status}-{business_date}",
             )
     stats["charged_off"] = 0

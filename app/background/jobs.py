@@ -1,6 +1,7 @@
 """Background jobs: the outbox relay and the job functions RQ runs (ids in, commit, record)."""
 
 import logging
+import smtplib
 import traceback
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -8,7 +9,9 @@ from datetime import UTC, date, datetime
 from flask import current_app
 from sqlalchemy import select, update
 
+from app.background.emails import compose as compose_email
 from app.extensions import db, get_policy, get_queue
+from app.integrations import smtp
 from app.models import (
     ImportBatch,
     LenderPreference,
@@ -20,7 +23,7 @@ from app.models import (
 )
 from app.services.lending import autoinvest, issuance, underwriting
 from app.services.money import ledger
-from app.services.platform import activity, imports, notifications, outbox, risk_models
+from app.services.platform import activity, emails, imports, notifications, outbox, risk_models
 from app.services.servicing import servicing
 
 log = logging.getLogger(__name__)
@@ -56,7 +59,7 @@ def welcome_user(payload: dict) -> None:
         "welcome",
         "Welcome to CommunityLend",
         f"Hello {user.first_name}, complete your profile, then {next_step}.",
-        link="/account",
+        link=("auth.profile_show", {}),
         dedupe_key=f"welcome-{user.id}",
     )
 
@@ -64,9 +67,18 @@ def welcome_user(payload: dict) -> None:
 @handler("send_email")
 def send_email(payload: dict) -> None:
     """Email one notification (retried with backoff by the outbox when SMTP fails)."""
-    from app.mail import deliver
-
-    deliver(payload["notification_id"])
+    config = current_app.config
+    try:
+        emails.deliver(
+            db.session,
+            payload["notification_id"],
+            mailer=smtp.mailer_for(config),
+            compose=compose_email,
+            send_updates=config["ENABLE_EMAIL_NOTIFICATIONS"],
+        )
+    except (OSError, smtplib.SMTPException):
+        db.session.commit()  # keep the attempt count and error; the outbox retries with backoff
+        raise
 
 
 @handler("issue_loan")

@@ -1,0 +1,1 @@
+"""The outside world behind interfaces the services own: payment gateways and SMTP."""

@@ -1,0 +1,24 @@
+"""Payment gateways: simulated (development and tests) or Stripe, chosen by configuration."""
+
+from decimal import Decimal
+
+from app.integrations.stripe_gateway import StripeGateway
+from app.models import Provider
+from app.services.money.payments import Charge, PaymentGateway
+
+
+class SimulatedGateway:
+    """For development and tests: the money is there at once."""
+
+    provider = Provider.SIMULATED
+    confirms_later = False
+
+    def charge(self, amount: Decimal, *, metadata: dict[str, str], key: str) -> Charge:
+        return Charge(reference=f"sim_{key}")
+
+
+def gateway_for(config) -> PaymentGateway:
+    """Stripe when keys are set, otherwise the simulated gateway."""
+    if config.get("STRIPE_SECRET_KEY"):
+        return StripeGateway(config["STRIPE_SECRET_KEY"])
+    return SimulatedGateway()

@@ -1,0 +1,179 @@
+"""Taking money in through a payment gateway: loan payments and lender deposits.
+
+Pages and the API ask this module; it talks to the provider only through `PaymentGateway`,
+which `app.integrations` implements (simulated at once, or Stripe confirming by webhook).
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Protocol
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from app.models import Loan, Payment, Provider, ProviderEvent
+from app.services.money import cash
+from app.services.policy import LendingPolicy
+from app.services.servicing import repayments
+
+
+@dataclass(frozen=True)
+class Charge:
+    """The provider's answer to a request for money."""
+
+    reference: str
+    client_secret: str | None = None  # for the browser to confirm, when the provider needs it
+
+
+class PaymentGateway(Protocol):
+    """A payment provider as this platform uses it."""
+
+    provider: Provider
+    confirms_later: bool  # True: money arrives when the provider says so (a notice)
+
+    def charge(self, amount: Decimal, *, metadata: dict[str, str], key: str) -> Charge:
+        """Ask for `amount`; the same `key` twice is one charge."""
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    payment: Payment | None  # None while the provider has not confirmed
+    message: str
+    client_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A provider event, verified and read into plain values by the integration."""
+
+    id: str
+    type: str
+    created: datetime
+    payload: dict
+    succeeded: bool = False  # money arrived (the only kind that moves money here)
+    amount: Decimal | None = None
+    reference: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def pay_loan(
+    session: Session,
+    gateway: PaymentGateway,
+    loan: Loan,
+    amount: Decimal,
+    *,
+    payer_id: int,
+    key: str,
+    today: date,
+    policy: LendingPolicy,
+) -> PaymentResult:
+    """Collect a payment towards `loan`: applied now, or when the provider confirms it."""
+    if gateway.confirms_later:
+        repayments.check_payable(session, loan, amount, today)
+        charge = gateway.charge(
+            amount,
+            metadata={
+                "kind": "loan_payment",
+                "loan_id": str(loan.id),
+                "payer_id": str(payer_id),
+                "idempotency_key": key,
+            },
+            key=f"loan-payment-{key}",
+        )
+        return PaymentResult(
+            None,
+            "Payment started; it applies to your loan when your bank confirms it.",
+            charge.client_secret,
+        )
+    charge = gateway.charge(amount, metadata={"kind": "loan_payment"}, key=key)
+    payment = repayments.apply_payment(
+        session,
+        loan.id,
+        amount,
+        received_on=today,
+        idempotency_key=key,
+        payer_id=payer_id,
+        provider=gateway.provider,
+        provider_ref=charge.reference,
+        policy=policy,
+    )
+    return PaymentResult(payment, f"Payment of ${amount:,.2f} received. Thank you.")
+
+
+def deposit(
+    session: Session, gateway: PaymentGateway, user_id: int, amount: Decimal, *, key: str
+) -> str:
+    """Add to a lender's cash: at once, or when the provider confirms. Returns the message."""
+    if gateway.confirms_later:
+        cash.check_deposit(session, user_id, amount)
+        gateway.charge(
+            amount,
+            metadata={"kind": "deposit", "user_id": str(user_id), "idempotency_key": key},
+            key=f"deposit-{key}",
+        )
+        return f"Deposit of ${amount:,.2f} started; it is added when your bank confirms it."
+    charge = gateway.charge(amount, metadata={"kind": "deposit"}, key=key)
+    cash.deposit(
+        session,
+        user_id,
+        amount,
+        provider=gateway.provider,
+        provider_ref=charge.reference,
+        idempotency_key=key,
+    )
+    return f"${amount:,.2f} added to your available cash."
+
+
+def record_notice(session: Session, notice: Notice, provider: Provider, policy) -> bool:
+    """Store a provider event once and apply the money it confirms; False for a duplicate.
+
+    A DomainError from applying it propagates after the event row is written, so the caller
+    can log it and still commit the row (the money is at the provider: an operator follows up).
+    """
+    stored = session.execute(
+        insert(ProviderEvent)
+        .values(
+            id=notice.id,
+            provider=provider,
+            type=notice.type,
+            payload=notice.payload,
+            received_at=datetime.now(UTC),
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(ProviderEvent.id)
+    ).scalar_one_or_none()
+    if stored is None:
+        return False
+    try:
+        with session.begin_nested():  # a refused event leaves no half-applied money behind
+            _apply(session, notice, provider, policy)
+    finally:
+        session.get(ProviderEvent, notice.id).processed_at = datetime.now(UTC)
+    return True
+
+
+def _apply(session: Session, notice: Notice, provider: Provider, policy) -> None:
+    if not notice.succeeded:
+        return  # states before success carry no money; later ones are handled by reconciliation
+    kind = notice.metadata.get("kind")
+    if kind == "loan_payment":
+        repayments.apply_payment(
+            session,
+            int(notice.metadata["loan_id"]),
+            notice.amount,
+            received_on=notice.created.date(),
+            idempotency_key=notice.metadata.get("idempotency_key") or f"stripe:{notice.reference}",
+            payer_id=int(notice.metadata["payer_id"]),
+            provider=provider,
+            provider_ref=notice.reference,
+            policy=policy,
+        )
+    elif kind == "deposit":
+        cash.deposit(
+            session,
+            int(notice.metadata["user_id"]),
+            notice.amount,
+            provider=provider,
+            provider_ref=notice.reference,
+        )

@@ -1,0 +1,72 @@
+"""Email for notifications: composed once, sent at most once, every attempt counted."""
+
+import smtplib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import EmailMessage, Notification, User
+
+# (notification, user) -> (text body, html body); rendered by the web layer's templates.
+Composer = Callable[[Notification, User], tuple[str, str]]
+
+
+class Mailer(Protocol):
+    def send(self, to: str, subject: str, text: str, html: str) -> None:
+        """Hand one message to the mail server; raise OSError or SMTPException on failure."""
+
+
+def deliver(
+    session: Session,
+    notification_id: int,
+    *,
+    mailer: Mailer | None,
+    compose: Composer,
+    send_updates: bool,
+) -> str:
+    """Send the notification's email once; raises on SMTP failure so the outbox retries.
+
+    With no mailer the message is kept as "captured" (development: the admin outbox shows it).
+    """
+    notification = session.get(Notification, notification_id)
+    # The switch silences updates, not security mail (a password-reset link must arrive).
+    if not send_updates and not notification.kind.startswith("auth."):
+        return "disabled"
+    message = session.scalar(
+        select(EmailMessage).where(EmailMessage.notification_id == notification_id)
+    )
+    if message is None:
+        message = _compose(session, notification, compose)
+    if message.status in ("sent", "captured"):
+        return message.status
+    message.attempts += 1
+    if mailer is None:
+        message.status = "captured"
+        return message.status
+    try:
+        mailer.send(message.to_address, message.subject, message.text_body, message.html_body)
+    except (OSError, smtplib.SMTPException) as error:
+        message.last_error = str(error)  # the caller commits it before the outbox retries
+        raise
+    message.status, message.sent_at = "sent", datetime.now(UTC)
+    return message.status
+
+
+def _compose(session: Session, notification: Notification, compose: Composer) -> EmailMessage:
+    user = session.get(User, notification.user_id)
+    text, html = compose(notification, user)
+    message = EmailMessage(
+        notification_id=notification.id,
+        to_address=user.email,
+        subject=f"CommunityLend: {notification.title}",
+        text_body=text,
+        html_body=html,
+        status="pending",
+        attempts=0,
+    )
+    session.add(message)
+    session.flush()
+    return message

@@ -1,0 +1,168 @@
+"""Taking money through a gateway: applied at once, or only when the provider's notice arrives."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.integrations.payments import SimulatedGateway
+from app.models import CashTransfer, Payment, Provider
+from app.services.errors import DomainError, ValidationFailed
+from app.services.money import cash, payments
+from app.services.money.money import from_cents, to_cents
+from app.services.policy import DEFAULT_POLICY
+from tests.money.builders import assert_ledger_balances, issued_loan, key, lender
+
+
+class ConfirmsLaterGateway:
+    """A provider that answers with a pending charge, as Stripe does; records what it was asked."""
+
+    provider = Provider.STRIPE
+    confirms_later = True
+
+    def __init__(self):
+        self.charges = []
+
+    def charge(self, amount, *, metadata, key):
+        self.charges.append((amount, metadata, key))
+        return payments.Charge(reference=f"pi_{len(self.charges)}", client_secret="secret_1")
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.fixture()
+def loan():
+    loan, _ = issued_loan(["10000"], issued_on=date.today().replace(day=1))
+    return loan
+
+
+def test_simulated_payment_is_applied_at_once(loan):
+    result = payments.pay_loan(
+        db.session,
+        SimulatedGateway(),
+        loan,
+        Decimal("100.00"),
+        payer_id=loan.borrower_id,
+        key="k-1",
+        today=date.today(),
+        policy=DEFAULT_POLICY,
+    )
+    assert result.payment.amount == Decimal("100.00")
+    assert result.payment.provider_ref == "sim_k-1"
+    assert_ledger_balances()
+
+
+def test_a_pending_charge_moves_no_money_until_the_notice(loan):
+    gateway = ConfirmsLaterGateway()
+    result = payments.pay_loan(
+        db.session,
+        gateway,
+        loan,
+        Decimal("100.00"),
+        payer_id=loan.borrower_id,
+        key="k-2",
+        today=date.today(),
+        policy=DEFAULT_POLICY,
+    )
+    assert result.payment is None and result.client_secret == "secret_1"
+    assert _count(Payment) == 0
+    ((amount, metadata, idempotency),) = gateway.charges
+    assert amount == Decimal("100.00") and idempotency == "loan-payment-k-2"
+    assert metadata["loan_id"] == str(loan.id) and metadata["kind"] == "loan_payment"
+    notice = payments.Notice(
+        id="evt_1",
+        type="payment_intent.succeeded",
+        created=datetime.now(UTC),
+        payload={},
+        succeeded=True,
+        amount=amount,
+        reference="pi_1",
+        metadata=metadata,
+    )
+    assert payments.record_notice(db.session, notice, Provider.STRIPE, DEFAULT_POLICY) is True
+    assert payments.record_notice(db.session, notice, Provider.STRIPE, DEFAULT_POLICY) is False
+    assert db.session.scalars(select(Payment)).one().provider_ref == "pi_1"
+    assert_ledger_balances()
+
+
+def test_a_payment_over_the_payoff_is_refused_before_the_provider_is_asked(loan):
+    gateway = ConfirmsLaterGateway()
+    with pytest.raises(DomainError):
+        payments.pay_loan(
+            db.session,
+            gateway,
+            loan,
+            Decimal("50000.00"),
+            payer_id=loan.borrower_id,
+            key="k-3",
+            today=date.today(),
+            policy=DEFAULT_POLICY,
+        )
+    assert gateway.charges == []
+
+
+def test_a_deposit_through_a_confirming_provider_waits_for_its_notice():
+    user = lender()
+    gateway = ConfirmsLaterGateway()
+    message = payments.deposit(db.session, gateway, user.id, Decimal("250.00"), key=key())
+    assert "when your bank confirms" in message
+    assert cash.available_cash(db.session, user.id) == Decimal("0.00")
+    ((amount, metadata, _),) = gateway.charges
+    notice = payments.Notice(
+        id="evt_2",
+        type="payment_intent.succeeded",
+        created=datetime.now(UTC),
+        payload={},
+        succeeded=True,
+        amount=amount,
+        reference="pi_1",
+        metadata=metadata,
+    )
+    payments.record_notice(db.session, notice, Provider.STRIPE, DEFAULT_POLICY)
+    assert cash.available_cash(db.session, user.id) == Decimal("250.00")
+    assert_ledger_balances()
+
+
+def test_a_bad_deposit_is_refused_before_the_provider_is_asked():
+    gateway = ConfirmsLaterGateway()
+    with pytest.raises(ValidationFailed):
+        payments.deposit(db.session, gateway, lender().id, Decimal("0.001"), key=key())
+    assert gateway.charges == [] and _count(CashTransfer) == 0
+
+
+def test_a_refused_notice_is_recorded_and_leaves_no_money_behind(loan):
+    notice = payments.Notice(
+        id="evt_3",
+        type="payment_intent.succeeded",
+        created=datetime.now(UTC),
+        payload={},
+        succeeded=True,
+        amount=Decimal("99999.00"),
+        reference="pi_9",
+        metadata={
+            "kind": "loan_payment",
+            "loan_id": str(loan.id),
+            "payer_id": str(loan.borrower_id),
+        },
+    )
+    with pytest.raises(DomainError):
+        payments.record_notice(db.session, notice, Provider.STRIPE, DEFAULT_POLICY)
+    assert _count(Payment) == 0
+    assert_ledger_balances()
+
+
+@pytest.mark.parametrize(
+    ("amount", "count"), [("0.01", 1), ("327.34", 32734), ("1000000.00", 100000000)]
+)
+def test_cents_round_trip(amount, count):
+    assert to_cents(Decimal(amount)) == count
+    assert from_cents(count) == Decimal(amount)
+
+
+def test_to_cents_refuses_a_fraction_of_a_cent():
+    with pytest.raises(ValueError, match="whole number of cents"):
+        to_cents(Decimal("1.005"))

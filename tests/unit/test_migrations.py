@@ -1,0 +1,70 @@
+"""Data migrations carry real rows across: run on a database of their own, step by step."""
+
+import os
+
+import pytest
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from config import TestConfig
+from tests.conftest import _recreate_database
+
+MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "..", "migrations")
+URL = TestConfig.SQLALCHEMY_DATABASE_URI.rsplit("/", 1)[0] + "/communitylend_test_migrations"
+
+OLD_LINKS = {
+    "/borrower/applications/7": ("borrower.application_show", {"loan_id": 7}),
+    "/borrower/loans/12": ("borrower.loan_show", {"loan_id": 12}),
+    "/password/reset/abc.def-ghi": ("auth.password_reset_form", {"token": "abc.def-ghi"}),
+    "/account/documents": ("auth.document_index", {}),
+    "/account": ("auth.profile_show", {}),
+    "/lender/": ("lender.dashboard", {}),
+    "https://elsewhere.example/x": (None, None),
+}
+
+
+class MigrationConfig(TestConfig):
+    SQLALCHEMY_DATABASE_URI = URL
+
+
+@pytest.fixture()
+def migration_app(app):
+    _recreate_database(URL)
+    other = create_app(MigrationConfig)
+    engine = create_engine(URL)
+    yield other, engine
+    engine.dispose()
+
+
+def test_notification_links_become_endpoints_and_back(migration_app):
+    other, engine = migration_app
+    with other.app_context():
+        upgrade(directory=MIGRATIONS, revision="0003")
+    with engine.begin() as connection:
+        user = connection.execute(
+            text(
+                "INSERT INTO users (email, password_hash, role, first_name, last_name) "
+                "VALUES ('m@example.com', 'x', 'borrower', 'M', 'N') RETURNING id"
+            )
+        ).scalar_one()
+        for number, link in enumerate(OLD_LINKS):
+            connection.execute(
+                text(
+                    "INSERT INTO notifications (user_id, kind, title, body, link, created_at) "
+                    "VALUES (:user, 'k', :title, 'b', :link, now())"
+                ),
+                {"user": user, "title": f"n{number}", "link": link},
+            )
+    with other.app_context():
+        upgrade(directory=MIGRATIONS, revision="0004")
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT title, link_endpoint, link_args FROM notifications ORDER BY id")
+        ).all()
+    assert [(endpoint, args) for _, endpoint, args in rows] == list(OLD_LINKS.values())
+    with other.app_context():
+        downgrade(directory=MIGRATIONS, revision="0003")
+    with engine.connect() as connection:
+        links = connection.execute(text("SELECT link FROM notifications ORDER BY id")).scalars()
+        assert list(links) == [*list(OLD_LINKS)[:-1], None]
