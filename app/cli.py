@@ -9,7 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app.extensions import db
+from app.extensions import db, get_policy
 from app.services.accounts import accounts
 from app.services.errors import ValidationFailed
 from app.services.platform import imports
@@ -94,7 +94,6 @@ def cycle(business_date: str | None) -> None:
     """Run the daily servicing cycle now (a date runs once; repeats report the first run)."""
     from datetime import date
 
-    from app.extensions import get_policy
     from app.services.servicing import servicing
 
     day = date.fromisoformat(business_date) if business_date else date.today()
@@ -161,7 +160,7 @@ def _import_command(kind: str):
     def command(path: Path) -> None:
         started = time.perf_counter()
         batch, report = imports.import_file(
-            db.session, kind, path, loan_terms=current_app.config["LOAN_TERMS"]
+            db.session, kind, path, loan_terms=get_policy().loan_terms
         )
         if report is None:
             db.session.rollback()

@@ -61,6 +61,8 @@ def get_policy() -> LendingPolicy:
     """The lending rules as configured for this app."""
     config = current_app.config
     return LendingPolicy(
+        loan_terms=tuple(config["LOAN_TERMS"]),
+        second_approval_above=Decimal(config["SECOND_APPROVAL_ABOVE"]),
         listing_days=config["LISTING_DAYS"],
         issue_threshold_percent=Decimal(config["ISSUE_THRESHOLD_PERCENT"]),
         max_investment_per_loan=Decimal(config["MAX_INVESTMENT_PER_LOAN"]),

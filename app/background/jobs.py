@@ -144,9 +144,7 @@ def run_import(payload: dict) -> None:
             connection.commit()
 
     progress(0, 0)
-    imports.execute(
-        db.session, batch_id, loan_terms=current_app.config["LOAN_TERMS"], progress=progress
-    )
+    imports.execute(db.session, batch_id, loan_terms=get_policy().loan_terms, progress=progress)
 
 
 @handler("auto_invest_loan")

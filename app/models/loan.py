@@ -224,6 +224,10 @@ class Installment(Base):
     def total_paid(self) -> Decimal:
         return self.principal_paid + self.interest_paid + self.fee_paid
 
+    @property
+    def fee_outstanding(self) -> Decimal:
+        return self.fee_due - self.fee_paid
+
 
 class LoanApproval(Base):
     """One admin's approve/decline of an application (large loans need two)."""

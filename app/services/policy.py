@@ -8,6 +8,8 @@ D = Decimal
 
 @dataclass(frozen=True)
 class LendingPolicy:
+    loan_terms: tuple[int, ...] = (36, 60)  # months a borrower may choose
+    second_approval_above: Decimal = D("25000.00")  # larger loans need two admins to list
     note_unit: Decimal = D("25.00")  # notes are bought in multiples of this
     minimum_investment: Decimal = D("25.00")
     max_investment_per_loan: Decimal = D("5000.00")  # one lender's cap in one loan
@@ -29,6 +31,10 @@ class LendingPolicy:
             "default": D("85"),
         }
     )
+
+    def needs_second_approval(self, amount: Decimal) -> bool:
+        """Whether a loan of `amount` waits for a second admin before it lists."""
+        return amount > self.second_approval_above
 
 
 DEFAULT_POLICY = LendingPolicy()

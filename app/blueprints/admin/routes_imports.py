@@ -5,7 +5,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.access import role_required
-from app.extensions import db, limiter
+from app.extensions import db, get_policy, limiter
 from app.htmx import hx_redirect, render
 from app.models import ImportBatch, Role
 from app.services.errors import DomainError
@@ -47,7 +47,7 @@ def import_upload():
         upload.filename[-255:],
         upload.read(),
         user_id=current_user.id,
-        loan_terms=current_app.config["LOAN_TERMS"],
+        loan_terms=get_policy().loan_terms,
     )
     db.session.commit()
     return hx_redirect(url_for("admin.import_show", batch_id=batch.id))
@@ -58,7 +58,7 @@ def import_upload():
 def import_show(batch_id: int):
     """The preview and errors; while the job runs, htmx polls the progress block."""
     batch = db.session.get(ImportBatch, batch_id) or abort(404)
-    fmt = imports.format_for(batch.kind, current_app.config["LOAN_TERMS"])
+    fmt = imports.format_for(batch.kind, get_policy().loan_terms)
     return render("admin/import.html", "progress", batch=batch, fmt=fmt)
 
 
@@ -81,7 +81,7 @@ def _index_page(errors: dict | None = None, kind: str = "") -> dict:
     batches = db.session.scalars(
         select(ImportBatch).order_by(ImportBatch.id.desc()).limit(25)
     ).all()
-    terms = current_app.config["LOAN_TERMS"]
+    terms = get_policy().loan_terms
     return {
         "batches": batches,
         "formats": [imports.format_for(k, terms) for k in imports.KINDS],

@@ -1,8 +1,6 @@
 """Admin queues: applications (approve / decline), documents (verify / reject), people."""
 
-from decimal import Decimal
-
-from flask import abort, current_app, flash, request, url_for
+from flask import abort, flash, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 
@@ -55,7 +53,6 @@ def application_approve(loan_id: int):
             loan_id,
             current_user.id,
             reason=request.form.get("reason") or None,
-            second_approval_above=Decimal(current_app.config["SECOND_APPROVAL_ABOVE"]),
             policy=get_policy(),
         ),
     )
@@ -200,7 +197,7 @@ def _application_page(loan: Loan) -> dict:
             .order_by(Document.created_at.desc())
         ).all(),
         "approvals": approvals,
-        "needs_two": loan.amount > Decimal(current_app.config["SECOND_APPROVAL_ABOVE"]),
+        "needs_two": get_policy().needs_second_approval(loan.amount),
     }
 
 

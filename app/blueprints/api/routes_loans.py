@@ -3,11 +3,10 @@
 import math
 from datetime import date
 
-from flask import current_app
 from marshmallow import RAISE
 from sqlalchemy import func, or_, select
 
-from app.extensions import db
+from app.extensions import db, get_policy
 from app.models import (
     CREDIT_FACTS,
     Investment,
@@ -34,7 +33,7 @@ SORTS = {"amount": Loan.amount, "interestRate": Loan.interest_rate, "createdAt":
 @bp.doc(summary="Apply for a loan; the risk score follows as a background job")
 def loan_create(body: dict):
     borrower = api_user()
-    if body["term_months"] not in current_app.config["LOAN_TERMS"]:
+    if body["term_months"] not in get_policy().loan_terms:
         raise ValidationFailed({"term_months": "Choose one of the offered terms."})
     if not borrower.profile_complete:
         return api_error(403, "profile_incomplete", "Complete your profile before applying.")

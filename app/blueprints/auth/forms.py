@@ -1,9 +1,9 @@
-"""Forms for registration, sign-in, password and profile."""
+"""Forms for registration, sign-in, password, profile and documents."""
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
-    DecimalField,
     EmailField,
     PasswordField,
     RadioField,
@@ -14,43 +14,18 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     EqualTo,
-    InputRequired,
     Length,
-    NumberRange,
     Optional,
-    ValidationError,
 )
 
-from app.models import EmploymentStatus, Role
+from app.forms import money_field
+from app.models import DocumentKind, EmploymentStatus, Role
 
+DOCUMENT_CHOICES = [SelectChoice(k.value, k.value.capitalize()) for k in DocumentKind]
 EMPLOYMENT_CHOICES = [SelectChoice("", "Choose…")] + [
     SelectChoice(status.value, status.value.replace("_", " ").capitalize())
     for status in EmploymentStatus
 ]
-
-
-def whole_cents(form, field) -> None:
-    """Money is entered to the cent, never finer."""
-    if field.data is not None and field.data.as_tuple().exponent < -2:
-        raise ValidationError("Use at most two decimal places.")
-
-
-def money_field(label, minimum, maximum, **kwargs) -> DecimalField:
-    """A required amount in dollars and cents within [minimum, maximum]."""
-    return DecimalField(
-        label,
-        places=2,
-        validators=[
-            InputRequired(message="Enter an amount."),
-            NumberRange(
-                min=minimum,
-                max=maximum,
-                message=f"Enter an amount from {minimum:,} to {maximum:,}.",
-            ),
-            whole_cents,
-        ],
-        **kwargs,
-    )
 
 
 class RegisterForm(FlaskForm):
@@ -116,15 +91,7 @@ class ProfileForm(FlaskForm):
     city = StringField("City", validators=[Optional(), Length(max=100)])
     state = StringField("State", validators=[Optional(), Length(max=100)])
     postal_code = StringField("Postal code", validators=[Optional(), Length(max=20)])
-    annual_income = DecimalField(
-        "Annual income (USD)",
-        places=2,
-        validators=[
-            Optional(),
-            NumberRange(min=0, max=100_000_000, message="Enter an amount from 0 to 100,000,000."),
-            whole_cents,
-        ],
-    )
+    annual_income = money_field("Annual income (USD)", 0, 100_000_000, required=False)
     employment_status = SelectField(
         "Employment status", choices=EMPLOYMENT_CHOICES, validators=[Optional()]
     )
@@ -149,3 +116,12 @@ class ProfileForm(FlaskForm):
         status = self.employment_status.data
         values["employment_status"] = EmploymentStatus(status) if status else None
         return values
+
+
+class DocumentForm(FlaskForm):
+    kind = SelectField("Document", choices=DOCUMENT_CHOICES, validators=[DataRequired()])
+    file = FileField(
+        "File",
+        validators=[FileRequired(message="Choose a file to upload.")],
+        description="PDF, JPEG, PNG or Word, up to 10 MB.",
+    )

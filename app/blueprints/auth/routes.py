@@ -16,6 +16,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app.access import SESSION_TOKEN_KEY
 from app.extensions import db, limiter
+from app.forms import attach_errors
 from app.htmx import hx_redirect, is_htmx, render
 from app.models import Role
 from app.services.accounts import accounts
@@ -57,7 +58,7 @@ def register():
                 client=_client(),
             )
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_errors(form, error)
         else:
             _sign_in(user)
             db.session.commit()
@@ -123,7 +124,7 @@ def profile_update():
         try:
             accounts.update_profile(db.session, current_user, form.changes(), _client())
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_errors(form, error)
         else:
             db.session.commit()
             if not is_htmx():
@@ -149,7 +150,7 @@ def password_edit():
                 keep_token=session.get(SESSION_TOKEN_KEY),
             )
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_errors(form, error)
         else:
             db.session.commit()
             flash("Password changed. Other devices have been signed out.", "success")
@@ -173,15 +174,6 @@ def _sign_in(user) -> None:
     login_user(user)
     session[SESSION_TOKEN_KEY] = token
     session.permanent = True
-
-
-def _attach(form, error: ValidationFailed) -> None:
-    for name, message in error.errors.items():
-        field = getattr(form, name, None)
-        if field is None:
-            form.form_errors.append(message)
-        else:
-            field.errors = [*field.errors, message]
 
 
 def _client() -> accounts.ClientInfo:

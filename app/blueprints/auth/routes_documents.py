@@ -7,13 +7,14 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.access import owned_or_404
-from app.blueprints.borrower.forms import DocumentForm
 from app.extensions import db
+from app.forms import attach_errors
 from app.htmx import hx_redirect, render
 from app.models import Document, DocumentKind
 from app.services.accounts import documents
 from app.services.errors import ValidationFailed
 
+from .forms import DocumentForm
 from .routes import bp
 
 
@@ -43,7 +44,7 @@ def document_create():
                 allowed=current_app.config["UPLOAD_ALLOWED_TYPES"],
             )
         except ValidationFailed as error:
-            form.file.errors = [*form.file.errors, *error.errors.values()]
+            attach_errors(form, error, "file")
         else:
             db.session.commit()
             flash("Document uploaded. We'll review it shortly.", "success")

@@ -3,12 +3,13 @@
 from flask import current_app, flash, url_for
 
 from app.extensions import db, limiter
+from app.forms import attach_errors
 from app.htmx import hx_redirect, render
 from app.services.accounts import password_reset
 from app.services.errors import ValidationFailed
 
 from .forms import ForgotPasswordForm, ResetPasswordForm
-from .routes import _attach, _client, _login_limit, bp
+from .routes import _client, _login_limit, bp
 
 SENT = "If an account uses that email, a link to set a new password is on its way (valid one hour)."
 
@@ -42,7 +43,7 @@ def password_reset_form(token: str):
             password_reset.reset(db.session, token, form.password.data, secret, _client())
         except ValidationFailed as error:
             db.session.rollback()
-            _attach(form, error)
+            attach_errors(form, error)
         else:
             db.session.commit()
             flash("Your new password is set. Sign in with it.", "success")

@@ -1,10 +1,8 @@
-"""Forms for applications, documents and payments."""
+"""Forms for applications and payments."""
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DecimalField,
-    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -14,14 +12,13 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app.blueprints.auth.forms import money_field, whole_cents
+from app.forms import IdempotentForm, MoneyField, money_field, whole_cents
 from app.models import APPLICATION_LIMITS as LIMITS
-from app.models import CREDIT_FACTS, DocumentKind, LoanPurpose
+from app.models import CREDIT_FACTS, LoanPurpose
 
 PURPOSE_CHOICES = [
     SelectChoice(p.value, p.value.replace("_", " ").capitalize()) for p in LoanPurpose
 ]
-DOCUMENT_CHOICES = [SelectChoice(k.value, k.value.capitalize()) for k in DocumentKind]
 
 
 def count_field(label, maximum, description=None):
@@ -88,16 +85,7 @@ class ApplicationForm(FlaskForm):
         return {name: getattr(self, name).data for name in CREDIT_FACTS}
 
 
-class DocumentForm(FlaskForm):
-    kind = SelectField("Document", choices=DOCUMENT_CHOICES, validators=[DataRequired()])
-    file = FileField(
-        "File",
-        validators=[FileRequired(message="Choose a file to upload.")],
-        description="PDF, JPEG, PNG or Word, up to 10 MB.",
-    )
-
-
-class PaymentForm(FlaskForm):
+class PaymentForm(IdempotentForm):
     choice = RadioField(
         "Pay",
         default="scheduled",
@@ -107,9 +95,8 @@ class PaymentForm(FlaskForm):
             SelectChoice("other", "Another amount"),
         ],
     )
-    amount = DecimalField(
+    amount = MoneyField(
         "Amount (USD)",
         places=2,
         validators=[Optional(), whole_cents, NumberRange(min=1, message="Enter at least $1.00.")],
     )
-    idempotency_key = HiddenField(validators=[DataRequired(), Length(max=120)])

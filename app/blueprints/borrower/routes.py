@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.access import owned_or_404, role_required
-from app.extensions import db
+from app.extensions import db, get_policy
 from app.htmx import hx_redirect, render
 from app.models import CREDIT_FACTS, Loan, LoanPurpose, LoanStatus, Role
 from app.risk import predict
@@ -140,7 +140,7 @@ def _answer(loan_id: int, action, message: str):
 
 def _application_form(**defaults) -> ApplicationForm:
     form = ApplicationForm(**defaults)
-    form.term_months.choices = [(t, f"{t} months") for t in current_app.config["LOAN_TERMS"]]
+    form.term_months.choices = [(t, f"{t} months") for t in get_policy().loan_terms]
     for name in INLINE_FIELDS:
         # Only the message is swapped, never the input being typed into; a newer check
         # replaces an older one still in flight.
@@ -169,7 +169,7 @@ def _preview(form: ApplicationForm) -> dict | None:
     if (
         not 1000 <= amount <= 40000
         or amount != amount.quantize(Decimal("0.01"))
-        or term not in current_app.config["LOAN_TERMS"]
+        or term not in get_policy().loan_terms
     ):
         return None
     estimate = _estimate(form, amount, term)

@@ -1,6 +1,5 @@
 """A borrower's loan: schedule, payment history, and paying (with one effect per request)."""
 
-import uuid
 from datetime import date
 from decimal import Decimal
 
@@ -9,6 +8,7 @@ from sqlalchemy import func, select
 
 from app.access import owned_or_404, role_required
 from app.extensions import db, get_gateway, get_policy
+from app.forms import attach_errors, page_number
 from app.htmx import hx_redirect, render
 from app.models import Loan, LoanStatus, Payment, Role, ServicingStatus
 from app.services.errors import DomainError
@@ -26,9 +26,7 @@ PAGE_SIZE = 10
 def loan_show(loan_id: int):
     """Schedule, payment history, balance, next payment and the pay form."""
     loan = owned_or_404(Loan, loan_id, "borrower_id")
-    return render(
-        "borrower/loans/show.html", **_loan_page(loan, PaymentForm(idempotency_key=_key()))
-    )
+    return render("borrower/loans/show.html", **_loan_page(loan, PaymentForm.fresh()))
 
 
 @bp.get("/loans/<int:loan_id>/payments")
@@ -39,7 +37,7 @@ def loan_payments(loan_id: int):
     return render(
         "borrower/loans/show.html",
         "payment_history",
-        **_loan_page(loan, PaymentForm(idempotency_key=_key())),
+        **_loan_page(loan, PaymentForm.fresh()),
     )
 
 
@@ -66,7 +64,7 @@ def payment_create(loan_id: int):
         )
     except DomainError as error:
         db.session.rollback()
-        form.amount.errors = [*form.amount.errors, error.message]
+        attach_errors(form, error, "amount")
         return render("borrower/loans/show.html", "pay_form", status=422, **page)
     db.session.commit()
     flash(result.message, "success")
@@ -86,7 +84,7 @@ def _amount(form: PaymentForm, page: dict) -> Decimal | None:
 
 
 def _loan_page(loan: Loan, form: PaymentForm) -> dict:
-    page = max(int(request.args.get("page", 1) or 1), 1)
+    page = page_number(request.args)
     payments = db.session.scalars(
         select(Payment)
         .where(Payment.loan_id == loan.id)
@@ -118,7 +116,3 @@ def _loan_page(loan: Loan, form: PaymentForm) -> dict:
         "total_paid": account.total_paid,
         "can_pay": serviced,
     }
-
-
-def _key() -> str:
-    return str(uuid.uuid4())

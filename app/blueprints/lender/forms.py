@@ -1,11 +1,11 @@
 """Forms for cash, investing and preferences."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, HiddenField, SelectField, SelectMultipleField
+from wtforms import BooleanField, SelectField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, NumberRange, Optional
 
-from app.blueprints.auth.forms import money_field
+from app.forms import IdempotentForm, MoneyField, money_field
 from app.models import LoanPurpose, RiskTolerance
 
 
@@ -13,18 +13,16 @@ def amount_field(label="Amount (USD)", minimum=1, maximum=1_000_000):
     return money_field(label, minimum, maximum)
 
 
-class DepositForm(FlaskForm):
+class DepositForm(IdempotentForm):
     amount = amount_field()
-    idempotency_key = HiddenField(validators=[DataRequired(), Length(max=120)])
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(IdempotentForm):
     amount = amount_field()
-    idempotency_key = HiddenField(validators=[DataRequired(), Length(max=120)])
 
 
-class InvestForm(FlaskForm):
-    amount = DecimalField(
+class InvestForm(IdempotentForm):
+    amount = MoneyField(
         "Invest (USD)",
         places=2,
         default=25,
@@ -33,7 +31,6 @@ class InvestForm(FlaskForm):
             NumberRange(min=0, message="Enter an amount."),
         ],
     )
-    idempotency_key = HiddenField(validators=[DataRequired(), Length(max=120)])
 
 
 GRADES = [SelectChoice(g, g) for g in "ABCDE"]

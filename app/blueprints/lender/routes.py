@@ -1,6 +1,5 @@
 """Lender pages: cash (deposit, withdraw) and the balance card other pages refresh."""
 
-import uuid
 from datetime import date
 
 from flask import Blueprint, flash, url_for
@@ -8,6 +7,7 @@ from flask_login import current_user
 
 from app.access import role_required
 from app.extensions import db, get_gateway
+from app.forms import attach_errors
 from app.htmx import hx_redirect, render
 from app.models import Provider, Role
 from app.services.errors import DomainError
@@ -50,7 +50,7 @@ def deposit_create():
         )
     except DomainError as error:
         db.session.rollback()
-        form.amount.errors = [*form.amount.errors, error.message]
+        attach_errors(form, error, "amount")
         return render("lender/dashboard.html", "cash_forms", status=422, **_cash_page(deposit=form))
     db.session.commit()
     flash(message, "success")
@@ -73,7 +73,7 @@ def withdrawal_create():
             )
         except DomainError as error:
             db.session.rollback()
-            form.amount.errors = [*form.amount.errors, error.message]
+            attach_errors(form, error, "amount")
         else:
             db.session.commit()
             flash(f"${form.amount.data:,.2f} is on its way to your bank.", "success")
@@ -84,6 +84,6 @@ def withdrawal_create():
 def _cash_page(deposit: DepositForm | None = None, withdraw: WithdrawForm | None = None) -> dict:
     return {
         "summary": returns.summary(db.session, current_user.id, date.today()),
-        "deposit": deposit or DepositForm(idempotency_key=str(uuid.uuid4())),
-        "withdraw": withdraw or WithdrawForm(idempotency_key=str(uuid.uuid4())),
+        "deposit": deposit or DepositForm.fresh(),
+        "withdraw": withdraw or WithdrawForm.fresh(),
     }

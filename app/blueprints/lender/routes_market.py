@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from app.access import role_required
 from app.extensions import db, get_policy
+from app.forms import attach_errors
 from app.htmx import render
 from app.models import Investment, Loan, LoanPurpose, LoanStatus, Role
-from app.services.errors import DomainError, ValidationFailed
+from app.services.errors import DomainError
 from app.services.lending import investing, marketplace
 from app.services.money import cash
 from app.services.servicing import amortization
@@ -33,6 +34,7 @@ def listing_index():
         filters=filters,
         result=page,
         sorts=marketplace.SORTS,
+        score_bands=list(marketplace.SCORE_BANDS),
         purposes=list(LoanPurpose),
         key=_key,
         query=request.args.to_dict(flat=False),
@@ -45,9 +47,7 @@ def listing_index():
 def listing_show(loan_id: int):
     """Everything a lender needs to decide, and nothing that identifies the borrower."""
     loan = _listed_or_lent(loan_id)
-    return render(
-        "lender/loans/show.html", **_detail_page(loan, InvestForm(idempotency_key=_key()))
-    )
+    return render("lender/loans/show.html", **_detail_page(loan, InvestForm.fresh()))
 
 
 @bp.get("/loans/<int:loan_id>/progress")
@@ -74,14 +74,12 @@ def investment_create(loan_id: int):
                 idempotency_key=form.idempotency_key.data,
                 policy=get_policy(),
             )
-        except ValidationFailed as error:
-            form.amount.errors = [*form.amount.errors, *error.errors.values()]
         except DomainError as error:
-            form.amount.errors = [*form.amount.errors, error.message]
+            attach_errors(form, error, "amount")
         else:
             db.session.commit()
             db.session.refresh(loan)
-            done = InvestForm(idempotency_key=_key())
+            done = InvestForm.fresh()
             events = {"balance-changed": True, "loan-funded": {"loan_id": loan.id}}
             return _invest_response(loan, done, 200, events, invested=form.amount.data)
     db.session.rollback()

@@ -8,7 +8,7 @@ from flask import Response, current_app, flash, request, url_for
 from flask_login import current_user
 
 from app.access import role_required
-from app.extensions import db
+from app.extensions import db, get_policy
 from app.htmx import hx_redirect, render
 from app.models import LenderPreference, RiskTolerance, Role
 from app.services.lending import recommendations
@@ -154,7 +154,7 @@ def _form(preference: LenderPreference) -> PreferencesForm:
         "auto_cash_cap": preference.auto_cash_cap,
     }
     form = PreferencesForm(data=defaults) if request.method == "GET" else PreferencesForm()
-    form.terms.choices = [(t, f"{t} months") for t in current_app.config["LOAN_TERMS"]]
+    form.terms.choices = [(t, f"{t} months") for t in get_policy().loan_terms]
     return form
 
 

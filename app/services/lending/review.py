@@ -2,7 +2,6 @@
 identity, suspension and roles. Every decision is recorded with who made it and why."""
 
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -30,7 +29,6 @@ def approve_application(
     admin_id: int,
     *,
     reason: str | None = None,
-    second_approval_above: Decimal = Decimal("25000.00"),
     policy: LendingPolicy = DEFAULT_POLICY,
     now: datetime | None = None,
 ) -> str:
@@ -42,7 +40,7 @@ def approve_application(
         .select_from(LoanApproval)
         .where(LoanApproval.loan_id == loan.id, LoanApproval.approved.is_(True))
     )
-    needed = 2 if loan.amount > second_approval_above else 1
+    needed = 2 if policy.needs_second_approval(loan.amount) else 1
     if approvals < needed:
         activity.record(
             session,
