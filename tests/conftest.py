@@ -17,9 +17,8 @@ from sqlalchemy.exc import OperationalError
 from app import create_app
 from app.extensions import db
 from config import TestConfig
+from tests.helpers import HX, PASSWORD, no_redis  # noqa: F401 - fixtures and names for tests
 
-HX = {"HX-Request": "true"}
-PASSWORD = "correct horse battery staple 9"
 START_HINT = {
     "postgres": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
     "redis": (

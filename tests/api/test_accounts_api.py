@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ApiToken, Role, User
-from tests.conftest import PASSWORD
 from tests.factories import UserFactory
+from tests.helpers import PASSWORD
 
 NEW = {
     "email": "new@example.com",

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Investment, LoanStatus, OutboxMessage, Payment, Role
 from tests.api.conftest import idem
+from tests.builders import assert_ledger_balances, issued_loan, lender, listed_loan
 from tests.factories import CompleteUserFactory, UserFactory
-from tests.money.builders import assert_ledger_balances, issued_loan, lender, listed_loan
 
 D = Decimal
 APPLICATION = {

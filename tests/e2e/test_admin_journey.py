@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 from app.models import ImportBatch, Loan, LoanPurpose, LoanStatus, Role, User
 from app.services.lending import origination
 from app.services.lending.origination import Offer
-from tests.conftest import PASSWORD
+from tests.builders import CREDIT_FACTS
 from tests.factories import CompleteUserFactory, UserFactory
+from tests.helpers import PASSWORD
 from tests.imports.csvfiles import USER_HEADER, csv_bytes, user_row
-from tests.money.builders import CREDIT_FACTS
 
 pytestmark = pytest.mark.committing
 

@@ -17,8 +17,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from app.models import Role
 from app.services.accounts import api_tokens
+from tests.builders import issued_loan, lender, listed_loan
 from tests.factories import CompleteUserFactory, UserFactory
-from tests.money.builders import issued_loan, lender, listed_loan
 
 pytestmark = pytest.mark.committing
 EXAMPLES = 25

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from app.models import Investment, Loan
 from app.services.lending import investing
 from app.services.money import ledger
-from tests.conftest import PASSWORD
-from tests.money.builders import key, lender, listed_loan
+from tests.builders import key, lender, listed_loan
+from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.committing
 TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')

@@ -31,14 +31,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture()
-def smtp(app, monkeypatch):
+def smtp(app, monkeypatch, no_redis):
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
     controller.start()
     inbox.port = controller.port
     monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
     monkeypatch.setitem(app.config, "SMTP_PORT", controller.port)
-    monkeypatch.setitem(app.config, "REDIS_URL", None)
     yield inbox
     controller.stop()
 
@@ -101,9 +100,8 @@ def test_emails_can_be_switched_off(app, smtp, monkeypatch):
     assert smtp.messages == [] and db.session.scalars(select(EmailMessage)).all() == []
 
 
-def test_without_smtp_emails_are_captured_for_the_outbox_page(app, monkeypatch):
+def test_without_smtp_emails_are_captured_for_the_outbox_page(app, monkeypatch, no_redis):
     monkeypatch.setitem(app.config, "SMTP_HOST", None)
-    monkeypatch.setitem(app.config, "REDIS_URL", None)
     _notify(UserFactory(role=Role.BORROWER))
     jobs.relay()
     assert db.session.scalars(select(EmailMessage.status)).one() == "captured"

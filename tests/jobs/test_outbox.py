@@ -37,8 +37,7 @@ def _message(user):
     ).one()
 
 
-def test_relay_without_redis_runs_the_job_in_process(app, monkeypatch):
-    monkeypatch.setitem(app.config, "REDIS_URL", None)
+def test_relay_without_redis_runs_the_job_in_process(app, monkeypatch, no_redis):
     user = _register()
     assert jobs.relay() == 1
     message = _message(user)
@@ -68,8 +67,7 @@ def test_the_same_dedupe_key_is_written_once():
     )
 
 
-def test_running_a_job_twice_has_one_effect(app, monkeypatch):
-    monkeypatch.setitem(app.config, "REDIS_URL", None)
+def test_running_a_job_twice_has_one_effect(app, monkeypatch, no_redis):
     user = _register()
     jobs.welcome_user({"user_id": user.id})
     jobs.welcome_user({"user_id": user.id})
@@ -82,8 +80,7 @@ def test_running_a_job_twice_has_one_effect(app, monkeypatch):
     assert jobs.run_outbox_message(message.id) == "skipped"
 
 
-def test_a_failing_job_backs_off_then_fails_and_can_be_retried(app, monkeypatch):
-    monkeypatch.setitem(app.config, "REDIS_URL", None)
+def test_a_failing_job_backs_off_then_fails_and_can_be_retried(app, monkeypatch, no_redis):
     calls = []
 
     def flaky(payload):
@@ -154,14 +151,13 @@ def test_a_real_rq_worker_runs_relayed_jobs(app, committed, redis_client, monkey
     assert titles == ["Welcome to CommunityLend"]
 
 
-def test_a_fully_funded_listing_is_issued_by_its_job(app, monkeypatch):
+def test_a_fully_funded_listing_is_issued_by_its_job(app, no_redis):
     from decimal import Decimal
 
     from app.models import Loan, LoanStatus
     from app.services.lending import investing
-    from tests.money.builders import key, lender, listed_loan
+    from tests.builders import key, lender, listed_loan
 
-    monkeypatch.setitem(app.config, "REDIS_URL", None)
     loan = listed_loan("500.00")
     investor = lender(Decimal("500"))
     investing.invest(

@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import Investment, LenderPreference, Provider, RiskTolerance
 from app.services.lending import autoinvest
 from app.services.money import cash
-from tests.money.builders import lender, listed_loan
+from tests.builders import lender, listed_loan
 
 D = Decimal
 
@@ -67,7 +67,7 @@ def test_the_last_notes_of_a_listing_are_left_for_people():
     _rule(investor)
     loan = listed_loan("1000.00")
     from app.services.lending import investing
-    from tests.money.builders import key
+    from tests.builders import key
 
     investing.invest(
         db.session, lender_id=other.id, loan_id=loan.id, amount=D("875"), idempotency_key=key()
@@ -88,8 +88,7 @@ def test_the_cash_cap_and_available_cash_are_respected():
     assert cash.available_cash(db.session, poor.id) == D("30")
 
 
-def test_new_cash_is_put_to_work_only_when_the_platform_allows_it(app, monkeypatch):
-    monkeypatch.setitem(app.config, "REDIS_URL", None)
+def test_new_cash_is_put_to_work_only_when_the_platform_allows_it(app, monkeypatch, no_redis):
     investor = lender()
     _rule(investor)
     loan = listed_loan("2000.00")

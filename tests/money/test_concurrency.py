@@ -12,7 +12,7 @@ from app.models import Investment, Loan
 from app.services.errors import DomainError
 from app.services.lending import investing
 from app.services.money import cash, ledger
-from tests.money.builders import key, lender, listed_loan
+from tests.builders import key, lender, listed_loan
 
 D = Decimal
 pytestmark = pytest.mark.committing

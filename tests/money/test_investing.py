@@ -18,7 +18,7 @@ from app.services.errors import (
 from app.services.lending import investing
 from app.services.money import cash
 from app.services.policy import LendingPolicy
-from tests.money.builders import assert_ledger_balances, key, lender, listed_loan
+from tests.builders import assert_ledger_balances, key, lender, listed_loan
 
 D = Decimal
 

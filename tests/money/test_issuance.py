@@ -16,7 +16,7 @@ from app.models import (
 )
 from app.services.lending import investing, issuance
 from app.services.money import cash, ledger
-from tests.money.builders import assert_ledger_balances, issued_loan, key, lender, listed_loan
+from tests.builders import assert_ledger_balances, issued_loan, key, lender, listed_loan
 
 D = Decimal
 

@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import AccountKind, CashTransfer, JournalEntry, Provider
 from app.services.errors import InsufficientFunds, LedgerError, ValidationFailed
 from app.services.money import cash, ledger
-from tests.money.builders import assert_ledger_balances, key, lender
+from tests.builders import assert_ledger_balances, key, lender
 
 D = Decimal
 

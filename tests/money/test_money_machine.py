@@ -13,7 +13,7 @@ from app.services.errors import DomainError
 from app.services.lending import investing, issuance
 from app.services.money import cash, ledger
 from app.services.servicing import repayments, servicing
-from tests.money.builders import key, lender, listed_loan
+from tests.builders import key, lender, listed_loan
 
 D = Decimal
 dollars = st.integers(min_value=1, max_value=40).map(lambda n: D(n * 25))

@@ -13,7 +13,7 @@ from app.services.errors import DomainError, ValidationFailed
 from app.services.money import cash, payments
 from app.services.money.money import from_cents, to_cents
 from app.services.policy import DEFAULT_POLICY
-from tests.money.builders import assert_ledger_balances, issued_loan, key, lender
+from tests.builders import assert_ledger_balances, issued_loan, key, lender
 
 
 class ConfirmsLaterGateway:

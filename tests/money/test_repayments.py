@@ -17,7 +17,7 @@ from app.models import (
 from app.services.errors import DomainError
 from app.services.money import cash
 from app.services.servicing import repayments, servicing
-from tests.money.builders import assert_ledger_balances, issued_loan, key
+from tests.builders import assert_ledger_balances, issued_loan, key
 
 D = Decimal
 G13_NOTES = ["25", "50", "125", "300", "9500"]

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from app.extensions import db
 from app.services.servicing import repayments, returns, servicing
-from tests.money.builders import issued_loan, key, lender
+from tests.builders import issued_loan, key, lender
 
 D = Decimal
 

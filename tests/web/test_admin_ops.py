@@ -22,8 +22,8 @@ from app.models import (
 from app.services.money import ledger
 from app.services.platform import outbox
 from app.services.servicing import servicing
+from tests.builders import issued_loan
 from tests.factories import UserFactory
-from tests.money.builders import issued_loan
 
 D = Decimal
 
@@ -134,8 +134,7 @@ def test_jobs_page_lists_failed_jobs_and_retries_them(client, admin, monkeypatch
     assert message.status is OutboxStatus.PENDING and message.attempts == 0
 
 
-def test_schedule_writes_each_recurring_job_once_per_period(app, monkeypatch):
-    monkeypatch.setitem(app.config, "REDIS_URL", None)
+def test_schedule_writes_each_recurring_job_once_per_period(app, monkeypatch, no_redis):
     now = datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
     assert tick(now) == 4
     assert tick(now) == 0

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Document, LoanStatus, Notification, Role, VerificationStatus
 from app.services.lending import origination
-from tests.conftest import PASSWORD
+from tests.builders import CREDIT_FACTS
 from tests.factories import UserFactory
-from tests.money.builders import CREDIT_FACTS
+from tests.helpers import PASSWORD
 
 D = Decimal
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

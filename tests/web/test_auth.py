@@ -4,8 +4,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ActivityLog, OutboxMessage, Role, User, UserSession
-from tests.conftest import HX, PASSWORD
 from tests.factories import UserFactory
+from tests.helpers import HX, PASSWORD
 
 GOOD = "violet anchor harvest 27"
 

@@ -25,9 +25,9 @@ from app.models import (
     ServicingStatus,
 )
 from app.services.money import ledger
-from tests.conftest import HX
+from tests.builders import issued_loan
 from tests.factories import CompleteUserFactory, UserFactory
-from tests.money.builders import issued_loan
+from tests.helpers import HX
 
 D = Decimal
 GOOD_FACTS = {
@@ -54,11 +54,6 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 @pytest.fixture()
 def borrower(login):
     return login(CompleteUserFactory(role=Role.BORROWER))
-
-
-@pytest.fixture()
-def no_redis(app, monkeypatch):
-    monkeypatch.setitem(app.config, "REDIS_URL", None)
 
 
 def _apply(client, **changes):

@@ -9,8 +9,8 @@ from wtforms import StringField
 from app.forms import attach_errors, money_field, page_number
 from app.models import Role
 from app.services.errors import DomainError, ValidationFailed
-from tests.conftest import HX
 from tests.factories import UserFactory
+from tests.helpers import HX
 
 
 class AmountForm(FlaskForm):
@@ -81,7 +81,7 @@ def test_a_nan_deposit_is_a_422_form_not_a_500(client, login):
 
 
 def test_a_page_that_is_not_a_number_shows_the_first_page(client, login):
-    from tests.money.builders import issued_loan
+    from tests.builders import issued_loan
 
     loan, _ = issued_loan(["10000"])
     login(loan.borrower)

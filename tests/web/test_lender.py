@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Investment, LenderPreference, Role, User, VerificationStatus
 from app.services.money import cash, ledger
-from tests.conftest import HX
+from tests.builders import issued_loan, key, lender, listed_loan
 from tests.factories import UserFactory
-from tests.money.builders import issued_loan, key, lender, listed_loan
+from tests.helpers import HX
 
 D = Decimal
 

@@ -9,8 +9,8 @@ from app.extensions import db
 from app.links import notification_url
 from app.models import ActivityLog, Notification, OutboxMessage, Role
 from app.services.accounts import password_reset
-from tests.conftest import PASSWORD
 from tests.factories import UserFactory
+from tests.helpers import PASSWORD
 
 NEW_PASSWORD = "saffron kayak meridian 58"
 

@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ActivityLog, EmploymentStatus
-from tests.conftest import HX
 from tests.factories import UserFactory
+from tests.helpers import HX
 
 VALID = {
     "first_name": "Maya",

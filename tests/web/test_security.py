@@ -3,8 +3,8 @@
 import re
 
 from app.models import Role
-from tests.conftest import HX, PASSWORD
 from tests.factories import UserFactory
+from tests.helpers import HX, PASSWORD
 
 
 def _csp(response) -> dict[str, str]:

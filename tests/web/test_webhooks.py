@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Payment, ProviderEvent
 from app.services.money import ledger
-from tests.money.builders import issued_loan
+from tests.builders import issued_loan
 
 SECRET = "whsec_test_secret"
 
@@ -120,7 +120,7 @@ def test_events_out_of_order_do_not_move_money_twice(client, loan):
 
 def test_a_signed_deposit_event_credits_the_lender_once(client):
     from app.services.money import cash
-    from tests.money.builders import lender
+    from tests.builders import lender
 
     investor = lender()
     event = {
