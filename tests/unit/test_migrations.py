@@ -11,7 +11,7 @@ from config import TestConfig
 from tests.conftest import _recreate_database
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "..", "migrations")
-URL = TestConfig.SQLALCHEMY_DATABASE_URI.rsplit("/", 1)[0] + "/communitylend_test_migrations"
+URL = TestConfig.SQLALCHEMY_DATABASE_URI + "_migrations"  # beside the test database
 
 OLD_LINKS = {
     "/borrower/applications/7": ("borrower.application_show", {"loan_id": 7}),
