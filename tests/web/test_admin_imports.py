@@ -9,6 +9,7 @@ from app.background import jobs
 from app.extensions import db
 from app.models import ImportBatch, Loan, OutboxMessage, Role, User
 from tests.factories import UserFactory
+from tests.helpers import HX
 from tests.imports.csvfiles import LOAN_HEADER, USER_HEADER, csv_bytes, loan_row, user_row
 
 
@@ -94,7 +95,9 @@ def test_uploading_an_imported_file_again_imports_nothing(client, admin):
     ("kind", "filename", "field", "message"),
     [
         ("", "users.csv", "kind", b"Choose what the file holds."),
+        ("spreadsheets", "users.csv", "kind", b"Choose what the file holds."),
         ("users", "users.xlsx", "file", b"Only .csv files can be imported."),
+        ("users", "", "file", b"Choose a CSV file."),
     ],
 )
 def test_form_errors_re_render_with_422(client, admin, kind, filename, field, message):
@@ -102,6 +105,25 @@ def test_form_errors_re_render_with_422(client, admin, kind, filename, field, me
     assert response.status_code == 422
     assert message in response.data
     assert f'id="{field}-error"'.encode() in response.data
+    assert b"Recent imports" in response.data  # the whole page
+    assert db.session.scalar(select(func.count()).select_from(ImportBatch)) == 0
+
+
+def test_form_errors_for_htmx_are_the_form_alone(client, admin):
+    response = client.post(
+        "/admin/imports",
+        data={"kind": "users", "file": (io.BytesIO(b"email\n"), "users.txt")},
+        content_type="multipart/form-data",
+        headers=HX,
+    )
+    assert response.status_code == 422
+    assert b'id="upload-form"' in response.data and b"<html" not in response.data
+    assert b"Only .csv files can be imported." in response.data
+
+
+def test_a_missing_file_field_is_422_not_an_error(client, admin):
+    response = client.post("/admin/imports", data={"kind": "users"})
+    assert response.status_code == 422 and b"Choose a CSV file." in response.data
 
 
 def test_an_over_size_file_is_refused_with_413(client, admin, app):

@@ -16,14 +16,17 @@ from app.models import (
     OutboxMessage,
     OutboxStatus,
     Payment,
+    Provider,
     Role,
     ServicingStatus,
 )
+from app.services.errors import ValidationFailed
 from app.services.money import ledger
 from app.services.platform import outbox
 from app.services.servicing import servicing
 from tests.builders import issued_loan
 from tests.factories import UserFactory
+from tests.helpers import HX
 
 D = Decimal
 
@@ -60,31 +63,189 @@ def test_ledger_check_now_is_recorded(client, admin):
     record = db.session.scalars(
         select(ActivityLog).where(ActivityLog.action == "ledger.verified")
     ).one()
-    assert record.details["problems"] == 0
+    assert record.details["problems"] == 0 and record.user_id == admin.id
     assert b"balanced" in client.get("/admin/").data
 
 
-def test_manual_payment_needs_a_reason_and_goes_through_the_money_engine(client, admin):
+def test_verify_and_record_returns_the_problems_and_records_them(admin):
+    assert ledger.verify_and_record(db.session) == []
+    assert ledger.verify_and_record(db.session, user_id=admin.id) == []
+    records = db.session.scalars(
+        select(ActivityLog).where(ActivityLog.action == "ledger.verified").order_by(ActivityLog.id)
+    ).all()
+    assert [(r.user_id, r.details["problems"]) for r in records] == [(None, 0), (admin.id, 0)]
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def _actions(action: str) -> list[dict]:
+    return list(db.session.scalars(select(ActivityLog.details).where(ActivityLog.action == action)))
+
+
+@pytest.fixture()
+def loan():
     loan, _ = issued_loan(["1000"], issued_on=date.today().replace(day=1))
-    data = {
+    return loan
+
+
+def _payment(**changes) -> dict:
+    return {
         "amount": "50.00",
         "received_on": date.today().isoformat(),
+        "reason": "Cheque received",
         "idempotency_key": str(uuid.uuid4()),
+        **changes,
     }
-    client.post(f"/admin/loans/{loan.id}/payment", data=data)
-    assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
-    client.post(f"/admin/loans/{loan.id}/payment", data={**data, "reason": "Cheque received"})
-    client.post(
-        f"/admin/loans/{loan.id}/payment", data={**data, "reason": "Cheque received"}
-    )  # resubmitted
-    assert db.session.scalar(select(func.count()).select_from(Payment)) == 1
-    assert (
-        db.session.scalars(
-            select(ActivityLog.details).where(ActivityLog.action == "loan.manual_payment")
-        ).one()["reason"]
-        == "Cheque received"
-    )
+
+
+def test_manual_payment_needs_a_reason_and_goes_through_the_money_engine(client, admin, loan):
+    data = _payment(reason="")
+    refused = client.post(f"/admin/loans/{loan.id}/payment", data=data)
+    assert refused.status_code == 422
+    assert b"Every servicing action needs a reason." in refused.data
+    assert _count(Payment) == 0
+    data["reason"] = "Cheque received"
+    assert client.post(f"/admin/loans/{loan.id}/payment", data=data).status_code == 303
+    assert client.post(f"/admin/loans/{loan.id}/payment", data=data).status_code == 303  # again
+    assert _count(Payment) == 1
+    assert [entry["reason"] for entry in _actions("loan.manual_payment")] == ["Cheque received"]
+    assert len(_actions("loan.payment_applied")) == 1
     assert ledger.verify(db.session) == []
+
+
+def test_a_resubmitted_payment_form_records_one_payment_and_one_entry(client, admin, loan):
+    data = _payment()
+    for _ in range(3):  # a double click, then the back button and submit again
+        response = client.post(f"/admin/loans/{loan.id}/payment", data=data, headers=HX)
+        assert response.status_code == 204
+        assert response.headers["HX-Redirect"] == f"/admin/loans/{loan.id}"
+    payment = db.session.scalars(select(Payment)).one()
+    assert payment.amount == D("50.00") and payment.provider is Provider.MANUAL
+    assert len(_actions("loan.manual_payment")) == 1
+    assert len(_actions("loan.payment_applied")) == 1
+
+
+def test_the_service_records_a_manual_payment_once_per_key(admin, loan):
+    first = servicing.record_manual_payment(
+        db.session,
+        loan.id,
+        D("25.00"),
+        received_on=date.today(),
+        key="cheque-1",
+        admin_id=admin.id,
+        reason=" Cheque ",
+    )
+    again = servicing.record_manual_payment(
+        db.session,
+        loan.id,
+        D("25.00"),
+        received_on=date.today(),
+        key="cheque-1",
+        admin_id=admin.id,
+        reason="Cheque",
+    )
+    assert again.id == first.id and _count(Payment) == 1
+    assert _actions("loan.manual_payment") == [
+        {"loan_id": loan.id, "amount": "25.00", "reason": "Cheque"}
+    ]
+    with pytest.raises(ValidationFailed):
+        servicing.record_manual_payment(
+            db.session,
+            loan.id,
+            D("25.00"),
+            received_on=date.today(),
+            key="cheque-2",
+            admin_id=admin.id,
+            reason="  ",
+        )
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"amount": "NaN"}, b"Enter an amount in dollars and cents."),
+        ({"amount": "Infinity"}, b"Enter an amount in dollars and cents."),
+        ({"amount": "abc"}, b"Not a valid decimal value."),
+        ({"amount": ""}, b"Enter an amount."),
+        ({"amount": "-5"}, b"Enter an amount from 0.01 to 10,000,000."),
+        ({"amount": "1.001"}, b"Use at most two decimal places."),
+        ({"received_on": "yesterday"}, b"Not a valid date value."),
+        ({"reason": "  "}, b"Every servicing action needs a reason."),
+    ],
+)
+@pytest.mark.parametrize("htmx", [False, True])
+def test_invalid_manual_payment_is_422_with_the_message_and_changes_nothing(
+    client, admin, loan, changes, message, htmx
+):
+    response = client.post(
+        f"/admin/loans/{loan.id}/payment", data=_payment(**changes), headers=HX if htmx else {}
+    )
+    assert response.status_code == 422
+    assert message in response.data
+    assert (b"<html" in response.data) is not htmx
+    assert b'id="servicing-forms"' in response.data
+    assert _count(Payment) == 0 and _actions("loan.manual_payment") == []
+
+
+def test_a_refused_payment_keeps_its_idempotency_key(client, admin, loan):
+    data = _payment(amount="abc")
+    response = client.post(f"/admin/loans/{loan.id}/payment", data=data, headers=HX)
+    assert response.status_code == 422
+    assert f'value="{data["idempotency_key"]}"'.encode() in response.data
+
+
+def test_loan_page_and_its_forms_fragment_render(client, admin, loan):
+    page = client.get(f"/admin/loans/{loan.id}")
+    assert page.status_code == 200 and b"Record a payment" in page.data
+    assert b'name="idempotency_key"' in page.data
+
+
+def test_waiving_needs_a_reason_and_an_installment_of_this_loan(client, admin):
+    loan, _ = issued_loan(["1000"], issued_on=date(2023, 12, 15))
+    other, _ = issued_loan(["1000"], issued_on=date(2023, 12, 15))
+    for day in servicing.business_dates(date(2024, 1, 15), date(2024, 2, 1)):
+        servicing.run_cycle(db.session, day)
+    mine, theirs = (
+        db.session.scalars(
+            select(Installment).where(Installment.loan_id == owner.id, Installment.number == 1)
+        ).one()
+        for owner in (loan, other)
+    )
+    url = f"/admin/loans/{loan.id}/waive"
+    no_reason = client.post(url, data={"installment_id": mine.id, "reason": ""}, headers=HX)
+    assert no_reason.status_code == 422 and b"needs a reason" in no_reason.data
+    for wrong in (theirs.id, "abc", ""):
+        response = client.post(url, data={"installment_id": wrong, "reason": "Hardship"})
+        assert response.status_code == 422
+        assert b"Choose an installment with an unpaid late fee." in response.data
+    db.session.refresh(mine)
+    db.session.refresh(theirs)
+    assert mine.fee_due == theirs.fee_due == D("15.00")
+    assert _actions("loan.late_fee_waived") == []
+
+
+def test_charging_off_needs_a_reason_and_a_loan_that_can_be_charged_off(client, admin, loan):
+    url = f"/admin/loans/{loan.id}/charge_off"
+    response = client.post(url, data={"reason": ""}, headers=HX)
+    assert response.status_code == 422 and b"needs a reason" in response.data
+    assert b"<html" not in response.data
+    db.session.refresh(loan)
+    assert loan.servicing_status is not ServicingStatus.CHARGED_OFF
+    assert client.post(url, data={"reason": "Bankruptcy filed"}).status_code == 303
+    again = client.post(url, data={"reason": "Bankruptcy filed"})
+    assert again.status_code == 422 and b"cannot be charged off now" in again.data
+    assert len(_actions("loan.charged_off")) == 1
+
+
+@pytest.mark.parametrize("action", ["refund", "delete", "loan_action"])
+def test_unknown_loan_actions_are_404(client, admin, loan, action):
+    assert client.post(f"/admin/loans/{loan.id}/{action}", data={"reason": "x"}).status_code == 404
+
+
+def test_servicing_a_missing_loan_is_404(client, admin):
+    assert client.post("/admin/loans/999999/payment", data=_payment()).status_code == 404
 
 
 def test_waiving_a_late_fee_and_charging_off(client, admin):
@@ -121,6 +282,21 @@ def test_activity_log_filters(client, admin):
         b"Nothing matches"
         in client.get("/admin/activity?since=2999-01-01", headers={"HX-Request": "true"}).data
     )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=" + "9" * 30,
+        "page=²",
+        "user=²",
+        "user=" + "9" * 30,
+        "until=9999-12-31",
+        "since=x",
+    ],
+)
+def test_activity_log_survives_odd_filters(client, admin, query):
+    assert client.get(f"/admin/activity?{query}", headers=HX).status_code == 200
 
 
 def test_jobs_page_lists_failed_jobs_and_retries_them(client, admin, monkeypatch):

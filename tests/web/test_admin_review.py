@@ -1,17 +1,27 @@
 """Admin queues: approving (two admins for large loans), declining, documents, people."""
 
 import io
+import re
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Document, LoanStatus, Notification, Role, VerificationStatus
+from app.models import (
+    ActivityLog,
+    Document,
+    LoanApproval,
+    LoanStatus,
+    Notification,
+    Role,
+    User,
+    VerificationStatus,
+)
 from app.services.lending import origination
 from tests.builders import CREDIT_FACTS
 from tests.factories import UserFactory
-from tests.helpers import PASSWORD
+from tests.helpers import HX, PASSWORD
 
 D = Decimal
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -150,3 +160,216 @@ def test_user_search_and_role_change(client, login):
     assert person.role is Role.LENDER
     client.post(f"/admin/users/{admin.id}/role", data={"role": "borrower"})  # the only admin
     assert admin.role is Role.ADMIN
+
+
+def _upload(client, login, owner, name="id.pdf") -> Document:
+    login(owner)
+    client.post(
+        "/account/documents",
+        data={"kind": "identity", "file": (io.BytesIO(PDF), name)},
+        content_type="multipart/form-data",
+    )
+    client.post("/logout")
+    return db.session.scalars(select(Document).where(Document.original_filename == name)).one()
+
+
+def _actions(prefix: str) -> list[str]:
+    return list(
+        db.session.scalars(select(ActivityLog.action).where(ActivityLog.action.startswith(prefix)))
+    )
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_rejecting_a_document_without_a_reason_is_422_and_changes_nothing(client, login, htmx):
+    document = _upload(client, login, UserFactory(role=Role.BORROWER))
+    login(UserFactory(role=Role.ADMIN))
+    response = client.post(
+        f"/admin/documents/{document.id}/review",
+        data={"decision": "reject", "reason": " "},
+        headers=HX if htmx else {},
+    )
+    assert response.status_code == 422
+    assert b"Say why the document is rejected." in response.data
+    assert b'id="document-rows"' in response.data
+    assert (b"<html" in response.data) is not htmx
+    assert f'id="document-{document.id}-reason-error"'.encode() in response.data
+    assert document.status is VerificationStatus.PENDING
+    assert _actions("document.") == ["document.uploaded"]
+
+
+def test_a_review_from_the_application_page_answers_on_that_page(client, login):
+    loan = _pending()
+    borrower = db.session.get(User, loan.borrower_id)
+    document = _upload(client, login, borrower)
+    login(UserFactory(role=Role.ADMIN))
+    url = f"/admin/documents/{document.id}/review"
+    refused = client.post(url, data={"decision": "reject", "loan_id": loan.id}, headers=HX)
+    assert refused.status_code == 422 and b'id="document-reviews"' in refused.data
+    assert b"Say why the document is rejected." in refused.data
+    done = client.post(url, data={"decision": "verify", "loan_id": loan.id}, headers=HX)
+    assert done.status_code == 204
+    assert done.headers["HX-Redirect"] == f"/admin/applications/{loan.id}"
+    assert document.status is VerificationStatus.VERIFIED
+
+
+@pytest.mark.parametrize("loan_id", ["999999", "9" * 30, "abc"])
+def test_a_review_never_goes_back_to_a_page_that_is_not_the_owners(client, login, loan_id):
+    document = _upload(client, login, UserFactory(role=Role.BORROWER))
+    login(UserFactory(role=Role.ADMIN))
+    response = client.post(
+        f"/admin/documents/{document.id}/review",
+        data={"decision": "reject", "loan_id": loan_id},
+        headers=HX,
+    )
+    assert response.status_code == 422 and b'id="document-rows"' in response.data
+
+
+@pytest.mark.parametrize("decision", ["", "approve", "delete"])
+def test_a_review_needs_verify_or_reject(client, login, decision):
+    document = _upload(client, login, UserFactory(role=Role.BORROWER))
+    login(UserFactory(role=Role.ADMIN))
+    response = client.post(
+        f"/admin/documents/{document.id}/review", data={"decision": decision, "reason": "x"}
+    )
+    assert response.status_code == 422 and b"Choose verify or reject." in response.data
+    assert document.status is VerificationStatus.PENDING
+
+
+def test_reviewing_a_missing_document_is_404(client, login):
+    login(UserFactory(role=Role.ADMIN))
+    response = client.post("/admin/documents/999999/review", data={"decision": "verify"})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_declining_without_reasons_is_422_with_the_message(client, login, htmx):
+    loan = _pending()
+    login(UserFactory(role=Role.ADMIN))
+    response = client.post(
+        f"/admin/applications/{loan.id}/decline",
+        data={"reason": " \n "},
+        headers=HX if htmx else {},
+    )
+    assert response.status_code == 422
+    assert b"Give the principal reasons for the decline." in response.data
+    assert b'id="decision-forms"' in response.data
+    assert (b"<html" in response.data) is not htmx
+    assert loan.status is LoanStatus.PENDING_APPROVAL
+    assert db.session.scalar(select(func.count()).select_from(LoanApproval)) == 0
+
+
+def test_approving_twice_as_the_same_admin_is_422_with_the_reason(client, login):
+    loan = _pending("30000.00")
+    login(UserFactory(role=Role.ADMIN))
+    first = client.post(f"/admin/applications/{loan.id}/approve", headers=HX)
+    assert first.status_code == 204 and first.headers["HX-Redirect"] == "/admin/applications"
+    again = client.post(f"/admin/applications/{loan.id}/approve", headers=HX)
+    assert again.status_code == 422 and b"already decided" in again.data
+    assert b"<html" not in again.data
+    assert db.session.scalar(select(func.count()).select_from(LoanApproval)) == 1
+
+
+def test_deciding_on_a_missing_application_is_404(client, login):
+    login(UserFactory(role=Role.ADMIN))
+    assert client.post("/admin/applications/999999/approve").status_code == 404
+    assert (
+        client.post("/admin/applications/999999/decline", data={"reason": "x"}).status_code == 404
+    )
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_suspending_without_a_reason_is_422_and_changes_nothing(client, login, htmx):
+    person = UserFactory(role=Role.LENDER)
+    login(UserFactory(role=Role.ADMIN))
+    response = client.post(
+        f"/admin/users/{person.id}/suspend", data={"reason": ""}, headers=HX if htmx else {}
+    )
+    assert response.status_code == 422
+    assert b"Say why the account is suspended." in response.data
+    assert b'id="user-actions"' in response.data
+    assert (b"<html" in response.data) is not htmx
+    assert person.is_active and _actions("user.") == []
+
+
+@pytest.mark.parametrize("role", ["superuser", "", "ADMIN"])
+def test_a_role_that_does_not_exist_is_422_and_changes_nothing(client, login, role):
+    person = UserFactory(role=Role.BORROWER)
+    login(UserFactory(role=Role.ADMIN))
+    response = client.post(f"/admin/users/{person.id}/role", data={"role": role}, headers=HX)
+    assert response.status_code == 422
+    assert b"Choose borrower, lender or admin." in response.data
+    assert person.role is Role.BORROWER and _actions("user.") == []
+
+
+def test_business_refusals_on_people_are_422_with_the_message(client, login):
+    person = UserFactory(role=Role.BORROWER)
+    admin = login(UserFactory(role=Role.ADMIN))
+    cases = [
+        (f"/admin/users/{person.id}/verify", {}, b"Verify one of their identity documents first."),
+        (f"/admin/users/{admin.id}/suspend", {"reason": "Test"}, b"You cannot suspend yourself."),
+        (f"/admin/users/{admin.id}/role", {"role": "lender"}, b"at least one active admin"),
+    ]
+    for url, data, message in cases:
+        response = client.post(url, data=data, headers=HX)
+        assert response.status_code == 422, url
+        assert message in response.data and b"<html" not in response.data
+    assert admin.role is Role.ADMIN and admin.is_active and _actions("user.") == []
+
+
+@pytest.mark.parametrize("action", ["delete", "promote", "user_update"])
+def test_unknown_user_actions_are_404(client, login, action):
+    person = UserFactory(role=Role.BORROWER)
+    login(UserFactory(role=Role.ADMIN))
+    assert client.post(f"/admin/users/{person.id}/{action}").status_code == 404
+
+
+def test_acting_on_a_missing_person_is_404(client, login):
+    login(UserFactory(role=Role.ADMIN))
+    assert client.post("/admin/users/999999/suspend", data={"reason": "x"}).status_code == 404
+
+
+def _nav_link(body: str, link_id: str) -> str:
+    match = re.search(rf'<a [^>]*id="{link_id}"[^>]*>(.*?)</a>', body, re.S)
+    assert match, link_id
+    return re.sub(r"<[^>]+>", "", match.group(1))  # the text a screen reader reads
+
+
+def test_the_top_bar_shows_admins_the_review_queues_with_their_counts(client, login):
+    _pending()
+    _pending()
+    _upload(client, login, UserFactory(role=Role.BORROWER))
+    login(UserFactory(role=Role.ADMIN))
+    for url in ("/admin/", "/admin/risk", "/account/profile"):
+        body = client.get(url).get_data(as_text=True)
+        assert _nav_link(body, "nav-applications") == "Applications 2 waiting for approval"
+        assert _nav_link(body, "nav-documents") == "Reviews 1 document waiting for review"
+    fragment = client.get("/admin/users?q=x", headers=HX).get_data(as_text=True)
+    assert "nav-applications" not in fragment
+
+
+def test_the_queue_counts_fall_as_work_is_done(client, login):
+    loan = _pending()
+    login(UserFactory(role=Role.ADMIN))
+    body = client.get("/admin/").get_data(as_text=True)
+    assert _nav_link(body, "nav-applications").startswith("Applications 1 ")
+    client.post(f"/admin/applications/{loan.id}/approve")
+    body = client.get("/admin/").get_data(as_text=True)
+    assert _nav_link(body, "nav-applications").startswith("Applications 0 ")
+    assert _nav_link(body, "nav-documents") == "Reviews 0 documents waiting for review"
+
+
+@pytest.mark.parametrize("role", [Role.BORROWER, Role.LENDER])
+def test_other_roles_never_see_the_review_queues(client, login, role):
+    _pending()
+    login(UserFactory(role=role))
+    body = client.get("/account/profile").get_data(as_text=True)
+    assert "nav-applications" not in body and "waiting for approval" not in body
+
+
+def test_the_review_queue_counts_come_from_one_report(client, login):
+    from app.services.platform import reports
+
+    assert reports.review_queues(db.session) == {"applications": 0, "documents": 0}
+    _pending()
+    _upload(client, login, UserFactory(role=Role.BORROWER))
+    assert reports.review_queues(db.session) == {"applications": 1, "documents": 1}

@@ -1,6 +1,7 @@
-"""Admin overview: the platform's figures at a glance."""
+"""Admin overview: the platform's figures at a glance, and the review queues in the top bar."""
 
 from flask import Blueprint
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.access import role_required
@@ -10,6 +11,17 @@ from app.models import Role, User
 from app.services.platform import reports
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.app_context_processor
+def review_queue_counts() -> dict:
+    """For admins, `review_queues()` in every template; base.html calls it when it draws the nav.
+
+    A callable, so the counts are queried only for full pages (fragments never draw the nav).
+    """
+    if getattr(current_user, "role", None) is not Role.ADMIN:
+        return {}
+    return {"review_queues": lambda: reports.review_queues(db.session)}
 
 
 @bp.get("/")

@@ -11,8 +11,10 @@ from app.models import ImportBatch, Role
 from app.services.errors import DomainError
 from app.services.platform import imports
 
+from .forms import ImportForm
 from .routes import bp
 
+IMPORTS = "admin/imports.html"
 UPLOAD_LIMIT = "30 per hour"
 
 
@@ -20,7 +22,7 @@ UPLOAD_LIMIT = "30 per hour"
 @role_required(Role.ADMIN)
 def import_index():
     """The upload form, the three file formats, and recent imports."""
-    return render("admin/imports.html", **_index_page())
+    return render(IMPORTS, **_index_page(ImportForm(formdata=None)))
 
 
 @bp.post("/imports")
@@ -30,22 +32,14 @@ def import_upload():
     """Check the file at once; the preview page lists what is wrong, row by row."""
     # Before the form is parsed: a larger body is refused with 413 without being read.
     request.max_content_length = current_app.config["IMPORT_MAX_SIZE"]
-    kind = request.form.get("kind", "")
-    upload = request.files.get("file")
-    errors = {}
-    if kind not in imports.KINDS:
-        errors["kind"] = "Choose what the file holds."
-    if upload is None or not upload.filename:
-        errors["file"] = "Choose a CSV file."
-    elif not upload.filename.lower().endswith(".csv"):
-        errors["file"] = "Only .csv files can be imported."
-    if errors:
-        return render("admin/imports.html", **_index_page(errors=errors, kind=kind), status=422)
+    form = ImportForm()
+    if not form.validate_on_submit():
+        return render(IMPORTS, "upload_form", status=422, **_index_page(form))
     batch = imports.upload(
         db.session,
-        kind,
-        upload.filename[-255:],
-        upload.read(),
+        form.kind.data,
+        form.file.data.filename[-255:],
+        form.file.data.read(),
         user_id=current_user.id,
         loan_terms=get_policy().loan_terms,
     )
@@ -77,15 +71,14 @@ def import_confirm(batch_id: int):
     return hx_redirect(url_for("admin.import_show", batch_id=batch_id))
 
 
-def _index_page(errors: dict | None = None, kind: str = "") -> dict:
+def _index_page(form: ImportForm) -> dict:
     batches = db.session.scalars(
         select(ImportBatch).order_by(ImportBatch.id.desc()).limit(25)
     ).all()
     terms = get_policy().loan_terms
     return {
+        "form": form,
         "batches": batches,
         "formats": [imports.format_for(k, terms) for k in imports.KINDS],
-        "errors": errors or {},
-        "kind": kind,
         "max_mb": current_app.config["IMPORT_MAX_SIZE"] // (1024 * 1024),
     }

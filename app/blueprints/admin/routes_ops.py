@@ -1,113 +1,22 @@
-"""Operations: servicing actions on one loan, the activity log, jobs and emails."""
+"""Operations: the activity log, jobs and emails, and the ledger check on demand."""
 
-import uuid
-from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime, time, timedelta
 
-from flask import abort, flash, request, url_for
+from flask import flash, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.access import role_required
-from app.extensions import db, get_policy
+from app.extensions import db
+from app.forms import page_number
 from app.htmx import hx_redirect, render
-from app.models import (
-    ActivityLog,
-    EmailMessage,
-    Installment,
-    Loan,
-    OutboxMessage,
-    OutboxStatus,
-    Payment,
-    Provider,
-    Role,
-)
-from app.services.errors import DomainError, ValidationFailed
+from app.models import ActivityLog, EmailMessage, OutboxMessage, OutboxStatus, Role
 from app.services.money import ledger
 from app.services.platform import activity, outbox
-from app.services.servicing import repayments, servicing
 
 from .routes import bp
 
 PAGE_SIZE = 50
-
-
-@bp.get("/loans/<int:loan_id>")
-@role_required(Role.ADMIN)
-def loan_service(loan_id: int):
-    """A loan's schedule with the servicing actions."""
-    loan = db.session.get(Loan, loan_id) or abort(404)
-    installments = db.session.scalars(
-        select(Installment).where(Installment.loan_id == loan.id).order_by(Installment.number)
-    ).all()
-    return render("admin/loan.html", loan=loan, installments=installments, key=str(uuid.uuid4()))
-
-
-@bp.post("/loans/<int:loan_id>/<action>")
-@role_required(Role.ADMIN)
-def loan_action(loan_id: int, action: str):
-    """payment | waive | charge_off — through the money engine, each with its reason."""
-    reason = (request.form.get("reason") or "").strip()
-    try:
-        if not reason:
-            raise ValidationFailed({"reason": "Every servicing action needs a reason."})
-        if action == "payment":
-            amount = Decimal(request.form.get("amount", ""))
-            received = date.fromisoformat(
-                request.form.get("received_on") or date.today().isoformat()
-            )
-            key = request.form.get("idempotency_key") or str(uuid.uuid4())
-            repeated = db.session.scalar(
-                select(Payment.id).where(Payment.loan_id == loan_id, Payment.idempotency_key == key)
-            )
-            payment = repayments.apply_payment(
-                db.session,
-                loan_id,
-                amount,
-                received_on=received,
-                provider=Provider.MANUAL,
-                idempotency_key=key,
-                policy=get_policy(),
-            )
-            if repeated is None:  # a resubmitted form records nothing new
-                activity.record(
-                    db.session,
-                    "loan.manual_payment",
-                    user_id=current_user.id,
-                    entity=payment,
-                    loan_id=loan_id,
-                    amount=str(amount),
-                    reason=reason,
-                )
-        elif action == "waive":
-            servicing.waive_late_fee(
-                db.session,
-                int(request.form["installment_id"]),
-                current_user.id,
-                reason,
-                date.today(),
-            )
-        elif action == "charge_off":
-            servicing.charge_off(
-                db.session, loan_id, date.today(), reason=reason, admin_id=current_user.id
-            )
-        else:
-            abort(404)
-    except (DomainError, ValidationFailed) as error:
-        db.session.rollback()
-        flash(
-            error.message
-            if not isinstance(error, ValidationFailed)
-            else "; ".join(error.errors.values()),
-            "error",
-        )
-    except (InvalidOperation, ValueError, KeyError):
-        db.session.rollback()
-        flash("Check the amount, date and installment.", "error")
-    else:
-        db.session.commit()
-        flash("Done.", "success")
-    return hx_redirect(url_for("admin.loan_service", loan_id=loan_id))
 
 
 @bp.get("/activity")
@@ -116,22 +25,19 @@ def activity_index():
     """Every sign-in, money movement, state change and admin action, filterable."""
     args = request.args
     query = select(ActivityLog).order_by(ActivityLog.id.desc())
-    if args.get("user", "").isdigit():
+    if args.get("user", "").isdecimal():  # isdigit() would let "²" through to int()
         query = query.where(ActivityLog.user_id == int(args["user"]))
     if args.get("action"):
         query = query.where(ActivityLog.action.startswith(args["action"]))
     if args.get("entity"):
         query = query.where(ActivityLog.entity_type == args["entity"])
-    for name, op in (("since", "__ge__"), ("until", "__lt__")):
+    for name, op, days in (("since", "__ge__", 0), ("until", "__lt__", 1)):
         try:
-            day = date.fromisoformat(args.get(name, ""))
-        except ValueError:
+            day = date.fromisoformat(args.get(name, "")) + timedelta(days=days)
+        except (ValueError, OverflowError):  # not a date, or the day after 9999-12-31
             continue
-        edge = datetime.combine(
-            day if name == "since" else date.fromordinal(day.toordinal() + 1), time.min
-        )
-        query = query.where(getattr(ActivityLog.created_at, op)(edge))
-    page = max(int(args.get("page", "1")) if args.get("page", "1").isdigit() else 1, 1)
+        query = query.where(getattr(ActivityLog.created_at, op)(datetime.combine(day, time.min)))
+    page = page_number(args)
     rows = db.session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
     return render("admin/activity.html", "activity_rows", rows=rows, page=page, args=args)
 
@@ -175,14 +81,7 @@ def job_retry(message_id: int):
 @role_required(Role.ADMIN)
 def ledger_verify():
     """Check every money invariant now and record the outcome."""
-    problems = ledger.verify(db.session)
-    activity.record(
-        db.session,
-        "ledger.verified",
-        user_id=current_user.id,
-        problems=len(problems),
-        details=problems[:20],
-    )
+    problems = ledger.verify_and_record(db.session, user_id=current_user.id)
     db.session.commit()
     flash(
         "The ledger balances." if not problems else f"{len(problems)} ledger problems found.",

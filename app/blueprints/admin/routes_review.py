@@ -1,60 +1,65 @@
-"""Admin queues: applications (approve / decline), documents (verify / reject), people."""
+"""Admin review queues: applications (approve / decline) and documents (verify / reject)."""
 
-from flask import abort, flash, request, url_for
+from flask import Response, flash, url_for
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from app.access import role_required
 from app.extensions import db, get_policy
+from app.forms import attach_errors
 from app.htmx import hx_redirect, render
-from app.models import (
-    Document,
-    Loan,
-    LoanApproval,
-    LoanStatus,
-    Role,
-    User,
-    VerificationStatus,
-)
-from app.services.errors import DomainError, ValidationFailed
+from app.models import Document, Loan, Role, User
+from app.services.errors import DomainError
 from app.services.lending import review, underwriting
 
+from .forms import ApproveForm, DeclineForm, DocumentReviewForm
 from .routes import bp
 
-PAGE_SIZE = 25
+APPLICATION = "admin/applications/show.html"
+DOCUMENTS = "admin/documents.html"
+OUTCOMES = {
+    "listed": "Approved: the loan is listed for lenders.",
+    "waiting": "Approval recorded; a second admin must approve this large loan.",
+    "declined": "Declined; the borrower sees your reasons.",
+}
 
 
 @bp.get("/applications")
 @role_required(Role.ADMIN)
 def application_index():
     """Accepted offers waiting for approval, oldest first."""
-    loans = db.session.scalars(
-        select(Loan).where(Loan.status == LoanStatus.PENDING_APPROVAL).order_by(Loan.updated_at)
-    ).all()
-    return render("admin/applications/index.html", loans=loans)
+    return render("admin/applications/index.html", loans=review.approval_queue(db.session))
 
 
 @bp.get("/applications/<int:loan_id>")
 @role_required(Role.ADMIN)
 def application_show(loan_id: int):
     """The application, its score and reasons, and the borrower's documents side by side."""
-    loan = db.session.get(Loan, loan_id) or abort(404)
-    return render("admin/applications/show.html", **_application_page(loan))
+    return render(APPLICATION, **_application_page(db.get_or_404(Loan, loan_id)))
 
 
 @bp.post("/applications/<int:loan_id>/approve")
 @role_required(Role.ADMIN)
 def application_approve(loan_id: int):
     """Approve: lists the loan, or waits for a second admin on large loans."""
-    return _decide(
-        loan_id,
-        lambda: review.approve_application(
-            db.session,
-            loan_id,
-            current_user.id,
-            reason=request.form.get("reason") or None,
-            policy=get_policy(),
-        ),
+    loan = db.get_or_404(Loan, loan_id)
+    form = ApproveForm()
+    if form.validate_on_submit():
+        try:
+            outcome = review.approve_application(
+                db.session,
+                loan.id,
+                current_user.id,
+                reason=form.reason.data or None,
+                policy=get_policy(),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            attach_errors(form, error)
+        else:
+            return _decided(outcome)
+    return render(
+        APPLICATION, "decision_forms", status=422, **_application_page(loan, approve=form)
     )
 
 
@@ -62,12 +67,20 @@ def application_approve(loan_id: int):
 @role_required(Role.ADMIN)
 def application_decline(loan_id: int):
     """Decline with reasons (one per line)."""
-    reasons = (request.form.get("reason") or "").splitlines()
-    return _decide(
-        loan_id,
-        lambda: (
-            review.decline_application(db.session, loan_id, current_user.id, reasons) and "declined"
-        ),
+    loan = db.get_or_404(Loan, loan_id)
+    form = DeclineForm()
+    if form.validate_on_submit():
+        try:
+            review.decline_application(
+                db.session, loan.id, current_user.id, form.reason.data.splitlines()
+            )
+        except DomainError as error:
+            db.session.rollback()
+            attach_errors(form, error)
+        else:
+            return _decided("declined")
+    return render(
+        APPLICATION, "decision_forms", status=422, **_application_page(loan, decline=form)
     )
 
 
@@ -75,140 +88,97 @@ def application_decline(loan_id: int):
 @role_required(Role.ADMIN)
 def document_queue():
     """Documents waiting for review, oldest first."""
-    documents = db.session.execute(
-        select(Document, User)
-        .join(User, User.id == Document.user_id)
-        .where(Document.status == VerificationStatus.PENDING)
-        .order_by(Document.created_at)
-    ).all()
-    return render("admin/documents.html", documents=documents)
+    return render(DOCUMENTS, **_documents_page())
 
 
 @bp.post("/documents/<int:document_id>/review")
 @role_required(Role.ADMIN)
 def document_review(document_id: int):
     """Verify a document, or reject it with a reason the owner sees."""
-    try:
-        review.review_document(
-            db.session,
-            document_id,
-            current_user.id,
-            verified=request.form.get("decision") == "verify",
-            reason=request.form.get("reason"),
-        )
-    except (DomainError, ValidationFailed) as error:
-        db.session.rollback()
-        flash(_message(error), "error")
-    else:
-        db.session.commit()
-        flash("Review saved.", "success")
-    return hx_redirect(request.form.get("next") or url_for("admin.document_queue"))
+    document = db.get_or_404(Document, document_id)
+    form = DocumentReviewForm.for_document(document)
+    loan = _origin_loan(document, form)
+    if form.validate_on_submit():
+        try:
+            review.review_document(
+                db.session,
+                document.id,
+                current_user.id,
+                verified=form.verified,
+                reason=form.reason.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            attach_errors(form, error, "reason")
+        else:
+            db.session.commit()
+            flash("Review saved.", "success")
+            return hx_redirect(_review_origin_url(loan))
+    return _review_refused(document, form, loan)
 
 
-@bp.get("/users")
-@role_required(Role.ADMIN)
-def user_index():
-    """Search people by name or email (active search)."""
-    query = (request.args.get("q") or "").strip()
-    statement = select(User).order_by(User.created_at.desc()).limit(PAGE_SIZE)
-    if query:
-        pattern = f"%{query.lower()}%"
-        statement = statement.where(
-            or_(User.email.like(pattern), (User.first_name + " " + User.last_name).ilike(pattern))
-        )
-    users = db.session.scalars(statement).all()
-    return render("admin/users/index.html", "user_rows", users=users, query=query)
-
-
-@bp.get("/users/<int:user_id>")
-@role_required(Role.ADMIN)
-def user_show(user_id: int):
-    """A person, their documents and the admin actions."""
-    user = db.session.get(User, user_id) or abort(404)
-    documents = db.session.scalars(
-        select(Document).where(Document.user_id == user.id).order_by(Document.created_at.desc())
-    ).all()
-    loans = db.session.scalars(
-        select(Loan).where(Loan.borrower_id == user.id).order_by(Loan.id)
-    ).all()
-    return render(
-        "admin/users/show.html", user=user, documents=documents, roles=list(Role), loans=loans
-    )
-
-
-@bp.post("/users/<int:user_id>/<action>")
-@role_required(Role.ADMIN)
-def user_update(user_id: int, action: str):
-    """verify | suspend | reactivate | role — each recorded in the activity log."""
-    actions = {
-        "verify": lambda: review.verify_identity(db.session, user_id, current_user.id),
-        "suspend": lambda: review.suspend(
-            db.session, user_id, current_user.id, request.form.get("reason", "")
-        ),
-        "reactivate": lambda: review.reactivate(db.session, user_id, current_user.id),
-        "role": lambda: review.change_role(db.session, user_id, _role(), current_user.id),
-    }
-    if action not in actions:
-        abort(404)
-    try:
-        actions[action]()
-    except (DomainError, ValidationFailed) as error:
-        db.session.rollback()
-        flash(_message(error), "error")
-    else:
-        db.session.commit()
-        flash("Saved.", "success")
-    return hx_redirect(url_for("admin.user_show", user_id=user_id))
-
-
-def _decide(loan_id: int, decision):
-    try:
-        outcome = decision()
-    except (DomainError, ValidationFailed) as error:
-        db.session.rollback()
-        flash(_message(error), "error")
-        return hx_redirect(url_for("admin.application_show", loan_id=loan_id))
+def _decided(outcome: str) -> Response:
     db.session.commit()
-    flash(
-        {
-            "listed": "Approved: the loan is listed for lenders.",
-            "waiting": "Approval recorded; a second admin must approve this large loan.",
-            "declined": "Declined; the borrower sees your reasons.",
-        }[outcome],
-        "success",
-    )
+    flash(OUTCOMES[outcome], "success")
     return hx_redirect(url_for("admin.application_index"))
 
 
-def _application_page(loan: Loan) -> dict:
-    assessment = underwriting.latest_assessment(db.session, loan.id)
-    approvals = db.session.execute(
-        select(LoanApproval, User)
-        .join(User, User.id == LoanApproval.admin_id)
-        .where(LoanApproval.loan_id == loan.id)
+def _application_page(
+    loan: Loan,
+    approve: ApproveForm | None = None,
+    decline: DeclineForm | None = None,
+    reviews: dict[int, DocumentReviewForm] | None = None,
+) -> dict:
+    documents = db.session.scalars(
+        select(Document)
+        .where(Document.user_id == loan.borrower_id)
+        .order_by(Document.created_at.desc())
     ).all()
     return {
         "loan": loan,
         "borrower": db.session.get(User, loan.borrower_id),
-        "assessment": assessment,
-        "documents": db.session.scalars(
-            select(Document)
-            .where(Document.user_id == loan.borrower_id)
-            .order_by(Document.created_at.desc())
-        ).all(),
-        "approvals": approvals,
+        "assessment": underwriting.latest_assessment(db.session, loan.id),
+        "documents": documents,
+        "reviews": _review_forms(documents, reviews, loan_id=loan.id),
+        "approvals": review.decisions(db.session, loan.id),
         "needs_two": get_policy().needs_second_approval(loan.amount),
+        "approve": approve or ApproveForm(formdata=None),
+        "decline": decline or DeclineForm(formdata=None),
     }
 
 
-def _role() -> Role:
-    try:
-        return Role(request.form.get("role"))
-    except ValueError as error:
-        raise ValidationFailed({"role": "Choose borrower, lender or admin."}) from error
+def _documents_page(reviews: dict[int, DocumentReviewForm] | None = None) -> dict:
+    documents = review.document_queue(db.session)
+    return {
+        "documents": documents,
+        "reviews": _review_forms([d for d, _ in documents], reviews),
+    }
 
 
-def _message(error: DomainError) -> str:
-    return (
-        "; ".join(error.errors.values()) if isinstance(error, ValidationFailed) else error.message
-    )
+def _review_forms(documents, submitted, loan_id: int | None = None) -> dict:
+    """One review form per document: the submitted one where there is one, else a fresh one."""
+    fresh = {
+        d.id: DocumentReviewForm.for_document(d, formdata=None, loan_id=loan_id) for d in documents
+    }
+    return fresh | (submitted or {})
+
+
+def _origin_loan(document: Document, form: DocumentReviewForm) -> Loan | None:
+    """The application page the review came from, if it was that borrower's application."""
+    loan_id = form.origin_loan_id
+    loan = db.session.get(Loan, loan_id) if loan_id is not None else None
+    return loan if loan is not None and loan.borrower_id == document.user_id else None
+
+
+def _review_origin_url(loan: Loan | None) -> str:
+    if loan is None:
+        return url_for("admin.document_queue")
+    return url_for("admin.application_show", loan_id=loan.id)
+
+
+def _review_refused(document: Document, form: DocumentReviewForm, loan: Loan | None):
+    reviews = {document.id: form}
+    if loan is None:
+        return render(DOCUMENTS, "document_rows", status=422, **_documents_page(reviews))
+    page = _application_page(loan, reviews=reviews)
+    return render(APPLICATION, "document_reviews", status=422, **page)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.models import AccountKind, JournalEntry, LedgerAccount, NormalSide, Posting
 from app.services.errors import InsufficientFunds, LedgerError
 from app.services.money.money import ZERO, cents
+from app.services.platform import activity
 
 # kind -> (normal side, may the balance go below zero on its normal side)
 ACCOUNT_RULES = {
@@ -189,6 +190,19 @@ def verify(session: Session) -> list[str]:
     for query, message in _INVARIANT_QUERIES:
         for row in session.execute(text(query)):
             problems.append(message.format(*row))
+    return problems
+
+
+def verify_and_record(session: Session, user_id: int | None = None) -> list[str]:
+    """Check every invariant and record the outcome in the activity log (the dashboard shows it)."""
+    problems = verify(session)
+    activity.record(
+        session,
+        "ledger.verified",
+        user_id=user_id,
+        problems=len(problems),
+        details=problems[:20],
+    )
     return problems
 
 

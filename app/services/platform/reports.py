@@ -1,4 +1,4 @@
-"""Figures for the admin dashboard: loans, volumes, delinquency by grade, cash, queues."""
+"""Figures for the admin pages: loans, volumes, delinquency by grade, cash, queues."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from app.models import (
     AccountKind,
     ActivityLog,
+    Document,
     LedgerAccount,
     Loan,
     LoanStatus,
@@ -17,6 +18,7 @@ from app.models import (
     Payment,
     PaymentStatus,
     ServicingStatus,
+    VerificationStatus,
 )
 
 SERIOUSLY_LATE = (ServicingStatus.LATE_31_120, ServicingStatus.DEFAULT)
@@ -111,3 +113,21 @@ def last_ledger_check(session: Session) -> ActivityLog | None:
         .order_by(ActivityLog.id.desc())
         .limit(1)
     ).first()
+
+
+def review_queues(session: Session) -> dict[str, int]:
+    """How many applications wait for approval and documents for review (one query)."""
+    applications = (
+        select(func.count())
+        .select_from(Loan)
+        .where(Loan.status == LoanStatus.PENDING_APPROVAL)
+        .scalar_subquery()
+    )
+    documents = (
+        select(func.count())
+        .select_from(Document)
+        .where(Document.status == VerificationStatus.PENDING)
+        .scalar_subquery()
+    )
+    waiting = session.execute(select(applications, documents)).one()
+    return {"applications": waiting[0], "documents": waiting[1]}

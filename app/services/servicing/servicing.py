@@ -1,6 +1,7 @@
 """The servicing cycle: installments fall due, grace, late fees, delinquency, charge-off, payoff."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -14,10 +15,12 @@ from app.models import (
     InvestmentStatus,
     Loan,
     LoanStatus,
+    Payment,
+    Provider,
     ServicingRun,
     ServicingStatus,
 )
-from app.services.errors import DomainError
+from app.services.errors import DomainError, ValidationFailed
 from app.services.lending import issuance
 from app.services.money import ledger
 from app.services.money.ledger import Leg
@@ -40,6 +43,46 @@ def status_for(days_past_due: int, policy: LendingPolicy = DEFAULT_POLICY) -> Se
     if days_past_due < policy.default_after_days:
         return ServicingStatus.LATE_31_120
     return ServicingStatus.DEFAULT
+
+
+def _age_installments(session: Session, business_date: date, params: dict) -> dict:
+    """Installments fall due, late fees are charged, delinquency moves (and borrowers hear)."""
+    due = session.execute(
+        text(
+            "UPDATE installments SET status = 'due' WHERE status = 'scheduled' AND due_date <= :day"
+        ),
+        params,
+    ).rowcount
+    fees = session.execute(text(LATE_FEES), params).rowcount
+    changed = [
+        row for row in session.execute(text(DELINQUENCY), params) if row.was != row.servicing_status
+    ]
+    for row in changed:
+        if row.servicing_status in STATUS_NEWS:
+            title, body = STATUS_NEWS[row.servicing_status]
+            notifications.notify(
+                session,
+                row.borrower_id,
+                f"loan.{row.servicing_status}",
+                title,
+                body.format(id=row.id),
+                link=("borrower.loan_show", {"loan_id": row.id}),
+                dedupe_key=f"status-{row.id}-{row.servicing_status}-{business_date}",
+            )
+    return {"installments_due": due, "late_fees": fees, "status_changes": len(changed)}
+
+
+def _charge_off_aged(session: Session, business_date: date, policy: LendingPolicy) -> int:
+    """Charge off every serviced loan at or past the charge-off age; returns how many."""
+    aged = session.scalars(
+        text(
+            f"SELECT l.id FROM loans l WHERE {SERVICED} AND l.days_past_due >= :age ORDER BY l.id"
+        ),
+        {"age": policy.charge_off_after_days},
+    ).all()
+    for loan_id in aged:
+        charge_off(session, loan_id, business_date, reason="days past due")
+    return len(aged)
 
 
 def run_cycle(
@@ -70,36 +113,8 @@ def run_cycle(
         "default_after": policy.default_after_days,
     }
     stats = {"business_date": business_date.isoformat()}
-    stats["installments_due"] = session.execute(
-        text(
-            "UPDATE installments SET status = 'due' WHERE status = 'scheduled' AND due_date <= :day"
-        ),
-        params,
-    ).rowcount
-    stats["late_fees"] = session.execute(text(LATE_FEES), params).rowcount
-    changed = session.execute(text(DELINQUENCY), params).all()
-    stats["status_changes"] = sum(1 for row in changed if row.was != row.servicing_status)
-    for row in changed:
-        if row.was != row.servicing_status and row.servicing_status in STATUS_NEWS:
-            title, body = STATUS_NEWS[row.servicing_status]
-            notifications.notify(
-                session,
-                row.borrower_id,
-                f"loan.{row.servicing_status}",
-                title,
-                body.format(id=row.id),
-                link=("borrower.loan_show", {"loan_id": row.id}),
-                dedupe_key=f"status-{row.id}-{row.servicing_status}-{business_date}",
-            )
-    stats["charged_off"] = 0
-    for loan_id in session.scalars(
-        text(
-            f"SELECT l.id FROM loans l WHERE {SERVICED} AND l.days_past_due >= :age ORDER BY l.id"
-        ),
-        {"age": policy.charge_off_after_days},
-    ):
-        charge_off(session, loan_id, business_date, reason="days past due")
-        stats["charged_off"] += 1
+    stats.update(_age_installments(session, business_date, params))
+    stats["charged_off"] = _charge_off_aged(session, business_date, policy)
     start_of_day = datetime.combine(business_date, time.min, tzinfo=UTC)
     stats.update(issuance.expire_listings(session, now=start_of_day, policy=policy))
     run = session.get(ServicingRun, run_id)
@@ -284,6 +299,51 @@ def waive_late_fee(
         reason=reason,
     )
     return installment
+
+
+def record_manual_payment(
+    session: Session,
+    loan_id: int,
+    amount: Decimal,
+    *,
+    received_on: date,
+    key: str,
+    admin_id: int,
+    reason: str,
+    policy: LendingPolicy = DEFAULT_POLICY,
+) -> Payment:
+    """A payment an admin received by hand (a cheque), with its reason.
+
+    The same key again returns the first payment and records nothing new, so a
+    resubmitted form neither pays twice nor writes a second audit entry.
+    """
+    from app.services.servicing import repayments  # repayments imports this module
+
+    if not (reason or "").strip():
+        raise ValidationFailed({"reason": "Every servicing action needs a reason."})
+    repeated = session.scalar(
+        select(Payment.id).where(Payment.loan_id == loan_id, Payment.idempotency_key == key)
+    )
+    payment = repayments.apply_payment(
+        session,
+        loan_id,
+        amount,
+        received_on=received_on,
+        provider=Provider.MANUAL,
+        idempotency_key=key,
+        policy=policy,
+    )
+    if repeated is None:
+        activity.record(
+            session,
+            "loan.manual_payment",
+            user_id=admin_id,
+            entity=payment,
+            loan_id=loan_id,
+            amount=str(amount),
+            reason=reason.strip(),
+        )
+    return payment
 
 
 def business_dates(start: date, end: date):
