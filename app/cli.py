@@ -110,19 +110,17 @@ def cycle(business_date: str | None) -> None:
 )
 def risk_train(with_platform_loans: bool) -> None:
     """Train a new model version; it scores nothing until activated."""
-    from app.risk import registry, train
+    from app.risk import registry
     from app.services.platform import risk_models
 
-    extra = risk_models.training_extras(db.session) if with_platform_loans else None
-    bundle = train.train(extra_rows=extra if extra and extra[0] else None)
-    registry.save(bundle)
-    risk_models.register(db.session, bundle.version)
+    version = risk_models.train_and_register(db.session, with_platform_loans=with_platform_loans)
     db.session.commit()
-    chosen = bundle.metadata["cv"]["chosen"]
+    meta = registry.sidecar(version)
+    chosen = meta["cv"]["chosen"]
     click.echo(
-        f"Trained {bundle.version}: {bundle.family} + {bundle.calibration}, "
+        f"Trained {version}: {meta['family']} + {meta['calibration']}, "
         f"CV AUC {chosen['auc']:.4f} ± {chosen['auc_sd']:.4f}, Brier {chosen['brier']:.4f}, "
-        f"ECE {chosen['ece']:.4f}. Activate with: flask risk activate {bundle.version}"
+        f"ECE {chosen['ece']:.4f}. Activate with: flask risk activate {version}"
     )
 
 

@@ -2,12 +2,12 @@
 
 from app.models.activity import ActivityLog, EmailMessage, Notification
 from app.models.base import Base
+from app.models.credit import CREDIT_FACTS, CreditFactsMixin
 from app.models.document import Document, DocumentKind
 from app.models.investment import Investment, InvestmentStatus, LenderPreference, RiskTolerance
 from app.models.ledger import AccountKind, JournalEntry, LedgerAccount, NormalSide, Posting
 from app.models.loan import (
     APPLICATION_LIMITS,
-    CREDIT_FACTS,
     Installment,
     InstallmentStatus,
     Loan,
@@ -50,6 +50,7 @@ __all__ = [
     "ApiToken",
     "Base",
     "CashTransfer",
+    "CreditFactsMixin",
     "Document",
     "DocumentKind",
     "HistoricalOutcome",

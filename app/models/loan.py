@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, Money, RatePercent, TimestampMixin, str_enum, utcnow
+from app.models.credit import CreditFactsMixin
 
 
 class LoanPurpose(enum.StrEnum):
@@ -55,19 +56,6 @@ class InstallmentStatus(enum.StrEnum):
     CANCELLED = "cancelled"  # removed by a prepayment that shortened the schedule
 
 
-# The credit facts an application records (a snapshot, used for scoring), in form order.
-CREDIT_FACTS = (
-    "annual_income",
-    "monthly_debt",
-    "credit_score",
-    "credit_history_months",
-    "revolving_balance",
-    "revolving_utilization",
-    "inquiries_6m",
-    "delinquencies_2y",
-    "public_records",
-)
-
 # What an application may say, the one table behind the web form, the API and CSV imports:
 # field -> (lowest, highest) accepted value.
 APPLICATION_LIMITS = {
@@ -84,7 +72,9 @@ APPLICATION_LIMITS = {
 }
 
 
-class Loan(TimestampMixin, Base):
+class Loan(CreditFactsMixin, TimestampMixin, Base):
+    """An application, then a listing, then a loan in servicing (credit facts: a snapshot)."""
+
     __tablename__ = "loans"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
@@ -132,17 +122,6 @@ class Loan(TimestampMixin, Base):
     servicing_status: Mapped[ServicingStatus | None] = mapped_column(
         str_enum(ServicingStatus, "servicing_status")
     )
-
-    # The credit facts the borrower gave with this application (a snapshot).
-    annual_income: Mapped[Money]
-    monthly_debt: Mapped[Money]
-    credit_score: Mapped[int]
-    credit_history_months: Mapped[int]
-    revolving_balance: Mapped[Money]
-    revolving_utilization: Mapped[RatePercent]
-    inquiries_6m: Mapped[int]
-    delinquencies_2y: Mapped[int]
-    public_records: Mapped[int]
 
     # The offer, set by underwriting.
     risk_grade: Mapped[str | None] = mapped_column(String(2))

@@ -7,6 +7,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Money, Probability, RatePercent, utcnow
+from app.models.credit import CreditFactsMixin
 
 
 class RiskAssessment(Base):
@@ -52,7 +53,7 @@ class RiskModel(Base):
     activated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 
 
-class HistoricalOutcome(Base):
+class HistoricalOutcome(CreditFactsMixin, Base):
     """An imported loan of known outcome (from another lender or the legacy book), for training."""
 
     __tablename__ = "historical_outcomes"
@@ -62,15 +63,6 @@ class HistoricalOutcome(Base):
     amount: Mapped[Money]
     term_months: Mapped[int]
     purpose: Mapped[str] = mapped_column(String(30))
-    annual_income: Mapped[Money]
-    monthly_debt: Mapped[Money]
-    credit_score: Mapped[int]
-    credit_history_months: Mapped[int]
-    revolving_balance: Mapped[Money]
-    revolving_utilization: Mapped[RatePercent]
-    inquiries_6m: Mapped[int]
-    delinquencies_2y: Mapped[int]
-    public_records: Mapped[int]
     defaulted: Mapped[bool]
     import_batch_id: Mapped[int | None] = mapped_column(
         ForeignKey("import_batches.id", ondelete="SET NULL")

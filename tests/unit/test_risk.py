@@ -5,14 +5,19 @@ import shutil
 import subprocess
 import sys
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
+from app.extensions import db
+from app.models import HistoricalOutcome, RiskModel
 from app.risk import fairness, grading, matching, predict, registry, rules, train
 from app.risk.features import FeatureError, application_from_lendingclub, build_features
 from app.risk.schema import FEATURES
+from app.services.platform import risk_models
 
 ROOT = Path(__file__).resolve().parents[2]
 APPLICATION = {
@@ -314,3 +319,56 @@ def test_training_cli_writes_a_new_version(tmp_path, monkeypatch):
     bundle = train.train(families=("logistic",), calibrations=("sigmoid",), limit=2000)
     registry.save(bundle, tmp_path)
     assert registry.versions(tmp_path) == [bundle.version]
+
+
+@pytest.fixture
+def quick_training(tmp_path, monkeypatch):
+    """Training on a slice of the real data, saved to a temporary folder; records extra rows."""
+    shutil.copy(ROOT / "app/risk/artifacts/DEFAULT", tmp_path / "DEFAULT")
+    full_train, extras = train.train, []
+
+    def quick(**options):
+        extras.append(options.get("extra_rows"))
+        return full_train(families=("logistic",), calibrations=("sigmoid",), limit=2000, **options)
+
+    monkeypatch.setattr(train, "train", quick)
+    monkeypatch.setattr(registry, "save", partial(registry.save, directory=tmp_path))
+    monkeypatch.setattr(registry, "sidecar", partial(registry.sidecar, directory=tmp_path))
+    return extras
+
+
+def test_train_and_register_saves_an_inactive_version_with_platform_outcomes(quick_training):
+    db.session.add(
+        HistoricalOutcome(
+            external_id="hist-1",
+            amount=Decimal("5000.00"),
+            term_months=36,
+            purpose="business",
+            annual_income=Decimal("52000.00"),
+            monthly_debt=Decimal("700.00"),
+            credit_score=690,
+            credit_history_months=96,
+            revolving_balance=Decimal("4200.00"),
+            revolving_utilization=Decimal("35.500"),
+            inquiries_6m=1,
+            delinquencies_2y=0,
+            public_records=0,
+            defaulted=True,
+        )
+    )
+    version = risk_models.train_and_register(db.session, with_platform_loans=True)
+    model = db.session.scalars(select(RiskModel).where(RiskModel.version == version)).one()
+    assert not model.is_active
+    assert model.metrics == registry.sidecar(version)["cv"]["chosen"]
+    assert quick_training[0][1] == [1]
+    assert risk_models.train_and_register(db.session, with_platform_loans=False) != version
+    assert quick_training[1] is None
+
+
+def test_risk_train_cli_registers_the_version_and_says_how_to_activate_it(app, quick_training):
+    result = app.test_cli_runner().invoke(args=["risk", "train", "--with-platform-loans"])
+    assert result.exit_code == 0, result.output
+    version = db.session.scalar(select(RiskModel.version))
+    assert result.output.startswith(f"Trained {version}: logistic + sigmoid, CV AUC 0.")
+    assert result.output.rstrip().endswith(f"Activate with: flask risk activate {version}")
+    assert quick_training == [None]  # no platform outcomes yet: public data only

@@ -5,8 +5,10 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from app.blueprints.auth.forms import ProfileForm
 from app.extensions import db
 from app.models import ActivityLog, EmploymentStatus
+from app.services.accounts.accounts import PROFILE_FIELDS
 from tests.factories import UserFactory
 from tests.helpers import HX
 
@@ -106,3 +108,16 @@ def test_profile_cannot_change_email_or_role_by_extra_fields(client, login):
     )
     db.session.refresh(user)
     assert (user.email, user.role) == (email, role)
+
+
+def test_the_form_sends_every_profile_field_and_clearing_employment_means_none(client, login):
+    user = login(UserFactory(employment_status=EmploymentStatus.EMPLOYED))
+    with client.application.test_request_context(
+        "/account/profile", method="POST", data={**VALID, "employment_status": ""}
+    ):
+        changes = ProfileForm().changes()
+    assert tuple(changes) == PROFILE_FIELDS
+    assert changes["employment_status"] is None
+    client.post("/account/profile", data={**VALID, "employment_status": ""}, headers=HX)
+    db.session.refresh(user)
+    assert user.employment_status is None

@@ -20,6 +20,7 @@ from wtforms.validators import (
 
 from app.forms import money_field
 from app.models import DocumentKind, EmploymentStatus, Role
+from app.services.accounts.accounts import PROFILE_FIELDS
 
 DOCUMENT_CHOICES = [SelectChoice(k.value, k.value.capitalize()) for k in DocumentKind]
 EMPLOYMENT_CHOICES = [SelectChoice("", "Choose…")] + [
@@ -98,22 +99,8 @@ class ProfileForm(FlaskForm):
 
     def changes(self) -> dict:
         """The submitted values as plain Python values for the accounts service."""
-        values = {
-            name: getattr(self, name).data
-            for name in (
-                "first_name",
-                "last_name",
-                "phone",
-                "date_of_birth",
-                "address_line1",
-                "address_line2",
-                "city",
-                "state",
-                "postal_code",
-                "annual_income",
-            )
-        }
-        status = self.employment_status.data
+        values = {name: getattr(self, name).data for name in PROFILE_FIELDS}
+        status = values["employment_status"]
         values["employment_status"] = EmploymentStatus(status) if status else None
         return values
 

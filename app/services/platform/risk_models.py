@@ -37,6 +37,17 @@ def register(session: Session, version: str) -> RiskModel:
     return model
 
 
+def train_and_register(session: Session, *, with_platform_loans: bool) -> str:
+    """Train, save and register (inactive) a new model version; returns the version."""
+    from app.risk import train  # scikit-learn's training stack loads only when a model is trained
+
+    extra = training_extras(session) if with_platform_loans else None
+    bundle = train.train(extra_rows=extra)
+    registry.save(bundle)
+    register(session, bundle.version)
+    return bundle.version
+
+
 def activate(session: Session, version: str, admin_id: int | None = None) -> RiskModel:
     """Make `version` the one that scores applications (after it loads cleanly)."""
     try:
