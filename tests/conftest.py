@@ -1,12 +1,9 @@
 """Fixtures: real PostgreSQL (migrated schema, a rolled-back transaction per test), real Redis."""
 
-import os
-import re
 import socket
 import time
 from urllib.parse import urlparse
 
-import psycopg2
 import pytest
 from flask import g, request_started
 from flask_migrate import upgrade
@@ -17,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from app import create_app
 from app.extensions import db
 from config import TestConfig
+from tests.database import MIGRATIONS, recreate_database
 from tests.helpers import HX, PASSWORD, no_redis  # noqa: F401 - fixtures and names for tests
 
 START_HINT = {
@@ -55,31 +53,6 @@ def _require_services() -> None:
         )
 
 
-def _recreate_database(url: str) -> None:
-    """Create the test database if missing and empty its schema."""
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    if not re.fullmatch(r"[A-Za-z0-9_]+", name):
-        raise RuntimeError(f"unexpected test database name {name!r}")
-    admin = psycopg2.connect(
-        host=parsed.hostname,
-        port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        dbname="postgres",
-    )
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    connection = psycopg2.connect(url.replace("+psycopg2", ""))
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    connection.close()
-
-
 def _forget_cached_user(sender, **extra) -> None:
     # Tests hold one app context for their whole run, so `g` outlives a request;
     # in production every request has a fresh one. Make requests here behave the same.
@@ -97,11 +70,11 @@ def pytest_sessionstart(session) -> None:
 @pytest.fixture(scope="session")
 def app():
     """The app on a freshly migrated test database (the migrations, not create_all)."""
-    _recreate_database(TestConfig.SQLALCHEMY_DATABASE_URI)
+    recreate_database(TestConfig.SQLALCHEMY_DATABASE_URI)
     app = create_app(TestConfig)
     request_started.connect(_forget_cached_user, app)
     with app.app_context():
-        upgrade(directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+        upgrade(directory=str(MIGRATIONS))
         db.session.configure(join_transaction_mode="create_savepoint")
         yield app
         db.session.remove()

@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from config import TestConfig
-from tests.conftest import _recreate_database
+from tests.database import recreate_database as _recreate_database
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "..", "migrations")
 URL = TestConfig.SQLALCHEMY_DATABASE_URI + "_migrations"  # beside the test database

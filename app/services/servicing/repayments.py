@@ -1,50 +1,32 @@
-"""Borrower payments: late fees → interest → principal, oldest installment first, split to notes."""
+"""Borrower payments onto a loan: late fees → interest → principal, oldest installment first.
 
-from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+`distribution` then passes each payment through to the loan's notes and the ledger.
+"""
+
+from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import (
     AccountKind,
     Installment,
     InstallmentStatus,
-    Investment,
-    InvestmentStatus,
     Loan,
     LoanStatus,
     Payment,
-    PaymentAllocation,
     PaymentStatus,
     Provider,
     ServicingStatus,
 )
 from app.services.errors import DomainError, ValidationFailed
 from app.services.money import ledger
-from app.services.money.ledger import Leg
-from app.services.money.money import ZERO, cents, split_largest_remainder
+from app.services.money.money import ZERO, cents
 from app.services.platform import activity, notifications
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
-from app.services.servicing import amortization, servicing
-
-OPEN = (InstallmentStatus.SCHEDULED, InstallmentStatus.DUE, InstallmentStatus.LATE)
-COMPONENTS = ("late_fee", "interest", "principal", "recovery")
-
-
-@dataclass
-class Applied:
-    """How one payment lands on the loan, before it is split across notes."""
-
-    late_fee: Decimal = ZERO
-    interest: Decimal = ZERO
-    principal: Decimal = ZERO
-    recovery: Decimal = ZERO
-    prepaid: Decimal = ZERO  # principal beyond the schedule (shortens it)
-    paid_off: bool = False
-    touched: list[Installment] = field(default_factory=list)
+from app.services.servicing import amortization, distribution, servicing
+from app.services.servicing.distribution import Applied
 
 
 def apply_payment(
@@ -101,30 +83,36 @@ def apply_payment(
         )
         session.add(payment)
         session.flush()
-        _distribute(session, loan, payment, applied, received_on, policy)
+        distribution.distribute(session, loan, payment, applied, received_on, policy)
         _settle_loan(session, loan, applied, received_on, policy)
-        notifications.notify(
-            session,
-            loan.borrower_id,
-            "payment.received",
-            f"Payment of ${amount:,.2f} received",
-            f"We applied your ${amount:,.2f} payment to loan #{loan.id}.",
-            link=("borrower.loan_show", {"loan_id": loan.id}),
-            dedupe_key=f"payment-{payment.id}",
-        )
-        activity.record(
-            session,
-            "loan.payment_applied",
-            user_id=payer_id,
-            entity=payment,
-            loan_id=loan.id,
-            amount=str(amount),
-            principal=str(applied.principal),
-            interest=str(applied.interest),
-            late_fee=str(applied.late_fee),
-            recovery=str(applied.recovery),
-        )
+        _announce(session, loan, payment, applied)
         return payment
+
+
+def _announce(session: Session, loan: Loan, payment: Payment, applied: Applied) -> None:
+    """Tell the borrower, and record who paid what."""
+    amount = payment.amount
+    notifications.notify(
+        session,
+        loan.borrower_id,
+        "payment.received",
+        f"Payment of ${amount:,.2f} received",
+        f"We applied your ${amount:,.2f} payment to loan #{loan.id}.",
+        link=("borrower.loan_show", {"loan_id": loan.id}),
+        dedupe_key=f"payment-{payment.id}",
+    )
+    activity.record(
+        session,
+        "loan.payment_applied",
+        user_id=payment.payer_id,
+        entity=payment,
+        loan_id=loan.id,
+        amount=str(amount),
+        principal=str(applied.principal),
+        interest=str(applied.interest),
+        late_fee=str(applied.late_fee),
+        recovery=str(applied.recovery),
+    )
 
 
 def check_payable(session: Session, loan: Loan, amount: Decimal, on: date) -> None:
@@ -232,130 +220,9 @@ def _open_installments(session: Session, loan_id: int) -> list[Installment]:
     return list(
         session.scalars(
             select(Installment)
-            .where(Installment.loan_id == loan_id, Installment.status.in_(OPEN))
+            .where(Installment.loan_id == loan_id, Installment.status.in_(servicing.OPEN))
             .order_by(Installment.number)
         )
-    )
-
-
-def _distribute(
-    session: Session,
-    loan: Loan,
-    payment: Payment,
-    applied: Applied,
-    received_on: date,
-    policy: LendingPolicy,
-) -> None:
-    """Split each component across the notes (cumulatively cent-exact) and post the entry."""
-    note_status = InvestmentStatus.CHARGED_OFF if applied.recovery else InvestmentStatus.ACTIVE
-    notes = list(
-        session.scalars(
-            select(Investment)
-            .where(Investment.loan_id == loan.id, Investment.status == note_status)
-            .order_by(Investment.id)
-        )
-    )
-    if not notes:
-        raise DomainError(f"Loan #{loan.id} has no notes to pay.")
-    weights = {note.id: note.amount for note in notes}
-    shares = _component_shares(session, weights, applied)
-    fees = _servicing_fees(loan, notes, shares, applied, received_on, policy)
-    session.execute(insert_allocations(payment.id, notes, shares, fees))
-    for note in notes:
-        note.principal_outstanding -= shares["principal"][note.id]
-    _post_payment(session, loan, payment, notes, shares, fees, applied)
-
-
-def _component_shares(session: Session, weights: dict[int, Decimal], applied: Applied):
-    columns = [func.coalesce(func.sum(getattr(PaymentAllocation, c)), 0) for c in COMPONENTS]
-    previous = {
-        row[0]: dict(zip(COMPONENTS, row[1:], strict=True))
-        for row in session.execute(
-            select(PaymentAllocation.investment_id, *columns)
-            .where(PaymentAllocation.investment_id.in_(weights))
-            .group_by(PaymentAllocation.investment_id)
-        )
-    }
-    shares = {}
-    for component in COMPONENTS:
-        amount = getattr(applied, component)
-        paid = {note_id: previous.get(note_id, {}).get(component, ZERO) for note_id in weights}
-        if amount == 0:
-            shares[component] = dict.fromkeys(weights, ZERO)
-            continue
-        shares[component] = split_largest_remainder(
-            sum(paid.values(), ZERO) + amount, weights, paid
-        )
-    return shares
-
-
-def _servicing_fees(loan, notes, shares, applied, received_on, policy) -> dict[int, Decimal]:
-    """1% of each note's share; a prepayment in the first year pays at most 1% of the
-    note's share of the regular payment."""
-    rate = policy.servicing_fee_percent / 100
-    capped = applied.prepaid > 0 and received_on < amortization.add_months(
-        loan.issued_at.date(), policy.prepayment_fee_cap_months
-    )
-    fees = {}
-    for note in notes:
-        received = sum((shares[c][note.id] for c in COMPONENTS), ZERO)
-        fee = cents(received * rate)
-        if capped:
-            fee = min(fee, cents(loan.monthly_payment * note.amount / loan.amount * rate))
-        fees[note.id] = fee
-    return fees
-
-
-def insert_allocations(payment_id: int, notes, shares, fees):
-    """One INSERT for every note's allocation row."""
-    return insert(PaymentAllocation).values(
-        [
-            {
-                "payment_id": payment_id,
-                "investment_id": note.id,
-                **{c: shares[c][note.id] for c in COMPONENTS},
-                "servicing_fee": fees[note.id],
-            }
-            for note in notes
-        ]
-    )
-
-
-def _post_payment(session, loan, payment, notes, shares, fees, applied) -> None:
-    lenders = ledger.accounts_for(
-        session, AccountKind.LENDER_CASH, "owner_id", [note.lender_id for note in notes]
-    )
-    note_accounts = ledger.accounts_for(
-        session, AccountKind.NOTE_PRINCIPAL, "investment_id", [note.id for note in notes]
-    )
-    to_lender: dict[int, Decimal] = defaultdict(Decimal)
-    legs = []
-    for note in notes:
-        received = sum((shares[c][note.id] for c in COMPONENTS), ZERO)
-        to_lender[note.lender_id] += received - fees[note.id]
-        if shares["principal"][note.id]:
-            legs.append(Leg(note_accounts[note.id], shares["principal"][note.id]))
-    legs += [Leg(lenders[lender_id], -amount) for lender_id, amount in to_lender.items() if amount]
-    clearing = ledger.account(session, AccountKind.PROCESSOR_CLEARING)
-    receivable = ledger.account(session, AccountKind.LOAN_RECEIVABLE, loan_id=loan.id)
-    legs += [
-        ledger.debit(clearing, payment.amount),
-        ledger.credit(receivable, applied.principal + applied.recovery),
-        ledger.credit(ledger.account(session, AccountKind.FEE_REVENUE), sum(fees.values(), ZERO)),
-    ]
-    if applied.recovery:
-        losses = ledger.account(session, AccountKind.CREDIT_LOSSES, loan_id=loan.id)
-        legs.append(ledger.debit(losses, applied.recovery))
-    kind = "recovery" if applied.recovery else "repayment"
-    ledger.post(
-        session,
-        kind,
-        f"Payment #{payment.id} on loan #{loan.id}",
-        [leg for leg in legs if leg.amount],
-        idempotency_key=f"payment:{payment.id}",
-        loan_id=loan.id,
-        user_id=payment.payer_id,
-        effective_date=datetime.combine(payment.received_on, time.min, tzinfo=UTC),
     )
 
 

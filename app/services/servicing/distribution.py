@@ -1,0 +1,161 @@
+"""A received payment passed through to the loan's notes and posted to the ledger."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from app.models import (
+    AccountKind,
+    Installment,
+    Investment,
+    InvestmentStatus,
+    Loan,
+    Payment,
+    PaymentAllocation,
+)
+from app.services.errors import DomainError
+from app.services.money import ledger
+from app.services.money.ledger import Leg
+from app.services.money.money import ZERO, cents, split_largest_remainder
+from app.services.policy import LendingPolicy
+from app.services.servicing import amortization
+
+COMPONENTS = ("late_fee", "interest", "principal", "recovery")
+
+
+@dataclass
+class Applied:
+    """How one payment lands on the loan, before it is split across notes."""
+
+    late_fee: Decimal = ZERO
+    interest: Decimal = ZERO
+    principal: Decimal = ZERO
+    recovery: Decimal = ZERO
+    prepaid: Decimal = ZERO  # principal beyond the schedule (shortens it)
+    paid_off: bool = False
+    touched: list[Installment] = field(default_factory=list)
+
+
+def distribute(
+    session: Session,
+    loan: Loan,
+    payment: Payment,
+    applied: Applied,
+    received_on: date,
+    policy: LendingPolicy,
+) -> None:
+    """Split each component across the notes (cumulatively cent-exact) and post the entry."""
+    note_status = InvestmentStatus.CHARGED_OFF if applied.recovery else InvestmentStatus.ACTIVE
+    notes = list(
+        session.scalars(
+            select(Investment)
+            .where(Investment.loan_id == loan.id, Investment.status == note_status)
+            .order_by(Investment.id)
+        )
+    )
+    if not notes:
+        raise DomainError(f"Loan #{loan.id} has no notes to pay.")
+    weights = {note.id: note.amount for note in notes}
+    shares = _component_shares(session, weights, applied)
+    fees = _servicing_fees(loan, notes, shares, applied, received_on, policy)
+    session.execute(insert_allocations(payment.id, notes, shares, fees))
+    for note in notes:
+        note.principal_outstanding -= shares["principal"][note.id]
+    _post_payment(session, loan, payment, notes, shares, fees, applied)
+
+
+def _component_shares(session: Session, weights: dict[int, Decimal], applied: Applied):
+    columns = [func.coalesce(func.sum(getattr(PaymentAllocation, c)), 0) for c in COMPONENTS]
+    previous = {
+        row[0]: dict(zip(COMPONENTS, row[1:], strict=True))
+        for row in session.execute(
+            select(PaymentAllocation.investment_id, *columns)
+            .where(PaymentAllocation.investment_id.in_(weights))
+            .group_by(PaymentAllocation.investment_id)
+        )
+    }
+    shares = {}
+    for component in COMPONENTS:
+        amount = getattr(applied, component)
+        paid = {note_id: previous.get(note_id, {}).get(component, ZERO) for note_id in weights}
+        if amount == 0:
+            shares[component] = dict.fromkeys(weights, ZERO)
+            continue
+        shares[component] = split_largest_remainder(
+            sum(paid.values(), ZERO) + amount, weights, paid
+        )
+    return shares
+
+
+def _servicing_fees(loan, notes, shares, applied, received_on, policy) -> dict[int, Decimal]:
+    """1% of each note's share; a prepayment in the first year pays at most 1% of the
+    note's share of the regular payment."""
+    rate = policy.servicing_fee_percent / 100
+    capped = applied.prepaid > 0 and received_on < amortization.add_months(
+        loan.issued_at.date(), policy.prepayment_fee_cap_months
+    )
+    fees = {}
+    for note in notes:
+        received = sum((shares[c][note.id] for c in COMPONENTS), ZERO)
+        fee = cents(received * rate)
+        if capped:
+            fee = min(fee, cents(loan.monthly_payment * note.amount / loan.amount * rate))
+        fees[note.id] = fee
+    return fees
+
+
+def insert_allocations(payment_id: int, notes, shares, fees):
+    """One INSERT for every note's allocation row."""
+    return insert(PaymentAllocation).values(
+        [
+            {
+                "payment_id": payment_id,
+                "investment_id": note.id,
+                **{c: shares[c][note.id] for c in COMPONENTS},
+                "servicing_fee": fees[note.id],
+            }
+            for note in notes
+        ]
+    )
+
+
+def _post_payment(session, loan, payment, notes, shares, fees, applied) -> None:
+    lenders = ledger.accounts_for(
+        session, AccountKind.LENDER_CASH, "owner_id", [note.lender_id for note in notes]
+    )
+    note_accounts = ledger.accounts_for(
+        session, AccountKind.NOTE_PRINCIPAL, "investment_id", [note.id for note in notes]
+    )
+    to_lender: dict[int, Decimal] = defaultdict(Decimal)
+    legs = []
+    for note in notes:
+        received = sum((shares[c][note.id] for c in COMPONENTS), ZERO)
+        to_lender[note.lender_id] += received - fees[note.id]
+        if shares["principal"][note.id]:
+            legs.append(Leg(note_accounts[note.id], shares["principal"][note.id]))
+    legs += [Leg(lenders[lender_id], -amount) for lender_id, amount in to_lender.items() if amount]
+    clearing = ledger.account(session, AccountKind.PROCESSOR_CLEARING)
+    receivable = ledger.account(session, AccountKind.LOAN_RECEIVABLE, loan_id=loan.id)
+    legs += [
+        ledger.debit(clearing, payment.amount),
+        ledger.credit(receivable, applied.principal + applied.recovery),
+        ledger.credit(ledger.account(session, AccountKind.FEE_REVENUE), sum(fees.values(), ZERO)),
+    ]
+    if applied.recovery:
+        losses = ledger.account(session, AccountKind.CREDIT_LOSSES, loan_id=loan.id)
+        legs.append(ledger.debit(losses, applied.recovery))
+    kind = "recovery" if applied.recovery else "repayment"
+    ledger.post(
+        session,
+        kind,
+        f"Payment #{payment.id} on loan #{loan.id}",
+        [leg for leg in legs if leg.amount],
+        idempotency_key=f"payment:{payment.id}",
+        loan_id=loan.id,
+        user_id=payment.payer_id,
+        effective_date=datetime.combine(payment.received_on, time.min, tzinfo=UTC),
+    )
