@@ -13,6 +13,7 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    StopValidation,
     ValidationError,
 )
 
@@ -29,6 +30,11 @@ class MoneyField(DecimalField):
         if isinstance(self.data, Decimal) and not self.data.is_finite():
             self.data = None
             raise ValueError("Enter an amount in dollars and cents.")
+
+    def pre_validate(self, form) -> None:
+        typed = bool(self.raw_data and self.raw_data[0].strip())
+        if self.process_errors and typed:  # unreadable: one message, not a range check on nothing
+            raise StopValidation()
 
 
 def whole_cents(form, field) -> None:
@@ -70,7 +76,9 @@ class IdempotentForm(FlaskForm):
 def page_number(args: Mapping[str, str], name: str = "page") -> int:
     """The page a query string asks for: a whole number from 1, anything else is page 1."""
     value = args.get(name) or ""
-    return min(int(value), MAX_PAGE) if value.isdigit() and int(value) > 0 else 1
+    # isdecimal() alone would pass "²" and other digits int() cannot read.
+    whole = value.isascii() and value.isdecimal()
+    return min(int(value), MAX_PAGE) if whole and int(value) > 0 else 1
 
 
 def attach_errors(form: FlaskForm, error: DomainError, field: str | None = None) -> None:

@@ -33,6 +33,12 @@ def render(
     return response
 
 
+def stop_polling(response: Response) -> Response:
+    """286: htmx stops an `every Ns` poll after swapping this last answer in."""
+    response.status_code = 286
+    return response
+
+
 def hx_redirect(url: str) -> Response:
     """Full navigation after an htmx request (a 3xx would be followed inside the XHR)."""
     if is_htmx():

@@ -1,7 +1,6 @@
 """Background jobs: the outbox relay and the job functions RQ runs (ids in, commit, record)."""
 
 import logging
-import smtplib
 import traceback
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -23,7 +22,7 @@ from app.models import (
 )
 from app.services.lending import autoinvest, issuance, underwriting
 from app.services.money import ledger
-from app.services.platform import activity, emails, imports, notifications, outbox, risk_models
+from app.services.platform import emails, imports, notifications, outbox, risk_models
 from app.services.servicing import servicing
 
 log = logging.getLogger(__name__)
@@ -76,7 +75,7 @@ def send_email(payload: dict) -> None:
             compose=compose_email,
             send_updates=config["ENABLE_EMAIL_NOTIFICATIONS"],
         )
-    except (OSError, smtplib.SMTPException):
+    except emails.NotSent:
         db.session.commit()  # keep the attempt count and error; the outbox retries with backoff
         raise
 
@@ -170,8 +169,7 @@ def expire_listings(payload: dict) -> None:
 @handler("verify_ledger")
 def verify_ledger(payload: dict) -> None:
     """Check every money invariant and record the outcome (daily; the dashboard shows it)."""
-    problems = ledger.verify(db.session)
-    activity.record(db.session, "ledger.verified", problems=len(problems), details=problems[:20])
+    problems = ledger.verify_and_record(db.session)
     if problems:
         log.error("ledger verification found %s problems: %s", len(problems), problems[:5])
 
@@ -190,12 +188,9 @@ def auto_invest_sweep(payload: dict) -> None:
 @handler("train_model")
 def train_model(payload: dict) -> None:
     """Train a new model version (registered inactive until an admin activates it)."""
-    from app.risk import registry, train
-
-    extra = risk_models.training_extras(db.session) if payload.get("with_platform_loans") else None
-    bundle = train.train(extra_rows=extra)
-    registry.save(bundle)
-    risk_models.register(db.session, bundle.version)
+    risk_models.train_and_register(
+        db.session, with_platform_loans=bool(payload.get("with_platform_loans"))
+    )
 
 
 def relay(limit: int = 100) -> int:

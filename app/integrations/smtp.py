@@ -3,9 +3,11 @@
 import smtplib
 from email.message import EmailMessage
 
+from app.services.platform.emails import NotSent
+
 
 class SmtpMailer:
-    """Sends through one SMTP server; errors propagate so the outbox retries."""
+    """Sends through one SMTP server; a refusal or a dead server is NotSent (the outbox retries)."""
 
     def __init__(
         self,
@@ -31,12 +33,15 @@ class SmtpMailer:
         message["From"], message["To"], message["Subject"] = self.sender, to, subject
         message.set_content(text)
         message.add_alternative(html, subtype="html")
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-            if self.use_tls:
-                smtp.starttls()
-            if self.username:
-                smtp.login(self.username, self.password)
-            smtp.send_message(message)
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                if self.use_tls:
+                    smtp.starttls()
+                if self.username:
+                    smtp.login(self.username, self.password)
+                smtp.send_message(message)
+        except (OSError, smtplib.SMTPException) as error:
+            raise NotSent(str(error)) from error
 
 
 def mailer_for(config) -> SmtpMailer | None:

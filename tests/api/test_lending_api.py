@@ -5,7 +5,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Investment, LoanStatus, OutboxMessage, Payment, Role
+from app.models import Investment, Loan, LoanStatus, OutboxMessage, Payment, Role
 from tests.api.conftest import idem
 from tests.builders import assert_ledger_balances, issued_loan, lender, listed_loan
 from tests.factories import CompleteUserFactory, UserFactory
@@ -46,11 +46,21 @@ def test_a_borrower_applies_and_the_score_is_queued(api):
     )
 
 
+def test_the_term_must_be_one_the_policy_offers(api, app, monkeypatch):
+    monkeypatch.setitem(app.config, "LOAN_TERMS", (36,))
+    client = api(CompleteUserFactory(role=Role.BORROWER))
+    refused = client.post("/loans", {**APPLICATION, "termMonths": 60})
+    assert refused.status_code == 422
+    assert refused.json["fields"] == {"termMonths": "Choose one of the offered terms."}
+    assert db.session.scalar(select(func.count()).select_from(Loan)) == 0
+    assert client.post("/loans", {**APPLICATION, "termMonths": 36}).status_code == 201
+
+
 def test_applications_are_checked_like_the_form(api):
     borrower = CompleteUserFactory(role=Role.BORROWER)
     client = api(borrower)
     bad = client.post(
-        "/loans", {**APPLICATION, "amount": "-5", "creditScore": 900, "termMonths": 48}
+        "/loans", {**APPLICATION, "amount": "-5", "creditScore": 900, "termMonths": 0}
     )
     assert bad.status_code == 422
     assert set(bad.json["fields"]) == {"amount", "creditScore", "termMonths"}

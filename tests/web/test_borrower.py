@@ -84,10 +84,10 @@ def test_apply_page_and_its_fragments_render(client, borrower):
 
 
 def test_preview_uses_the_amortization_service(client, borrower, monkeypatch):
-    from app.blueprints.borrower import routes
+    from app.services.lending import origination
 
-    monkeypatch.setattr(routes, "_estimate", lambda form, amount, term: None)
-    monkeypatch.setattr(routes, "EXAMPLE_RATE", D("10.99"))
+    # No credit facts yet, so no estimate: the example rate, set to G1's 10.99%.
+    monkeypatch.setattr(origination, "EXAMPLE_RATE", D("10.99"))
     body = client.post(
         "/borrower/applications/preview", data={"amount": "10000", "term_months": "36"}, headers=HX
     ).get_data(as_text=True)
@@ -320,6 +320,27 @@ def test_paying_too_much_is_a_422_fragment(client, my_loan):
     assert response.status_code == 422 and b"pays the loan off" in response.data
     assert b"<html" not in response.data
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"choice": "other"}, b"Enter the amount you want to pay."),
+        ({"choice": "other", "amount": "NaN"}, b"Enter an amount in dollars and cents."),
+        ({"choice": "other", "amount": "10.005"}, b"Use at most two decimal places."),
+    ],
+)
+def test_another_amount_must_be_an_amount(client, my_loan, data, message):
+    response = _pay(client, my_loan, **data)
+    assert response.status_code == 422 and message in response.data
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
+
+
+def test_a_paid_off_loan_takes_no_scheduled_payment(client, my_loan):
+    assert _pay(client, my_loan, choice="payoff").status_code == 204
+    response = _pay(client, my_loan)
+    assert response.status_code == 422 and b"Nothing is due on this loan now." in response.data
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 1
 
 
 def test_paying_off_closes_the_loan(client, my_loan):

@@ -101,6 +101,26 @@ def test_loan_detail_shows_risk_but_not_the_borrower(client, investor):
     assert client.get(f"/lender/loans/{loan.id}/progress", headers=HX).status_code == 200
 
 
+def test_the_funding_bar_polls_until_the_loan_is_fully_funded(client, investor):
+    loan = listed_loan("1000.00")
+    url = f"/lender/loans/{loan.id}/progress"
+    page = client.get(f"/lender/loans/{loan.id}").get_data(as_text=True)
+    assert f'hx-get="{url}" hx-trigger="every 5s' in page
+    polling = client.get(url, headers=HX)
+    assert polling.status_code == 200 and "every 5s" in polling.get_data(as_text=True)
+    bought = client.post(
+        f"/lender/loans/{loan.id}/investments",
+        data={"amount": "1000.00", "idempotency_key": key()},
+        headers=HX,
+    )
+    assert bought.status_code == 200
+    final = client.get(url, headers=HX)
+    assert final.status_code == 286  # htmx stops an `every 5s` poll on 286
+    body = final.get_data(as_text=True)
+    assert "hx-trigger" not in body and "$1,000.00" in body
+    assert "every 5s" not in client.get(f"/lender/loans/{loan.id}").get_data(as_text=True)
+
+
 def test_investing_updates_funding_and_balance_through_events(client, investor):
     loan = listed_loan("1000.00")
     response = _invest(client, loan, "100")

@@ -60,6 +60,24 @@ def api_user() -> User:
     return g.api_user
 
 
+class NotFound(Exception):
+    """Missing, or not the caller's: the answer is the same 404, so ids cannot be probed."""
+
+
+@bp.errorhandler(NotFound)
+def not_found(error: NotFound):
+    return api_error(404, "not_found", str(error))
+
+
+def owned_or_404(model, object_id: int, owner_column: str, what: str):
+    """The object if the API user owns it (admins see all); anyone else gets a 404."""
+    user = api_user()
+    found = db.session.get(model, object_id)
+    if found is None or (user.role is not Role.ADMIN and getattr(found, owner_column) != user.id):
+        raise NotFound(f"No such {what}.")
+    return found
+
+
 @bp.errorhandler(DomainError)
 def domain_error(error: DomainError):
     """A rule said no: 422 with the fields it named, 409 when the state or key conflicts."""

@@ -4,11 +4,9 @@ from flask import current_app
 
 from app.extensions import db
 from app.models import Role, User
-from app.risk import predict
-from app.services.lending import recommendations
-from app.services.platform import risk_models
+from app.services.lending import recommendations, underwriting
 
-from .routes import api_error, api_user, bearer_required, bp
+from .routes import NotFound, api_user, bearer_required, bp, owned_or_404
 from .routes_loans import loan_view
 from .schemas import ApplicationSchema, MatchListSchema, RiskAssessmentSchema
 
@@ -19,10 +17,11 @@ from .schemas import ApplicationSchema, MatchListSchema, RiskAssessmentSchema
 @bp.response(200, RiskAssessmentSchema)
 @bp.doc(summary="Score an application without applying: score, grade, PD, reasons, rate")
 def assess_risk(application: dict):
-    use_ml = current_app.config["ENABLE_ML_SCORING"]
-    model = predict.load_model(risk_models.active_version(db.session)) if use_ml else None
-    result = predict.score(
-        application, model=model, use_ml=use_ml, term_months=application["term_months"]
+    result = underwriting.estimate(
+        db.session,
+        application,
+        term_months=application["term_months"],
+        use_ml=current_app.config["ENABLE_ML_SCORING"],
     )
     return {
         "risk_score": result.risk_score,
@@ -43,10 +42,9 @@ def assess_risk(application: dict):
 @bp.doc(summary="Open listings ranked for a lender's saved preferences (yourself, or any as admin)")
 def loan_matching(user_id: int):
     viewer = api_user()
-    lender = db.session.get(User, user_id)
-    mine = viewer.role is Role.ADMIN or viewer.id == user_id
-    if not mine or lender is None or lender.role is not Role.LENDER:
-        return api_error(404, "not_found", "No such lender.")
+    lender = owned_or_404(User, user_id, "id", "lender")
+    if lender.role is not Role.LENDER:
+        raise NotFound("No such lender.")
     preference = recommendations.preference_of(db.session, lender.id)
     return {
         "matches": [

@@ -1,7 +1,6 @@
 """Money over the API: invest, the portfolio, pay a loan, a loan's payments — idempotent by key."""
 
 from datetime import date
-from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import select
@@ -9,7 +8,6 @@ from sqlalchemy import select
 from app.extensions import db, get_gateway, get_policy, limiter
 from app.models import (
     Investment,
-    InvestmentStatus,
     Loan,
     Payment,
     Role,
@@ -18,7 +16,7 @@ from app.services.lending import investing
 from app.services.money import payments
 from app.services.servicing import portfolio, returns, statements
 
-from .routes import api_error, api_user, bearer_required, bp
+from .routes import api_user, bearer_required, bp, owned_or_404
 from .schemas import (
     IdempotencyHeaderSchema,
     InvestmentRequestSchema,
@@ -28,8 +26,6 @@ from .schemas import (
     PaymentResultSchema,
     PortfolioSchema,
 )
-
-COMPLETED = (InvestmentStatus.PAID_OFF, InvestmentStatus.CHARGED_OFF)
 
 
 def _money_limit() -> str:
@@ -70,17 +66,18 @@ def portfolio_show():
         select(Investment).where(Investment.lender_id == lender.id).order_by(Investment.id.desc())
     ).all()
     summary = returns.summary(db.session, lender.id, date.today(), get_policy())
+    totals = portfolio.note_totals(db.session, lender.id)
     return {
         "investments": notes,
         "summary": {
-            "total_invested": sum((note.amount for note in notes), Decimal("0.00")),
+            "total_invested": totals.total_invested,
             "outstanding_principal": summary.outstanding_principal,
             "available_cash": summary.available_cash,
             "committed_cash": summary.committed_cash,
             "expected_return": portfolio.scheduled_interest(db.session, lender.id),
             "actual_return": summary.net_return,
-            "active_count": sum(note.status is InvestmentStatus.ACTIVE for note in notes),
-            "completed_count": sum(note.status in COMPLETED for note in notes),
+            "active_count": totals.active_count,
+            "completed_count": totals.completed_count,
             "nar_percent": summary.nar_percent,
             "adjusted_nar_percent": summary.adjusted_nar_percent,
         },
@@ -96,16 +93,13 @@ def portfolio_show():
 @bp.alt_response(404, description="No such loan of yours")
 @bp.doc(summary="Pay towards your loan; the same Idempotency-Key twice pays once")
 def payment_create(headers: dict, body: dict):
-    borrower = api_user()
-    loan = db.session.get(Loan, body["loan_id"])
-    if loan is None or loan.borrower_id != borrower.id:
-        return api_error(404, "not_found", "No such loan.")
+    loan = owned_or_404(Loan, body["loan_id"], "borrower_id", "loan")
     result = payments.pay_loan(
         db.session,
         get_gateway(),
         loan,
         body["amount"],
-        payer_id=borrower.id,
+        payer_id=loan.borrower_id,
         key=headers["key"],
         today=date.today(),
         policy=get_policy(),
@@ -124,10 +118,7 @@ def payment_create(headers: dict, body: dict):
 @bp.alt_response(404, description="No such loan of yours")
 @bp.doc(summary="A loan's payments, its schedule, and what is paid and still owed")
 def payment_history(loan_id: int):
-    user = api_user()
-    loan = db.session.get(Loan, loan_id)
-    if loan is None or (user.role is Role.BORROWER and loan.borrower_id != user.id):
-        return api_error(404, "not_found", "No such loan.")
+    loan = owned_or_404(Loan, loan_id, "borrower_id", "loan")
     payments = db.session.scalars(
         select(Payment).where(Payment.loan_id == loan.id).order_by(Payment.id.desc())
     ).all()

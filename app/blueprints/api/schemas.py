@@ -90,7 +90,7 @@ class ApplicationSchema(CamelSchema):
     """What the model scores: the same for an application and a what-if risk assessment."""
 
     amount = Money(required=True, low=LIMITS["amount"][0], high=LIMITS["amount"][1])
-    term_months = fields.Integer(required=True, validate=validate.OneOf([36, 60]))
+    term_months = fields.Integer(required=True, validate=validate.Range(min=1, max=600))
     purpose = choice(LoanPurpose, required=True)
     annual_income = Money(
         required=True, low=LIMITS["annual_income"][0], high=LIMITS["annual_income"][1]

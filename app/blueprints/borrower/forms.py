@@ -100,3 +100,11 @@ class PaymentForm(IdempotentForm):
         places=2,
         validators=[Optional(), whole_cents, NumberRange(min=1, message="Enter at least $1.00.")],
     )
+
+    def validate(self, extra_validators=None) -> bool:
+        """Another amount needs the amount (Optional() stops a field's own checks when empty)."""
+        valid = super().validate(extra_validators)
+        if self.choice.data == "other" and self.amount.data is None and not self.amount.errors:
+            self.amount.errors.append("Enter the amount you want to pay.")
+            return False
+        return valid

@@ -11,11 +11,9 @@ from app.access import owned_or_404, role_required
 from app.extensions import db, get_policy
 from app.htmx import hx_redirect, render
 from app.models import CREDIT_FACTS, Loan, LoanPurpose, LoanStatus, Role
-from app.risk import predict
 from app.risk.features import FeatureError
 from app.services.errors import DomainError
-from app.services.lending import origination
-from app.services.platform import risk_models
+from app.services.lending import origination, underwriting
 from app.services.servicing import amortization
 
 from .forms import ApplicationForm
@@ -23,7 +21,6 @@ from .forms import ApplicationForm
 bp = Blueprint("borrower", __name__, url_prefix="/borrower")
 
 INLINE_FIELDS = ("amount", *CREDIT_FACTS)
-EXAMPLE_RATE = Decimal("11.99")
 
 
 @bp.get("/")
@@ -90,6 +87,7 @@ def application_create():
         title=form.title.data or None,
         description=form.description.data or None,
         collateral_description=form.collateral_description.data or None,
+        policy=get_policy(),
     )
     db.session.commit()
     return hx_redirect(url_for("borrower.application_show", loan_id=loan.id))
@@ -159,66 +157,33 @@ def _new_page(form: ApplicationForm) -> dict:
     return {"form": form, "preview": _preview(form)}
 
 
-def _preview(form: ApplicationForm) -> dict | None:
-    """Payment, total interest and the first installments; an estimated rate when the credit
-    facts are complete, an example rate otherwise."""
+def _preview(form: ApplicationForm) -> origination.PaymentPreview | None:
+    """The live preview: at the estimated rate once the credit facts allow, else an example."""
     try:
         amount, term = Decimal(str(form.amount.data)), int(form.term_months.data)
     except (TypeError, ValueError, ArithmeticError):
         return None
-    if (
-        not 1000 <= amount <= 40000
-        or amount != amount.quantize(Decimal("0.01"))
-        or term not in get_policy().loan_terms
-    ):
-        return None
-    estimate = _estimate(form, amount, term)
-    rate = estimate.interest_rate if estimate and estimate.approved else EXAMPLE_RATE
-    plans = amortization.schedule(amount, rate, term, amortization.add_months(date.today(), 1))
-    return {
-        "rate": rate,
-        "estimate": estimate,
-        "payment": plans[0].payment,
-        "total_interest": amortization.total_interest(plans),
-        "first": plans[:3],
-        "last": plans[-1],
-        "term": term,
-        "amount": amount,
-    }
-
-
-def _estimate(form: ApplicationForm, amount: Decimal, term: int):
     facts = {
         **{k: v for k, v in form.credit_facts().items() if v is not None},
         "amount": amount,
         "purpose": form.purpose.data,
     }
     try:
-        use_ml = current_app.config["ENABLE_ML_SCORING"]
-        model = predict.load_model(risk_models.active_version(db.session)) if use_ml else None
-        return predict.score(facts, model=model, use_ml=use_ml, term_months=term)
+        estimate = underwriting.estimate(
+            db.session, facts, term_months=term, use_ml=current_app.config["ENABLE_ML_SCORING"]
+        )
     except FeatureError:
-        return None
+        estimate = None
+    first_due = amortization.add_months(date.today(), 1)
+    return origination.payment_preview(amount, term, estimate, first_due, get_policy())
 
 
 def _show_page(loan: Loan) -> dict:
-    schedule, net = None, None
-    if loan.interest_rate is not None and loan.status in (
-        LoanStatus.OFFERED,
-        LoanStatus.PENDING_APPROVAL,
-        LoanStatus.LISTED,
-    ):
-        schedule = amortization.schedule(
-            loan.amount,
-            loan.interest_rate,
-            loan.term_months,
-            amortization.add_months(date.today(), 1),
-        )
-        net = loan.amount - loan.origination_fee
+    offer = origination.offer_summary(loan, amortization.add_months(date.today(), 1))
     return {
         "loan": loan,
-        "schedule": schedule,
-        "net": net,
-        "total_interest": amortization.total_interest(schedule) if schedule else None,
+        "schedule": offer.schedule if offer else None,
+        "net": offer.net_amount if offer else None,
+        "total_interest": offer.total_interest if offer else None,
         "polling": loan.status is LoanStatus.SUBMITTED,
     }

@@ -1,7 +1,6 @@
 """A borrower's loan: schedule, payment history, and paying (with one effect per request)."""
 
 from datetime import date
-from decimal import Decimal
 
 from flask import flash, request, url_for
 from sqlalchemy import func, select
@@ -10,7 +9,7 @@ from app.access import owned_or_404, role_required
 from app.extensions import db, get_gateway, get_policy
 from app.forms import attach_errors, page_number
 from app.htmx import hx_redirect, render
-from app.models import Loan, LoanStatus, Payment, Role, ServicingStatus
+from app.models import Loan, Payment, Role
 from app.services.errors import DomainError
 from app.services.money import payments
 from app.services.servicing import repayments, statements
@@ -48,39 +47,34 @@ def payment_create(loan_id: int):
     loan = owned_or_404(Loan, loan_id, "borrower_id")
     form = PaymentForm()
     page = _loan_page(loan, form)
-    amount = _amount(form, page)
-    if not form.validate_on_submit() or amount is None:
-        return render("borrower/loans/show.html", "pay_form", status=422, **page)
-    try:
-        result = payments.pay_loan(
-            db.session,
-            get_gateway(),
-            loan,
-            amount,
-            payer_id=loan.borrower_id,
-            key=form.idempotency_key.data,
-            today=date.today(),
-            policy=get_policy(),
-        )
-    except DomainError as error:
-        db.session.rollback()
-        attach_errors(form, error, "amount")
-        return render("borrower/loans/show.html", "pay_form", status=422, **page)
-    db.session.commit()
-    flash(result.message, "success")
-    return hx_redirect(url_for("borrower.loan_show", loan_id=loan.id))
+    if form.validate_on_submit():
+        try:
+            result = _pay(loan, form, page)
+        except DomainError as error:
+            db.session.rollback()
+            attach_errors(form, error, "amount")
+        else:
+            db.session.commit()
+            flash(result.message, "success")
+            return hx_redirect(url_for("borrower.loan_show", loan_id=loan.id))
+    return render("borrower/loans/show.html", "pay_form", status=422, **page)
 
 
-def _amount(form: PaymentForm, page: dict) -> Decimal | None:
-    choice = form.choice.data
-    if choice == "scheduled":
-        return page["due_now"] or page["next_amount"]
-    if choice == "payoff":
-        return page["payoff"].total if page["payoff"] else None
-    if form.amount.data is None:
-        form.amount.errors = [*form.amount.errors, "Enter the amount you want to pay."]
-        return None
-    return form.amount.data
+def _pay(loan: Loan, form: PaymentForm, page: dict) -> payments.PaymentResult:
+    payoff = page["payoff"].total if page["payoff"] else None
+    amount = statements.payment_amount(form.choice.data, page["account"], payoff, form.amount.data)
+    if amount is None:
+        raise DomainError("Nothing is due on this loan now.", field="amount")
+    return payments.pay_loan(
+        db.session,
+        get_gateway(),
+        loan,
+        amount,
+        payer_id=loan.borrower_id,
+        key=form.idempotency_key.data,
+        today=date.today(),
+        policy=get_policy(),
+    )
 
 
 def _loan_page(loan: Loan, form: PaymentForm) -> dict:
@@ -97,12 +91,10 @@ def _loan_page(loan: Loan, form: PaymentForm) -> dict:
     )
     today = date.today()
     account = statements.statement(db.session, loan, today)
-    serviced = loan.status is LoanStatus.ISSUED and loan.servicing_status not in (
-        ServicingStatus.PAID_OFF,
-        ServicingStatus.CHARGED_OFF,
-    )
+    serviced = statements.in_repayment(loan)
     return {
         "loan": loan,
+        "account": account,
         "installments": account.installments,
         "payments": payments,
         "page": page,

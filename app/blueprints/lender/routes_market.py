@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.access import role_required
 from app.extensions import db, get_policy
 from app.forms import attach_errors
-from app.htmx import render
+from app.htmx import render, stop_polling
 from app.models import Investment, Loan, LoanPurpose, LoanStatus, Role
 from app.services.errors import DomainError
 from app.services.lending import investing, marketplace
@@ -53,9 +53,11 @@ def listing_show(loan_id: int):
 @bp.get("/loans/<int:loan_id>/progress")
 @role_required(Role.LENDER)
 def listing_progress(loan_id: int):
-    """The funding bar (polled, and refreshed on `loan-funded`)."""
+    """The funding bar (polled while the loan takes money, and refreshed on `loan-funded`)."""
     loan = _listed_or_lent(loan_id)
-    return render("lender/loans/show.html", "progress", loan=loan)
+    polling = investing.takes_investments(loan, datetime.now(UTC))
+    response = render("lender/loans/show.html", "progress", loan=loan, polling=polling)
+    return response if polling else stop_polling(response)
 
 
 @bp.post("/loans/<int:loan_id>/investments")
@@ -140,6 +142,7 @@ def _detail_page(loan: Loan, form: InvestForm, invested: Decimal | None = None) 
         "schedule": schedule,
         "mine": mine,
         "invested": invested,
+        "polling": investing.takes_investments(loan, datetime.now(UTC)),
         "available": cash.available_cash(db.session, current_user.id),
     }
 

@@ -26,6 +26,20 @@ def portfolio_show():
     return render("lender/portfolio.html", "notes_table", **_portfolio_page(status))
 
 
+NOTES_CSV_HEADER = (
+    "note",
+    "loan",
+    "grade",
+    "rate_percent",
+    "term_months",
+    "amount",
+    "principal_outstanding",
+    "note_status",
+    "loan_status",
+    "bought_on",
+)
+
+
 @bp.get("/portfolio/notes.csv")
 @role_required(Role.LENDER)
 def notes_csv():
@@ -45,19 +59,7 @@ def notes_csv():
         )
         for note, loan in portfolio.notes(db.session, current_user.id)
     ]
-    header = (
-        "note",
-        "loan",
-        "grade",
-        "rate_percent",
-        "term_months",
-        "amount",
-        "principal_outstanding",
-        "note_status",
-        "loan_status",
-        "bought_on",
-    )
-    return _csv("notes.csv", header, rows)
+    return _csv("notes.csv", NOTES_CSV_HEADER, rows)
 
 
 @bp.get("/portfolio/transactions.csv")

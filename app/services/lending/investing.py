@@ -183,3 +183,13 @@ def _expire(session: Session, model, object_id: int) -> None:
     obj = session.identity_map.get(session.identity_key(model, object_id))
     if obj is not None:
         session.expire(obj)
+
+
+def takes_investments(loan: Loan, now: datetime) -> bool:
+    """Listed, before its deadline, with something left to fund."""
+    return (
+        loan.status is LoanStatus.LISTED
+        and loan.funding_deadline is not None
+        and loan.funding_deadline > now
+        and loan.amount_left > 0
+    )

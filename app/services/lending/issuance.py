@@ -70,12 +70,19 @@ def issue_loan(
     loan.monthly_payment = plans[0].payment
     session.flush()
     _post_issue(session, loan, notes)
+    _announce_issue(session, loan, len(notes))
+    session.flush()
+    return loan
+
+
+def _announce_issue(session: Session, loan: Loan, notes: int) -> None:
+    """Record the issue and tell the borrower what arrives and when the first payment is due."""
     activity.record(
         session,
         "loan.issued",
         entity=loan,
         amount=str(loan.amount),
-        notes=len(notes),
+        notes=notes,
         fee=str(loan.origination_fee),
     )
     notifications.notify(
@@ -88,8 +95,6 @@ def issue_loan(
         link=("borrower.loan_show", {"loan_id": loan.id}),
         dedupe_key=f"issued-{loan.id}",
     )
-    session.flush()
-    return loan
 
 
 def expire_listings(

@@ -1,13 +1,14 @@
 """From application to listing: the offer, the borrower's answer, approval and listing."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from app.models import Loan, LoanPurpose, LoanStatus
-from app.services.errors import DomainError
+from app.models import APPLICATION_LIMITS, Loan, LoanPurpose, LoanStatus
+from app.risk.predict import RiskScore
+from app.services.errors import DomainError, ValidationFailed
 from app.services.money.money import cents
 from app.services.platform import activity, notifications, outbox
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
@@ -54,8 +55,12 @@ def create_application(
     return loan
 
 
-def submit_application(session: Session, borrower_id: int, **application) -> Loan:
+def submit_application(
+    session: Session, borrower_id: int, *, policy: LendingPolicy = DEFAULT_POLICY, **application
+) -> Loan:
     """Record an application and queue its risk score (through the outbox, never inline)."""
+    if application["term_months"] not in policy.loan_terms:
+        raise ValidationFailed({"term_months": "Choose one of the offered terms."})
     loan = create_application(session, borrower_id, **application)
     outbox.add(
         session,
@@ -105,6 +110,72 @@ def decline(session: Session, loan: Loan, reasons: list[str]) -> Loan:
     )
     session.flush()
     return loan
+
+
+EXAMPLE_RATE = Decimal("11.99")  # shown before the credit facts allow an estimate
+
+
+@dataclass(frozen=True)
+class PaymentPreview:
+    """What a loan would cost, while the borrower is still filling in the form."""
+
+    amount: Decimal
+    term: int
+    rate: Decimal
+    estimate: RiskScore | None  # the risk estimate behind `rate`, when there is one
+    payment: Decimal
+    total_interest: Decimal
+    first: list[amortization.InstallmentPlan]
+    last: amortization.InstallmentPlan
+
+
+def payment_preview(
+    amount: Decimal,
+    term: int,
+    estimate: RiskScore | None,
+    first_due: date,
+    policy: LendingPolicy = DEFAULT_POLICY,
+) -> PaymentPreview | None:
+    """The schedule at the estimated rate (or an example rate); None for an amount or term
+    that could not be applied for."""
+    low, high = APPLICATION_LIMITS["amount"]
+    if not low <= amount <= high or amount != cents(amount) or term not in policy.loan_terms:
+        return None
+    rate = estimate.interest_rate if estimate and estimate.approved else EXAMPLE_RATE
+    plans = amortization.schedule(amount, rate, term, first_due)
+    return PaymentPreview(
+        amount=amount,
+        term=term,
+        rate=rate,
+        estimate=estimate,
+        payment=plans[0].payment,
+        total_interest=amortization.total_interest(plans),
+        first=plans[:3],
+        last=plans[-1],
+    )
+
+
+@dataclass(frozen=True)
+class OfferSummary:
+    schedule: list[amortization.InstallmentPlan]
+    net_amount: Decimal  # what the borrower receives: the amount less the origination fee
+    total_interest: Decimal
+
+
+def offer_summary(loan: Loan, first_due: date) -> OfferSummary | None:
+    """The offered terms while the offer stands (offered, awaiting approval or listed)."""
+    if loan.interest_rate is None or loan.status not in (
+        LoanStatus.OFFERED,
+        LoanStatus.PENDING_APPROVAL,
+        LoanStatus.LISTED,
+    ):
+        return None
+    schedule = amortization.schedule(loan.amount, loan.interest_rate, loan.term_months, first_due)
+    return OfferSummary(
+        schedule=schedule,
+        net_amount=loan.amount - loan.origination_fee,
+        total_interest=amortization.total_interest(schedule),
+    )
 
 
 OFFER_ACCEPTED = "Offer accepted. We'll verify your documents and list your loan for lenders."

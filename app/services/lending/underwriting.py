@@ -1,5 +1,6 @@
 """Underwriting: score an application with the active model (or the rules) and decide."""
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -28,12 +29,8 @@ def score_application(session: Session, loan_id: int, *, use_ml: bool = True) ->
             raise DomainError(f"Loan #{loan_id} is {loan.status.value}, not waiting for a score.")
         return existing
     try:
-        model = predict.load_model(risk_models.active_version(session)) if use_ml else None
-        result = predict.score(
-            risk_models.application_of(loan),
-            model=model,
-            use_ml=use_ml,
-            term_months=loan.term_months,
+        result = estimate(
+            session, risk_models.application_of(loan), term_months=loan.term_months, use_ml=use_ml
         )
     except FeatureError as error:
         raise ValidationFailed(error.errors) from error
@@ -51,6 +48,12 @@ def score_application(session: Session, loan_id: int, *, use_ml: bool = True) ->
     )
     session.add(assessment)
     session.flush()
+    _decide(session, loan, result)
+    return assessment
+
+
+def _decide(session: Session, loan: Loan, result: predict.RiskScore) -> None:
+    """Offer at the scored grade and rate, or decline with the principal reasons."""
     texts = [reason["text"] for reason in result.reasons]
     link = ("borrower.application_show", {"loan_id": loan.id})
     if result.approved:
@@ -80,7 +83,17 @@ def score_application(session: Session, loan_id: int, *, use_ml: bool = True) ->
             link=link,
             dedupe_key=f"declined-{loan.id}",
         )
-    return assessment
+
+
+def estimate(
+    session: Session, application: Mapping, *, term_months: int, use_ml: bool
+) -> predict.RiskScore:
+    """Score an application with the active model (or the rules) without recording anything.
+
+    Raises FeatureError when a credit fact is missing or impossible.
+    """
+    model = predict.load_model(risk_models.active_version(session)) if use_ml else None
+    return predict.score(application, model=model, use_ml=use_ml, term_months=term_months)
 
 
 def latest_assessment(session: Session, loan_id: int) -> RiskAssessment | None:

@@ -1,6 +1,5 @@
 """Email for notifications: composed once, sent at most once, every attempt counted."""
 
-import smtplib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
@@ -14,9 +13,13 @@ from app.models import EmailMessage, Notification, User
 Composer = Callable[[Notification, User], tuple[str, str]]
 
 
+class NotSent(Exception):
+    """The mail server did not take the message; the outbox tries again later."""
+
+
 class Mailer(Protocol):
     def send(self, to: str, subject: str, text: str, html: str) -> None:
-        """Hand one message to the mail server; raise OSError or SMTPException on failure."""
+        """Hand one message to the mail server; raise NotSent when it does not take it."""
 
 
 def deliver(
@@ -48,7 +51,7 @@ def deliver(
         return message.status
     try:
         mailer.send(message.to_address, message.subject, message.text_body, message.html_body)
-    except (OSError, smtplib.SMTPException) as error:
+    except NotSent as error:
         message.last_error = str(error)  # the caller commits it before the outbox retries
         raise
     message.status, message.sent_at = "sent", datetime.now(UTC)

@@ -1,6 +1,7 @@
 """A lender's portfolio: notes, transactions, allocation, cash received and projected cash flow."""
 
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import String, cast, func, select
@@ -23,6 +24,7 @@ from app.services.money.ledger import account_code
 from app.services.money.money import ZERO, cents
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+COMPLETED = (InvestmentStatus.PAID_OFF, InvestmentStatus.CHARGED_OFF)
 
 
 def notes(
@@ -157,3 +159,22 @@ def chart_bars(series: list[tuple[str, Decimal]]) -> list[dict]:
         {"label": label, "value": value, "width": float(abs(value) / largest * 100)}
         for label, value in series
     ]
+
+
+@dataclass(frozen=True)
+class NoteTotals:
+    total_invested: Decimal  # every note ever bought, at what was paid for it
+    active_count: int
+    completed_count: int  # paid off or charged off
+
+
+def note_totals(session: Session, lender_id: int) -> NoteTotals:
+    """How much the lender has put into notes, and how many are running or finished."""
+    invested, active, completed = session.execute(
+        select(
+            func.coalesce(func.sum(Investment.amount), 0),
+            func.count().filter(Investment.status == InvestmentStatus.ACTIVE),
+            func.count().filter(Investment.status.in_(COMPLETED)),
+        ).where(Investment.lender_id == lender_id)
+    ).one()
+    return NoteTotals(cents(Decimal(invested)), active, completed)

@@ -7,10 +7,10 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import Installment, Loan, LoanStatus, Payment
+from app.models import Installment, Loan, LoanStatus, Payment, ServicingStatus
 from app.services.money.money import ZERO
 from app.services.servicing import amortization
-from app.services.servicing.repayments import OPEN
+from app.services.servicing.servicing import OPEN
 
 
 @dataclass(frozen=True)
@@ -53,3 +53,23 @@ def total_repayment(session: Session, loan: Loan, today: date) -> Decimal | None
         loan.amount, loan.interest_rate, loan.term_months, amortization.add_months(today, 1)
     )
     return sum((plan.payment for plan in plans), ZERO)
+
+
+def in_repayment(loan: Loan) -> bool:
+    """Issued and neither paid off nor charged off: the borrower can pay."""
+    return loan.status is LoanStatus.ISSUED and loan.servicing_status not in (
+        ServicingStatus.PAID_OFF,
+        ServicingStatus.CHARGED_OFF,
+    )
+
+
+def payment_amount(
+    choice: str, account: LoanStatement, payoff: Decimal | None, chosen: Decimal | None
+) -> Decimal | None:
+    """What a pay choice comes to: "scheduled" is what is due now (or else the next
+    installment), "payoff" the payoff quote, anything else the amount the borrower chose."""
+    if choice == "scheduled":
+        return account.due_now or account.next_amount
+    if choice == "payoff":
+        return payoff
+    return chosen
