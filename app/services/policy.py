@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from app.models.loan import APPLICATION_LIMITS
+
 D = Decimal
 
 
@@ -31,6 +33,12 @@ class LendingPolicy:
             "default": D("85"),
         }
     )
+
+    @property
+    def loan_amounts(self) -> tuple[Decimal, Decimal]:
+        """The smallest and largest amount a borrower may apply for."""
+        low, high = APPLICATION_LIMITS["amount"]
+        return D(low), D(high)
 
     def needs_second_approval(self, amount: Decimal) -> bool:
         """Whether a loan of `amount` waits for a second admin before it lists."""

@@ -34,6 +34,33 @@ def _count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
+def _pay(gateway, loan, amount: str, key: str) -> payments.PaymentResult:
+    return payments.pay_loan(
+        db.session,
+        gateway,
+        loan,
+        Decimal(amount),
+        payer_id=loan.borrower_id,
+        key=key,
+        today=date.today(),
+        policy=DEFAULT_POLICY,
+    )
+
+
+def _succeeded(event_id: str, amount: Decimal, reference: str, metadata: dict):
+    """A provider's 'the money arrived' notice, as the Stripe integration reads one."""
+    return payments.Notice(
+        id=event_id,
+        type="payment_intent.succeeded",
+        created=datetime.now(UTC),
+        payload={},
+        succeeded=True,
+        amount=amount,
+        reference=reference,
+        metadata=metadata,
+    )
+
+
 @pytest.fixture()
 def loan():
     loan, _ = issued_loan(["10000"], issued_on=date.today().replace(day=1))
@@ -41,16 +68,7 @@ def loan():
 
 
 def test_simulated_payment_is_applied_at_once(loan):
-    result = payments.pay_loan(
-        db.session,
-        SimulatedGateway(),
-        loan,
-        Decimal("100.00"),
-        payer_id=loan.borrower_id,
-        key="k-1",
-        today=date.today(),
-        policy=DEFAULT_POLICY,
-    )
+    result = _pay(SimulatedGateway(), loan, "100.00", "k-1")
     assert result.payment.amount == Decimal("100.00")
     assert result.payment.provider_ref == "sim_k-1"
     assert_ledger_balances()
@@ -58,31 +76,13 @@ def test_simulated_payment_is_applied_at_once(loan):
 
 def test_a_pending_charge_moves_no_money_until_the_notice(loan):
     gateway = ConfirmsLaterGateway()
-    result = payments.pay_loan(
-        db.session,
-        gateway,
-        loan,
-        Decimal("100.00"),
-        payer_id=loan.borrower_id,
-        key="k-2",
-        today=date.today(),
-        policy=DEFAULT_POLICY,
-    )
+    result = _pay(gateway, loan, "100.00", "k-2")
     assert result.payment is None and result.client_secret == "secret_1"
     assert _count(Payment) == 0
     ((amount, metadata, idempotency),) = gateway.charges
     assert amount == Decimal("100.00") and idempotency == "loan-payment-k-2"
     assert metadata["loan_id"] == str(loan.id) and metadata["kind"] == "loan_payment"
-    notice = payments.Notice(
-        id="evt_1",
-        type="payment_intent.succeeded",
-        created=datetime.now(UTC),
-        payload={},
-        succeeded=True,
-        amount=amount,
-        reference="pi_1",
-        metadata=metadata,
-    )
+    notice = _succeeded("evt_1", amount, "pi_1", metadata)
     assert payments.record_notice(db.session, notice, Provider.STRIPE, DEFAULT_POLICY) is True
     assert payments.record_notice(db.session, notice, Provider.STRIPE, DEFAULT_POLICY) is False
     assert db.session.scalars(select(Payment)).one().provider_ref == "pi_1"
@@ -92,16 +92,7 @@ def test_a_pending_charge_moves_no_money_until_the_notice(loan):
 def test_a_payment_over_the_payoff_is_refused_before_the_provider_is_asked(loan):
     gateway = ConfirmsLaterGateway()
     with pytest.raises(DomainError):
-        payments.pay_loan(
-            db.session,
-            gateway,
-            loan,
-            Decimal("50000.00"),
-            payer_id=loan.borrower_id,
-            key="k-3",
-            today=date.today(),
-            policy=DEFAULT_POLICY,
-        )
+        _pay(gateway, loan, "50000.00", "k-3")
     assert gateway.charges == []
 
 
@@ -112,16 +103,7 @@ def test_a_deposit_through_a_confirming_provider_waits_for_its_notice():
     assert "when your bank confirms" in message
     assert cash.available_cash(db.session, user.id) == Decimal("0.00")
     ((amount, metadata, _),) = gateway.charges
-    notice = payments.Notice(
-        id="evt_2",
-        type="payment_intent.succeeded",
-        created=datetime.now(UTC),
-        payload={},
-        succeeded=True,
-        amount=amount,
-        reference="pi_1",
-        metadata=metadata,
-    )
+    notice = _succeeded("evt_2", amount, "pi_1", metadata)
     payments.record_notice(db.session, notice, Provider.STRIPE, DEFAULT_POLICY)
     assert cash.available_cash(db.session, user.id) == Decimal("250.00")
     assert_ledger_balances()
@@ -135,20 +117,8 @@ def test_a_bad_deposit_is_refused_before_the_provider_is_asked():
 
 
 def test_a_refused_notice_is_recorded_and_leaves_no_money_behind(loan):
-    notice = payments.Notice(
-        id="evt_3",
-        type="payment_intent.succeeded",
-        created=datetime.now(UTC),
-        payload={},
-        succeeded=True,
-        amount=Decimal("99999.00"),
-        reference="pi_9",
-        metadata={
-            "kind": "loan_payment",
-            "loan_id": str(loan.id),
-            "payer_id": str(loan.borrower_id),
-        },
-    )
+    metadata = {"kind": "loan_payment", "loan_id": str(loan.id), "payer_id": str(loan.borrower_id)}
+    notice = _succeeded("evt_3", Decimal("99999.00"), "pi_9", metadata)
     with pytest.raises(DomainError):
         payments.record_notice(db.session, notice, Provider.STRIPE, DEFAULT_POLICY)
     assert _count(Payment) == 0

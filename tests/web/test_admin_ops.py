@@ -128,23 +128,17 @@ def test_a_resubmitted_payment_form_records_one_payment_and_one_entry(client, ad
 
 
 def test_the_service_records_a_manual_payment_once_per_key(admin, loan):
-    first = servicing.record_manual_payment(
-        db.session,
-        loan.id,
-        D("25.00"),
-        received_on=date.today(),
-        key="cheque-1",
-        admin_id=admin.id,
-        reason=" Cheque ",
-    )
-    again = servicing.record_manual_payment(
-        db.session,
-        loan.id,
-        D("25.00"),
-        received_on=date.today(),
-        key="cheque-1",
-        admin_id=admin.id,
-        reason="Cheque",
+    first, again = (
+        servicing.record_manual_payment(
+            db.session,
+            loan.id,
+            D("25.00"),
+            received_on=date.today(),
+            key="cheque-1",
+            admin_id=admin.id,
+            reason=reason,
+        )
+        for reason in (" Cheque ", "Cheque")
     )
     assert again.id == first.id and _count(Payment) == 1
     assert _actions("loan.manual_payment") == [

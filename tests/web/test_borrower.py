@@ -73,6 +73,15 @@ def test_apply_needs_a_complete_profile(client, login):
 def test_apply_page_and_its_fragments_render(client, borrower):
     page = client.get("/borrower/applications/new")
     assert page.status_code == 200 and b'id="preview"' in page.data
+    assert b"from $1,000.00 to $40,000.00" in page.data  # the limits table, not a copy
+    for term in (b"36 months", b"60 months"):
+        assert term in page.data
+    outside = client.post(
+        "/borrower/applications/preview",
+        data={"amount": "40000.01", "term_months": "36"},
+        headers=HX,
+    )
+    assert b"/ month" not in outside.data  # no figures for an amount nobody can apply for
     preview = client.post(
         "/borrower/applications/preview", data={"amount": "10000", "term_months": "36"}, headers=HX
     )

@@ -1,3 +1,5 @@
+"""Admin pages: dashboard, review queues, people, loan servicing, operations, imports and the risk model card."""
+
 from . import (
     routes_imports,  # noqa: F401 - registers the CSV import pages
     routes_loans,  # noqa: F401 - registers the loan servicing actions

@@ -1,3 +1,5 @@
+"""JSON API v1 under /api/v1: bearer tokens, JSON errors, OpenAPI generated from the schemas."""
+
 from . import (
     routes_accounts,  # noqa: F401 - registers the account endpoints
     routes_loans,  # noqa: F401 - registers the loan endpoints

@@ -1,3 +1,5 @@
+"""Accounts on the web: registration, sign-in, passwords, profile, documents and notifications."""
+
 from . import (
     routes_documents,  # noqa: F401 - registers the document pages
     routes_notifications,  # noqa: F401 - registers the notification pages

@@ -1,3 +1,5 @@
+"""Lender pages: cash, the marketplace and investing, the portfolio, recommendations and preferences."""
+
 from . import (
     routes_market,  # noqa: F401 - registers the marketplace pages
     routes_portfolio,  # noqa: F401 - registers the portfolio pages

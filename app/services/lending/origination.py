@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from app.models import APPLICATION_LIMITS, Loan, LoanPurpose, LoanStatus
+from app.models import Loan, LoanPurpose, LoanStatus
 from app.risk.predict import RiskScore
 from app.services.errors import DomainError, ValidationFailed
 from app.services.money.money import cents
@@ -138,7 +138,7 @@ def payment_preview(
 ) -> PaymentPreview | None:
     """The schedule at the estimated rate (or an example rate); None for an amount or term
     that could not be applied for."""
-    low, high = APPLICATION_LIMITS["amount"]
+    low, high = policy.loan_amounts
     if not low <= amount <= high or amount != cents(amount) or term not in policy.loan_terms:
         return None
     rate = estimate.interest_rate if estimate and estimate.approved else EXAMPLE_RATE

@@ -1,1 +1,1 @@
-"""Money: the double-entry ledger, lender cash, cent arithmetic and idempotent requests."""
+"""Money: the double-entry ledger, lender cash, cents, idempotent requests and the payment gateway."""

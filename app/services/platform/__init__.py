@@ -1,1 +1,1 @@
-"""Platform: the outbox, notifications, the activity log, imports, reports and risk models."""
+"""Platform: the outbox, notifications and their email, the activity log, imports, reports, risk models."""
