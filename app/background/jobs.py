@@ -96,7 +96,10 @@ def servicing_cycle(payload: dict) -> None:
 def score_application(payload: dict) -> None:
     """Score a submitted application and make the offer or the decline."""
     underwriting.score_application(
-        db.session, payload["loan_id"], use_ml=current_app.config["ENABLE_ML_SCORING"]
+        db.session,
+        payload["loan_id"],
+        use_ml=current_app.config["ENABLE_ML_SCORING"],
+        policy=get_policy(),
     )
 
 
@@ -115,7 +118,7 @@ def score_imported_loans(payload: dict) -> None:
     ).all()
     for loan_id in waiting:
         underwriting.score_application(
-            db.session, loan_id, use_ml=current_app.config["ENABLE_ML_SCORING"]
+            db.session, loan_id, use_ml=current_app.config["ENABLE_ML_SCORING"], policy=get_policy()
         )
     if len(waiting) == SCORING_SLICE:
         outbox.add(

@@ -1,7 +1,7 @@
 """The platform's lending rules in one place (defaults from the anchors; config may change them)."""
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from app.models.loan import APPLICATION_LIMITS
 
@@ -12,6 +12,9 @@ D = Decimal
 class LendingPolicy:
     loan_terms: tuple[int, ...] = (36, 60)  # months a borrower may choose
     second_approval_above: Decimal = D("25000.00")  # larger loans need two admins to list
+    # The level payment rounds up to the cent (LendingClub: the last payment is never the
+    # largest); ROUND_HALF_EVEN is Fineract's convention.
+    payment_rounding: str = ROUND_CEILING
     note_unit: Decimal = D("25.00")  # notes are bought in multiples of this
     minimum_investment: Decimal = D("25.00")
     max_investment_per_loan: Decimal = D("5000.00")  # one lender's cap in one loan

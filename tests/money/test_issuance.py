@@ -106,3 +106,21 @@ def issuance_policy():
     from app.services.policy import LendingPolicy
 
     return LendingPolicy(max_investment_per_loan=D("100000.00"))
+
+
+def test_payments_fall_on_the_issue_day_clamped_to_short_months():
+    loan, _ = issued_loan(["1000.00"], term=36, issued_on=date(2025, 1, 31))
+    due = [
+        row.due_date.isoformat()
+        for row in db.session.scalars(
+            select(Installment).where(Installment.loan_id == loan.id).order_by(Installment.number)
+        )
+    ]
+    assert due[:5] == ["2025-02-28", "2025-03-31", "2025-04-30", "2025-05-31", "2025-06-30"]
+    assert due[12] == "2026-02-28" and due[-1] == "2028-01-31"
+
+
+def test_the_level_payment_rounds_up_and_the_first_rows_are_lendingclubs():
+    # LendingClub's own installment for $10,000 at 11.44 % over 36 months is $329.48.
+    loan, _ = issued_loan(["10000.00"], rate="11.44", term=36, issued_on=date(2025, 3, 10))
+    assert loan.monthly_payment == Decimal("329.48")

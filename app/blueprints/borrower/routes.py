@@ -14,7 +14,6 @@ from app.models import CREDIT_FACTS, Loan, LoanPurpose, LoanStatus, Role
 from app.risk.features import FeatureError
 from app.services.errors import DomainError
 from app.services.lending import origination, underwriting
-from app.services.servicing import amortization
 
 from .forms import ApplicationForm
 
@@ -174,12 +173,11 @@ def _preview(form: ApplicationForm) -> origination.PaymentPreview | None:
         )
     except FeatureError:
         estimate = None
-    first_due = amortization.add_months(date.today(), 1)
-    return origination.payment_preview(amount, term, estimate, first_due, get_policy())
+    return origination.payment_preview(amount, term, estimate, date.today(), get_policy())
 
 
 def _show_page(loan: Loan) -> dict:
-    offer = origination.offer_summary(loan, amortization.add_months(date.today(), 1))
+    offer = origination.offer_summary(loan, date.today(), get_policy())
     return {
         "loan": loan,
         "schedule": offer.schedule if offer else None,

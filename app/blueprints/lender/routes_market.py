@@ -134,6 +134,7 @@ def _detail_page(loan: Loan, form: InvestForm, invested: Decimal | None = None) 
         loan.interest_rate,
         loan.term_months,
         amortization.add_months(loan.listed_at.date(), 1),
+        rounding=get_policy().payment_rounding,
     )
     return {
         "loan": loan,

@@ -49,14 +49,19 @@ def issue_loan(
     if loan.funded_amount != loan.amount and not allow_partial:
         raise DomainError(f"Loan #{loan_id} is not fully funded.")
     if loan.funded_amount != loan.amount:
-        _reprice(loan, loan.funded_amount)
+        _reprice(loan, loan.funded_amount, policy)
     notes = session.scalars(
         select(Investment)
         .where(Investment.loan_id == loan.id, Investment.status == InvestmentStatus.COMMITTED)
         .order_by(Investment.id)
     ).all()
     plans = amortization.schedule(
-        loan.amount, loan.interest_rate, loan.term_months, amortization.add_months(today, 1)
+        loan.amount,
+        loan.interest_rate,
+        loan.term_months,
+        amortization.add_months(today, 1),
+        due_day=today.day,  # payments fall on the issue day, clamped to short months
+        rounding=policy.payment_rounding,
     )
     _create_installments(session, loan, plans)
     for note in notes:
@@ -181,11 +186,15 @@ def expire_listing(session: Session, loan: Loan) -> Loan:
     return loan
 
 
-def _reprice(loan: Loan, amount: Decimal) -> None:
+def _reprice(loan: Loan, amount: Decimal, policy: LendingPolicy) -> None:
     loan.amount = amount
     loan.origination_fee = cents(amount * loan.origination_fee_rate / 100)
     loan.apr = amortization.apr_with_fee(
-        amount, loan.interest_rate, loan.term_months, loan.origination_fee
+        amount,
+        loan.interest_rate,
+        loan.term_months,
+        loan.origination_fee,
+        rounding=policy.payment_rounding,
     )
 
 

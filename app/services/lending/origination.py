@@ -72,7 +72,9 @@ def submit_application(
     return loan
 
 
-def make_offer(session: Session, loan: Loan, offer: Offer) -> Loan:
+def make_offer(
+    session: Session, loan: Loan, offer: Offer, policy: LendingPolicy = DEFAULT_POLICY
+) -> Loan:
     """Price the application: rate, fee, APR and payment from the amortization service."""
     _require(loan, LoanStatus.SUBMITTED)
     fee = cents(loan.amount * offer.origination_fee_rate / 100)
@@ -81,9 +83,11 @@ def make_offer(session: Session, loan: Loan, offer: Offer) -> Loan:
     loan.origination_fee_rate = offer.origination_fee_rate
     loan.origination_fee = fee
     loan.monthly_payment = amortization.level_payment(
-        loan.amount, offer.interest_rate, loan.term_months
+        loan.amount, offer.interest_rate, loan.term_months, rounding=policy.payment_rounding
     )
-    loan.apr = amortization.apr_with_fee(loan.amount, offer.interest_rate, loan.term_months, fee)
+    loan.apr = amortization.apr_with_fee(
+        loan.amount, offer.interest_rate, loan.term_months, fee, rounding=policy.payment_rounding
+    )
     loan.decision_reasons = offer.reasons
     loan.status = LoanStatus.OFFERED
     activity.record(
@@ -133,7 +137,7 @@ def payment_preview(
     amount: Decimal,
     term: int,
     estimate: RiskScore | None,
-    first_due: date,
+    issue_on: date,
     policy: LendingPolicy = DEFAULT_POLICY,
 ) -> PaymentPreview | None:
     """The schedule at the estimated rate (or an example rate); None for an amount or term
@@ -142,7 +146,7 @@ def payment_preview(
     if not low <= amount <= high or amount != cents(amount) or term not in policy.loan_terms:
         return None
     rate = estimate.interest_rate if estimate and estimate.approved else EXAMPLE_RATE
-    plans = amortization.schedule(amount, rate, term, first_due)
+    plans = _schedule(amount, rate, term, issue_on, policy)
     return PaymentPreview(
         amount=amount,
         term=term,
@@ -162,7 +166,9 @@ class OfferSummary:
     total_interest: Decimal
 
 
-def offer_summary(loan: Loan, first_due: date) -> OfferSummary | None:
+def offer_summary(
+    loan: Loan, issue_on: date, policy: LendingPolicy = DEFAULT_POLICY
+) -> OfferSummary | None:
     """The offered terms while the offer stands (offered, awaiting approval or listed)."""
     if loan.interest_rate is None or loan.status not in (
         LoanStatus.OFFERED,
@@ -170,11 +176,23 @@ def offer_summary(loan: Loan, first_due: date) -> OfferSummary | None:
         LoanStatus.LISTED,
     ):
         return None
-    schedule = amortization.schedule(loan.amount, loan.interest_rate, loan.term_months, first_due)
+    schedule = _schedule(loan.amount, loan.interest_rate, loan.term_months, issue_on, policy)
     return OfferSummary(
         schedule=schedule,
         net_amount=loan.amount - loan.origination_fee,
         total_interest=amortization.total_interest(schedule),
+    )
+
+
+def _schedule(amount, rate, term, issue_on: date, policy: LendingPolicy):
+    """The schedule of a loan issued on `issue_on`: due on its day each month, from a month on."""
+    return amortization.schedule(
+        amount,
+        rate,
+        term,
+        amortization.add_months(issue_on, 1),
+        due_day=issue_on.day,
+        rounding=policy.payment_rounding,
     )
 
 

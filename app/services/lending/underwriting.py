@@ -13,9 +13,12 @@ from app.services.errors import DomainError, ValidationFailed
 from app.services.lending import origination
 from app.services.lending.origination import Offer
 from app.services.platform import notifications, risk_models
+from app.services.policy import DEFAULT_POLICY, LendingPolicy
 
 
-def score_application(session: Session, loan_id: int, *, use_ml: bool = True) -> RiskAssessment:
+def score_application(
+    session: Session, loan_id: int, *, use_ml: bool = True, policy: LendingPolicy = DEFAULT_POLICY
+) -> RiskAssessment:
     """Score a submitted application, record the assessment, then offer or decline.
 
     Idempotent: an application that was already scored keeps its first assessment.
@@ -48,11 +51,11 @@ def score_application(session: Session, loan_id: int, *, use_ml: bool = True) ->
     )
     session.add(assessment)
     session.flush()
-    _decide(session, loan, result)
+    _decide(session, loan, result, policy)
     return assessment
 
 
-def _decide(session: Session, loan: Loan, result: predict.RiskScore) -> None:
+def _decide(session: Session, loan: Loan, result: predict.RiskScore, policy: LendingPolicy) -> None:
     """Offer at the scored grade and rate, or decline with the principal reasons."""
     texts = [reason["text"] for reason in result.reasons]
     link = ("borrower.application_show", {"loan_id": loan.id})
@@ -61,6 +64,7 @@ def _decide(session: Session, loan: Loan, result: predict.RiskScore) -> None:
             session,
             loan,
             Offer(result.grade, result.interest_rate, result.origination_fee_rate, texts),
+            policy,
         )
         notifications.notify(
             session,

@@ -3,12 +3,15 @@
 import calendar
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, localcontext
 
 from app.services.money.money import CENT, ZERO, cents
 
 MONTHS_PER_YEAR = 12
 DAYS_PER_YEAR = 365  # Actual/365 for daily accrual (payoff quotes)
+# LendingClub's convention: the level payment rounds up to the cent, so the last installment is
+# never the largest. Fineract's is ROUND_HALF_EVEN. LendingPolicy.payment_rounding chooses.
+LENDINGCLUB_ROUNDING = ROUND_CEILING
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,15 @@ def monthly_rate(annual_rate_percent: Decimal) -> Decimal:
 
 
 def level_payment(
-    principal: Decimal, annual_rate_percent: Decimal, months: int, multiple: Decimal | None = None
+    principal: Decimal,
+    annual_rate_percent: Decimal,
+    months: int,
+    multiple: Decimal | None = None,
+    *,
+    rounding: str = LENDINGCLUB_ROUNDING,
 ) -> Decimal:
-    """The monthly payment P·r / (1 − (1 + r)^−n), rounded half-even to the cent (or to the
-    nearest `multiple`, as Fineract's "installment in multiples of")."""
+    """The monthly payment P·r / (1 − (1 + r)^−n), rounded to the cent by `rounding` (or
+    half-even to the nearest `multiple`, as Fineract's "installment in multiples of")."""
     _check(principal, annual_rate_percent, months)
     rate = monthly_rate(annual_rate_percent)
     if rate == 0:
@@ -50,7 +58,7 @@ def level_payment(
             raw = principal * rate / (1 - (1 + rate) ** -months)
     if multiple:
         return (raw / multiple).quantize(Decimal(1), rounding=ROUND_HALF_EVEN) * multiple
-    return cents(raw)
+    return raw.quantize(CENT, rounding=rounding)
 
 
 def add_months(start: date, months: int) -> date:
@@ -60,28 +68,50 @@ def add_months(start: date, months: int) -> date:
     return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 
+def due_date(first_due: date, number: int, day: int | None = None) -> date:
+    """The due date of installment `number` (from 0): on `day` of its month (default: the first
+    due date's day), or that month's last day when it is shorter; it never drifts."""
+    month = add_months(first_due.replace(day=1), number)
+    day = day or first_due.day
+    return month.replace(day=min(day, calendar.monthrange(month.year, month.month)[1]))
+
+
 def schedule(
     principal: Decimal,
     annual_rate_percent: Decimal,
     months: int,
     first_due: date,
     *,
+    due_day: int | None = None,
+    rounding: str = LENDINGCLUB_ROUNDING,
     payment_multiple: Decimal | None = None,
     equal_principal: bool = False,
 ) -> list[InstallmentPlan]:
     """The installments of a loan; the last one absorbs every rounding residue.
 
     Level payments by default; `equal_principal` repays P/n each month instead (interest on
-    the declining balance on top).
+    the declining balance on top). `due_day` is the day of the month payments fall on (the
+    issue day: Jan 31 gives Feb 28, Mar 31, Apr 30); by default the first due date's day.
     """
     if equal_principal:
         _check(principal, annual_rate_percent, months)
-        return _equal_principal(principal, annual_rate_percent, months, first_due)
-    payment = level_payment(principal, annual_rate_percent, months, payment_multiple)
-    return amortize(principal, annual_rate_percent, payment, first_due, max_installments=months)
+        return _equal_principal(principal, annual_rate_percent, months, first_due, due_day)
+    payment = level_payment(
+        principal, annual_rate_percent, months, payment_multiple, rounding=rounding
+    )
+    return amortize(
+        principal,
+        annual_rate_percent,
+        payment,
+        first_due,
+        max_installments=months,
+        due_day=due_day,
+    )
 
 
-def _equal_principal(principal, annual_rate_percent, months, first_due) -> list[InstallmentPlan]:
+def _equal_principal(
+    principal, annual_rate_percent, months, first_due, due_day
+) -> list[InstallmentPlan]:
     rate = monthly_rate(annual_rate_percent)
     part = cents(principal / months)
     balance, plans = principal, []
@@ -92,7 +122,7 @@ def _equal_principal(principal, annual_rate_percent, months, first_due) -> list[
         plans.append(
             InstallmentPlan(
                 number,
-                add_months(first_due, number - 1),
+                due_date(first_due, number - 1, due_day),
                 paying + interest,
                 paying,
                 interest,
@@ -110,6 +140,7 @@ def amortize(
     *,
     first_number: int = 1,
     max_installments: int | None = None,
+    due_day: int | None = None,
 ) -> list[InstallmentPlan]:
     """Pay `balance` down with a fixed `payment`: as many installments as it takes.
 
@@ -128,7 +159,7 @@ def amortize(
         plans.append(
             InstallmentPlan(
                 number=first_number + number,
-                due_date=add_months(first_due, number),
+                due_date=due_date(first_due, number, due_day),
                 payment=principal + interest,
                 principal=principal,
                 interest=interest,
@@ -167,10 +198,15 @@ def apr(net_disbursed: Decimal, payments: list[Decimal]) -> Decimal:
 
 
 def apr_with_fee(
-    principal: Decimal, annual_rate_percent: Decimal, months: int, fee: Decimal
+    principal: Decimal,
+    annual_rate_percent: Decimal,
+    months: int,
+    fee: Decimal,
+    *,
+    rounding: str = LENDINGCLUB_ROUNDING,
 ) -> Decimal:
     """APR of a loan whose origination `fee` is deducted from the proceeds."""
-    plans = schedule(principal, annual_rate_percent, months, date(2000, 1, 1))
+    plans = schedule(principal, annual_rate_percent, months, date(2000, 1, 1), rounding=rounding)
     return apr(principal - fee, [plan.payment for plan in plans])
 
 

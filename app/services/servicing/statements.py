@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Installment, Loan, LoanStatus, Payment, ServicingStatus
 from app.services.money.money import ZERO
+from app.services.policy import DEFAULT_POLICY, LendingPolicy
 from app.services.servicing import amortization
 from app.services.servicing.servicing import OPEN
 
@@ -39,7 +40,9 @@ def statement(session: Session, loan: Loan, today: date) -> LoanStatement:
     )
 
 
-def total_repayment(session: Session, loan: Loan, today: date) -> Decimal | None:
+def total_repayment(
+    session: Session, loan: Loan, today: date, policy: LendingPolicy = DEFAULT_POLICY
+) -> Decimal | None:
     """Everything the borrower repays: the real schedule once issued, the offer's before."""
     if loan.status is LoanStatus.ISSUED:
         return session.scalar(
@@ -50,7 +53,11 @@ def total_repayment(session: Session, loan: Loan, today: date) -> Decimal | None
     if loan.interest_rate is None:
         return None
     plans = amortization.schedule(
-        loan.amount, loan.interest_rate, loan.term_months, amortization.add_months(today, 1)
+        loan.amount,
+        loan.interest_rate,
+        loan.term_months,
+        amortization.add_months(today, 1),
+        rounding=policy.payment_rounding,
     )
     return sum((plan.payment for plan in plans), ZERO)
 
