@@ -1,5 +1,6 @@
 """Payment gateways: simulated (development and tests) or Stripe, chosen by configuration."""
 
+import hashlib
 from decimal import Decimal
 
 from app.integrations.stripe_gateway import StripeGateway
@@ -14,7 +15,8 @@ class SimulatedGateway:
     confirms_later = False
 
     def charge(self, amount: Decimal, *, metadata: dict[str, str], key: str) -> Charge:
-        return Charge(reference=f"sim_{key}")
+        # One reference per key, short enough for any key (provider_ref holds 120 characters).
+        return Charge(reference="sim_" + hashlib.sha256(key.encode()).hexdigest()[:40])
 
 
 def gateway_for(config) -> PaymentGateway:

@@ -78,3 +78,40 @@ def test_one_lender_cannot_spend_the_same_cash_twice(committed):
     committed.expire_all()
     assert cash.available_cash(committed, investor.id) == D("50.00")
     assert ledger.verify(committed) == []
+
+
+def test_five_concurrent_copies_of_one_deposit_credit_it_once(committed):
+    from app.integrations.payments import SimulatedGateway
+    from app.models import CashTransfer
+    from app.services.money import payments
+
+    person_id = lender().id
+    committed.commit()
+    engine = db.engine  # the threads have no app context of their own
+    barrier = threading.Barrier(5)
+    outcomes = [None] * 5
+
+    def attempt(index):
+        with Session(engine) as session:
+            barrier.wait()
+            try:
+                payments.deposit(session, SimulatedGateway(), person_id, D("40.00"), key="twice")
+                session.commit()
+                outcomes[index] = "ok"
+            except Exception as error:  # noqa: BLE001 - any failure is the finding
+                session.rollback()
+                outcomes[index] = type(error).__name__
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert outcomes == ["ok"] * 5
+    with Session(db.engine) as session:
+        transfers = session.scalar(
+            select(func.count()).select_from(CashTransfer).where(CashTransfer.user_id == person_id)
+        )
+        assert transfers == 1
+        assert cash.available_cash(session, person_id) == D("40.00")
+        assert ledger.verify(session) == []

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.integrations.payments import SimulatedGateway
 from app.models import CashTransfer, Payment, Provider
-from app.services.errors import DomainError, ValidationFailed
+from app.services.errors import DomainError, IdempotencyMismatch, ValidationFailed
 from app.services.money import cash, payments
 from app.services.money.money import from_cents, to_cents
 from app.services.policy import DEFAULT_POLICY
@@ -70,7 +70,8 @@ def loan():
 def test_simulated_payment_is_applied_at_once(loan):
     result = _pay(SimulatedGateway(), loan, "100.00", "k-1")
     assert result.payment.amount == Decimal("100.00")
-    assert result.payment.provider_ref == "sim_k-1"
+    assert result.payment.provider_ref.startswith("sim_")
+    assert len(result.payment.provider_ref) <= 120
     assert_ledger_balances()
 
 
@@ -80,7 +81,8 @@ def test_a_pending_charge_moves_no_money_until_the_notice(loan):
     assert result.payment is None and result.client_secret == "secret_1"
     assert _count(Payment) == 0
     ((amount, metadata, idempotency),) = gateway.charges
-    assert amount == Decimal("100.00") and idempotency == "loan-payment-k-2"
+    # The provider sees one key per person: another borrower's "k-2" is another charge.
+    assert amount == Decimal("100.00") and idempotency == f"loan-payment-{loan.borrower_id}-k-2"
     assert metadata["loan_id"] == str(loan.id) and metadata["kind"] == "loan_payment"
     notice = _succeeded("evt_1", amount, "pi_1", metadata)
     assert payments.record_notice(db.session, notice, Provider.STRIPE, DEFAULT_POLICY) is True
@@ -136,3 +138,35 @@ def test_cents_round_trip(amount, count):
 def test_to_cents_refuses_a_fraction_of_a_cent():
     with pytest.raises(ValueError, match="whole number of cents"):
         to_cents(Decimal("1.005"))
+
+
+def test_two_borrowers_may_use_the_same_key(loan):
+    other, _ = issued_loan(["5000"], issued_on=date.today().replace(day=1))
+    mine = _pay(SimulatedGateway(), loan, "100.00", "same-key")
+    theirs = _pay(SimulatedGateway(), other, "50.00", "same-key")
+    assert mine.payment.id != theirs.payment.id
+    assert (mine.payment.amount, theirs.payment.amount) == (Decimal("100.00"), Decimal("50.00"))
+    assert _count(Payment) == 2
+    assert_ledger_balances()
+
+
+def test_the_same_key_for_another_payment_is_refused_and_moves_nothing(loan):
+    _pay(SimulatedGateway(), loan, "100.00", "k-9")
+    with pytest.raises(IdempotencyMismatch):
+        _pay(SimulatedGateway(), loan, "120.00", "k-9")
+    assert _pay(SimulatedGateway(), loan, "100.00", "k-9").payment.amount == Decimal("100.00")
+    assert _count(Payment) == 1
+
+
+def test_two_lenders_may_use_the_same_deposit_key():
+    first, second = lender(), lender()
+    for person in (first, second):
+        payments.deposit(db.session, SimulatedGateway(), person.id, Decimal("75.00"), key="dep-1")
+    assert cash.available_cash(db.session, first.id) == Decimal("75.00")
+    assert cash.available_cash(db.session, second.id) == Decimal("75.00")
+    again = payments.deposit(
+        db.session, SimulatedGateway(), first.id, Decimal("75.00"), key="dep-1"
+    )
+    assert "added" in again and cash.available_cash(db.session, first.id) == Decimal("75.00")
+    assert _count(CashTransfer) == 2
+    assert_ledger_balances()

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.models import Loan, Payment, Provider, ProviderEvent
-from app.services.money import cash
+from app.services.money import cash, idempotency
 from app.services.policy import LendingPolicy
 from app.services.servicing import repayments
 
@@ -68,7 +68,12 @@ def pay_loan(
     today: date,
     policy: LendingPolicy,
 ) -> PaymentResult:
-    """Collect a payment towards `loan`: applied now, or when the provider confirms it."""
+    """Collect a payment towards `loan`: applied now, or when the provider confirms it.
+
+    `key` is the payer's: the same key twice pays once (a concurrent twin waits, then replays);
+    another person's identical key is theirs alone; the same key for another request is refused.
+    """
+    scoped = f"loan-payment-{payer_id}-{key}"  # the provider sees one key per person
     if gateway.confirms_later:
         repayments.check_payable(session, loan, amount, today)
         charge = gateway.charge(
@@ -79,49 +84,62 @@ def pay_loan(
                 "payer_id": str(payer_id),
                 "idempotency_key": key,
             },
-            key=f"loan-payment-{key}",
+            key=scoped,
         )
         return PaymentResult(
             None,
             "Payment started; it applies to your loan when your bank confirms it.",
             charge.client_secret,
         )
-    charge = gateway.charge(amount, metadata={"kind": "loan_payment"}, key=key)
-    payment = repayments.apply_payment(
-        session,
-        loan.id,
-        amount,
-        received_on=today,
-        idempotency_key=key,
-        payer_id=payer_id,
-        provider=gateway.provider,
-        provider_ref=charge.reference,
-        policy=policy,
-    )
+    request = {"loan_id": loan.id, "amount": str(amount)}
+    replay = idempotency.claim(session, payer_id, key, "loan_payment", request)
+    if replay is None:
+        charge = gateway.charge(amount, metadata={"kind": "loan_payment"}, key=scoped)
+        payment = repayments.apply_payment(
+            session,
+            loan.id,
+            amount,
+            received_on=today,
+            idempotency_key=key,
+            payer_id=payer_id,
+            provider=gateway.provider,
+            provider_ref=charge.reference,
+            policy=policy,
+        )
+        idempotency.complete(session, payer_id, key, "payment", payment.id)
+    else:
+        payment = session.get(Payment, replay.resource_id)
     return PaymentResult(payment, f"Payment of ${amount:,.2f} received. Thank you.")
 
 
 def deposit(
     session: Session, gateway: PaymentGateway, user_id: int, amount: Decimal, *, key: str
 ) -> str:
-    """Add to a lender's cash: at once, or when the provider confirms. Returns the message."""
+    """Add to a lender's cash: at once, or when the provider confirms. Returns the message.
+
+    Keys behave as for `pay_loan`: one deposit per person and key, whoever else uses it.
+    """
+    scoped = f"deposit-{user_id}-{key}"
     if gateway.confirms_later:
         cash.check_deposit(session, user_id, amount)
         gateway.charge(
             amount,
             metadata={"kind": "deposit", "user_id": str(user_id), "idempotency_key": key},
-            key=f"deposit-{key}",
+            key=scoped,
         )
         return f"Deposit of ${amount:,.2f} started; it is added when your bank confirms it."
-    charge = gateway.charge(amount, metadata={"kind": "deposit"}, key=key)
-    cash.deposit(
-        session,
-        user_id,
-        amount,
-        provider=gateway.provider,
-        provider_ref=charge.reference,
-        idempotency_key=key,
-    )
+    replay = idempotency.claim(session, user_id, key, "deposit", {"amount": str(amount)})
+    if replay is None:
+        charge = gateway.charge(amount, metadata={"kind": "deposit"}, key=scoped)
+        transfer = cash.deposit(
+            session,
+            user_id,
+            amount,
+            provider=gateway.provider,
+            provider_ref=charge.reference,
+            idempotency_key=key,
+        )
+        idempotency.complete(session, user_id, key, "cash_transfer", transfer.id)
     return f"${amount:,.2f} added to your available cash."
 
 

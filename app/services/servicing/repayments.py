@@ -20,7 +20,7 @@ from app.models import (
     Provider,
     ServicingStatus,
 )
-from app.services.errors import DomainError, ValidationFailed
+from app.services.errors import DomainError, IdempotencyMismatch, ValidationFailed
 from app.services.money import ledger
 from app.services.money.money import ZERO, cents
 from app.services.platform import activity, notifications
@@ -52,11 +52,7 @@ def apply_payment(
         loan = session.get(Loan, loan_id, with_for_update=True, populate_existing=True)
         if loan is None:
             raise DomainError(f"No loan #{loan_id}.")
-        earlier = session.scalar(
-            select(Payment).where(
-                Payment.loan_id == loan_id, Payment.idempotency_key == idempotency_key
-            )
-        )
+        earlier = _earlier(session, loan_id, amount, payer_id, idempotency_key)
         if earlier is not None:
             return earlier
         if (
@@ -87,6 +83,23 @@ def apply_payment(
         _settle_loan(session, loan, applied, received_on, policy)
         _announce(session, loan, payment, applied)
         return payment
+
+
+def _earlier(
+    session: Session, loan_id: int, amount: Decimal, payer_id: int | None, key: str
+) -> Payment | None:
+    """The payment this key already made; the same key for another payment is refused.
+
+    A payer's key is theirs across loans (as the unique index says); a manual payment's (no
+    payer) is the loan's.
+    """
+    owner = Payment.payer_id == payer_id if payer_id is not None else Payment.loan_id == loan_id
+    earlier = session.scalar(select(Payment).where(owner, Payment.idempotency_key == key))
+    if earlier is not None and (earlier.loan_id != loan_id or earlier.amount != amount):
+        raise IdempotencyMismatch(
+            "This request key was already used for a different request.", field="amount"
+        )
+    return earlier
 
 
 def _announce(session: Session, loan: Loan, payment: Payment, applied: Applied) -> None:
