@@ -69,8 +69,12 @@ class IdempotentForm(FlaskForm):
 
     @classmethod
     def fresh(cls, **data):
-        """A new form with a key of its own (for a page render)."""
-        return cls(idempotency_key=str(uuid.uuid4()), **data)
+        """A new, empty form with a key of its own.
+
+        `formdata=None`: during a POST, Flask-WTF would otherwise refill it from the request,
+        handing the key just used back to the page (the next submit would replay, not act).
+        """
+        return cls(formdata=None, idempotency_key=str(uuid.uuid4()), **data)
 
 
 def page_number(args: Mapping[str, str], name: str = "page") -> int:

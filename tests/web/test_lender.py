@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -128,6 +129,27 @@ def test_investing_updates_funding_and_balance_through_events(client, investor):
     events = json.loads(response.headers["HX-Trigger"])
     assert events["balance-changed"] is True and events["loan-funded"] == {"loan_id": loan.id}
     assert cash.available_cash(db.session, investor.id) == D("900.00")
+
+
+def _key_in(body: bytes) -> str:
+    return re.search(rb'name="idempotency_key"[^>]*value="([^"]+)"', body).group(1).decode()
+
+
+@pytest.mark.parametrize("where", ["detail", "row"])
+def test_the_form_after_an_investment_invests_again(client, investor, where):
+    """The form that comes back carries a new key: a second $25 is a second note."""
+    loan = listed_loan("1000.00")
+    url = f"/lender/loans/{loan.id}/investments" + ("?from=row" if where == "row" else "")
+    first_key = key()
+    first = client.post(url, data={"amount": "25", "idempotency_key": first_key}, headers=HX)
+    assert first.status_code == 200
+    second_key = _key_in(first.data)
+    assert second_key != first_key
+    second = client.post(url, data={"amount": "25", "idempotency_key": second_key}, headers=HX)
+    assert second.status_code == 200
+    assert cash.available_cash(db.session, investor.id) == D("950.00")
+    notes = select(func.count()).select_from(Investment).where(Investment.loan_id == loan.id)
+    assert db.session.scalar(notes) == 2
 
 
 @pytest.mark.parametrize(

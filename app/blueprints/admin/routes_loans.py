@@ -119,7 +119,7 @@ def _loan_page(
     return {
         "loan": loan,
         "installments": installments,
-        "payment": payment or PaymentForm.fresh(formdata=None),
+        "payment": payment or PaymentForm.fresh(),
         "waive": waive or WaiveForm(formdata=None).with_installments(installments),
         "charge_off": charge_off or ChargeOffForm(formdata=None),
     }
