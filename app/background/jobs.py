@@ -116,10 +116,9 @@ def score_imported_loans(payload: dict) -> None:
         .order_by(Loan.id)
         .limit(SCORING_SLICE)
     ).all()
+    use_ml, policy = current_app.config["ENABLE_ML_SCORING"], get_policy()
     for loan_id in waiting:
-        underwriting.score_application(
-            db.session, loan_id, use_ml=current_app.config["ENABLE_ML_SCORING"], policy=get_policy()
-        )
+        underwriting.score_application(db.session, loan_id, use_ml=use_ml, policy=policy)
     if len(waiting) == SCORING_SLICE:
         outbox.add(
             db.session,

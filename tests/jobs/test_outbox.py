@@ -37,7 +37,7 @@ def _message(user):
     ).one()
 
 
-def test_relay_without_redis_runs_the_job_in_process(app, monkeypatch, no_redis):
+def test_relay_without_redis_runs_the_job_in_process(no_redis):
     user = _register()
     assert jobs.relay() == 1
     message = _message(user)
@@ -67,7 +67,7 @@ def test_the_same_dedupe_key_is_written_once():
     )
 
 
-def test_running_a_job_twice_has_one_effect(app, monkeypatch, no_redis):
+def test_running_a_job_twice_has_one_effect(no_redis):
     user = _register()
     jobs.welcome_user({"user_id": user.id})
     jobs.welcome_user({"user_id": user.id})
@@ -80,7 +80,7 @@ def test_running_a_job_twice_has_one_effect(app, monkeypatch, no_redis):
     assert jobs.run_outbox_message(message.id) == "skipped"
 
 
-def test_a_failing_job_backs_off_then_fails_and_can_be_retried(app, monkeypatch, no_redis):
+def test_a_failing_job_backs_off_then_fails_and_can_be_retried(monkeypatch, no_redis):
     calls = []
 
     def flaky(payload):
@@ -151,7 +151,7 @@ def test_a_real_rq_worker_runs_relayed_jobs(app, committed, redis_client, monkey
     assert titles == ["Welcome to CommunityLend"]
 
 
-def test_a_fully_funded_listing_is_issued_by_its_job(app, no_redis):
+def test_a_fully_funded_listing_is_issued_by_its_job(no_redis):
     from decimal import Decimal
 
     from app.models import Loan, LoanStatus

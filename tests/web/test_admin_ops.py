@@ -23,7 +23,7 @@ from app.models import (
 from app.services.errors import ValidationFailed
 from app.services.money import ledger
 from app.services.platform import outbox
-from app.services.servicing import servicing
+from app.services.servicing import repayments, servicing
 from tests.builders import issued_loan
 from tests.factories import UserFactory
 from tests.helpers import HX
@@ -129,7 +129,7 @@ def test_a_resubmitted_payment_form_records_one_payment_and_one_entry(client, ad
 
 def test_the_service_records_a_manual_payment_once_per_key(admin, loan):
     first, again = (
-        servicing.record_manual_payment(
+        repayments.record_manual_payment(
             db.session,
             loan.id,
             D("25.00"),
@@ -145,7 +145,7 @@ def test_the_service_records_a_manual_payment_once_per_key(admin, loan):
         {"loan_id": loan.id, "amount": "25.00", "reason": "Cheque"}
     ]
     with pytest.raises(ValidationFailed):
-        servicing.record_manual_payment(
+        repayments.record_manual_payment(
             db.session,
             loan.id,
             D("25.00"),
@@ -304,7 +304,7 @@ def test_jobs_page_lists_failed_jobs_and_retries_them(client, admin, monkeypatch
     assert message.status is OutboxStatus.PENDING and message.attempts == 0
 
 
-def test_schedule_writes_each_recurring_job_once_per_period(app, monkeypatch, no_redis):
+def test_schedule_writes_each_recurring_job_once_per_period(no_redis):
     now = datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
     assert tick(now) == 4
     assert tick(now) == 0

@@ -6,15 +6,14 @@ from datetime import date
 from flask import Response, flash, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 
 from app.access import role_required
 from app.extensions import db, get_policy
 from app.forms import attach_errors
 from app.htmx import hx_redirect, render
-from app.models import Installment, Loan, Role
+from app.models import Loan, Role
 from app.services.errors import DomainError
-from app.services.servicing import servicing
+from app.services.servicing import repayments, servicing
 
 from .forms import ChargeOffForm, PaymentForm, WaiveForm
 from .routes import bp
@@ -38,7 +37,7 @@ def loan_payment(loan_id: int):
         "payment",
         PaymentForm(),
         "amount",
-        lambda loan, form: servicing.record_manual_payment(
+        lambda loan, form: repayments.record_manual_payment(
             db.session,
             loan.id,
             form.amount.data,
@@ -55,7 +54,7 @@ def loan_payment(loan_id: int):
 @role_required(Role.ADMIN)
 def loan_waive(loan_id: int):
     """Forgive the unpaid late fee on one of this loan's installments."""
-    form = WaiveForm().with_installments(_installments(loan_id))
+    form = WaiveForm().with_installments(db.get_or_404(Loan, loan_id).installments)
     return _act(
         loan_id,
         "waive",
@@ -101,21 +100,13 @@ def _act(loan_id: int, name: str, form: FlaskForm, field: str | None, action: Ca
     return render(LOAN_PAGE, "servicing_forms", status=422, **_loan_page(loan, **{name: form}))
 
 
-def _installments(loan_id: int) -> list[Installment]:
-    return list(
-        db.session.scalars(
-            select(Installment).where(Installment.loan_id == loan_id).order_by(Installment.number)
-        )
-    )
-
-
 def _loan_page(
     loan: Loan,
     payment: PaymentForm | None = None,
     waive: WaiveForm | None = None,
     charge_off: ChargeOffForm | None = None,
 ) -> dict:
-    installments = _installments(loan.id)
+    installments = loan.installments
     return {
         "loan": loan,
         "installments": installments,

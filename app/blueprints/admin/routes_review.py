@@ -2,13 +2,13 @@
 
 from flask import Response, flash, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.access import role_required
 from app.extensions import db, get_policy
 from app.forms import attach_errors
 from app.htmx import hx_redirect, render
 from app.models import Document, Loan, Role, User
+from app.services.accounts import documents as user_documents
 from app.services.errors import DomainError
 from app.services.lending import review, underwriting
 
@@ -129,11 +129,7 @@ def _application_page(
     decline: DeclineForm | None = None,
     reviews: dict[int, DocumentReviewForm] | None = None,
 ) -> dict:
-    documents = db.session.scalars(
-        select(Document)
-        .where(Document.user_id == loan.borrower_id)
-        .order_by(Document.created_at.desc())
-    ).all()
+    documents = user_documents.of_user(db.session, loan.borrower_id)
     return {
         "loan": loan,
         "borrower": db.session.get(User, loan.borrower_id),

@@ -11,7 +11,8 @@ from app.access import role_required
 from app.extensions import db
 from app.forms import attach_errors
 from app.htmx import hx_redirect, render
-from app.models import Document, Loan, Role, User
+from app.models import Loan, Role, User
+from app.services.accounts import documents
 from app.services.errors import DomainError
 from app.services.lending import review
 
@@ -117,15 +118,12 @@ def _user_page(
     reactivate: ReactivateForm | None = None,
     role: RoleForm | None = None,
 ) -> dict:
-    documents = db.session.scalars(
-        select(Document).where(Document.user_id == user.id).order_by(Document.created_at.desc())
-    ).all()
     loans = db.session.scalars(
         select(Loan).where(Loan.borrower_id == user.id).order_by(Loan.id)
     ).all()
     return {
         "user": user,
-        "documents": documents,
+        "documents": documents.of_user(db.session, user.id),
         "loans": loans,
         "verify": verify or VerifyForm(formdata=None),
         "suspend": suspend or SuspendForm(formdata=None),

@@ -4,7 +4,6 @@ from pathlib import Path
 
 from flask import current_app, flash, send_file, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from app.access import owned_or_404
 from app.extensions import db
@@ -71,9 +70,4 @@ def document_download(document_id: int):
 
 
 def _page(form: DocumentForm) -> dict:
-    mine = db.session.scalars(
-        select(Document)
-        .where(Document.user_id == current_user.id)
-        .order_by(Document.created_at.desc())
-    ).all()
-    return {"form": form, "documents": mine}
+    return {"form": form, "documents": documents.of_user(db.session, current_user.id)}

@@ -129,11 +129,11 @@ def _detail_page(loan: Loan, form: InvestForm, invested: Decimal | None = None) 
         .where(Investment.loan_id == loan.id, Investment.lender_id == current_user.id)
         .order_by(Investment.id)
     ).all()
-    schedule = amortization.schedule(
+    schedule = amortization.schedule_from_issue(
         loan.amount,
         loan.interest_rate,
         loan.term_months,
-        amortization.add_months(loan.listed_at.date(), 1),
+        loan.listed_at.date(),
         rounding=get_policy().payment_rounding,
     )
     return {

@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import filetype
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Document, DocumentKind, VerificationStatus
@@ -70,6 +71,15 @@ def store(
         size=len(data),
     )
     return document
+
+
+def of_user(session: Session, user_id: int) -> list[Document]:
+    """A person's documents, newest first."""
+    return list(
+        session.scalars(
+            select(Document).where(Document.user_id == user_id).order_by(Document.created_at.desc())
+        )
+    )
 
 
 def path_of(document: Document, folder: Path) -> Path:

@@ -159,14 +159,20 @@ def _why_not_reserved(
     session: Session, loan_id: int, amount: Decimal, now: datetime
 ) -> DomainError:
     loan = session.get(Loan, loan_id, populate_existing=True)
+    return _closure(loan, now) or DomainError(
+        f"Only ${loan.amount_left:,.2f} left in this loan.", field="amount"
+    )
+
+
+def _closure(loan: Loan | None, now: datetime) -> ListingClosed | None:
+    """Why the loan takes no investment now, or None while it does."""
     if loan is None or loan.status is not LoanStatus.LISTED:
         return ListingClosed("This loan is not open for investment.", field="amount")
     if loan.funding_deadline is None or loan.funding_deadline <= now:
         return ListingClosed("This listing has closed.", field="amount")
-    left = loan.amount - loan.funded_amount
-    if left <= 0:
+    if loan.amount_left <= 0:
         return ListingClosed("This loan is fully funded.", field="amount")
-    return DomainError(f"Only ${left:,.2f} left in this loan.", field="amount")
+    return None
 
 
 def _locked_account(session: Session, kind: AccountKind, owner_id: int) -> LedgerAccount:
@@ -187,9 +193,4 @@ def _expire(session: Session, model, object_id: int) -> None:
 
 def takes_investments(loan: Loan, now: datetime) -> bool:
     """Listed, before its deadline, with something left to fund."""
-    return (
-        loan.status is LoanStatus.LISTED
-        and loan.funding_deadline is not None
-        and loan.funding_deadline > now
-        and loan.amount_left > 0
-    )
+    return _closure(loan, now) is None

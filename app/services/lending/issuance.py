@@ -55,12 +55,11 @@ def issue_loan(
         .where(Investment.loan_id == loan.id, Investment.status == InvestmentStatus.COMMITTED)
         .order_by(Investment.id)
     ).all()
-    plans = amortization.schedule(
+    plans = amortization.schedule_from_issue(
         loan.amount,
         loan.interest_rate,
         loan.term_months,
-        amortization.add_months(today, 1),
-        due_day=today.day,  # payments fall on the issue day, clamped to short months
+        today,
         rounding=policy.payment_rounding,
     )
     _create_installments(session, loan, plans)

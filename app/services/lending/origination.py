@@ -146,7 +146,9 @@ def payment_preview(
     if not low <= amount <= high or amount != cents(amount) or term not in policy.loan_terms:
         return None
     rate = estimate.interest_rate if estimate and estimate.approved else EXAMPLE_RATE
-    plans = _schedule(amount, rate, term, issue_on, policy)
+    plans = amortization.schedule_from_issue(
+        amount, rate, term, issue_on, rounding=policy.payment_rounding
+    )
     return PaymentPreview(
         amount=amount,
         term=term,
@@ -176,23 +178,17 @@ def offer_summary(
         LoanStatus.LISTED,
     ):
         return None
-    schedule = _schedule(loan.amount, loan.interest_rate, loan.term_months, issue_on, policy)
+    schedule = amortization.schedule_from_issue(
+        loan.amount,
+        loan.interest_rate,
+        loan.term_months,
+        issue_on,
+        rounding=policy.payment_rounding,
+    )
     return OfferSummary(
         schedule=schedule,
         net_amount=loan.amount - loan.origination_fee,
         total_interest=amortization.total_interest(schedule),
-    )
-
-
-def _schedule(amount, rate, term, issue_on: date, policy: LendingPolicy):
-    """The schedule of a loan issued on `issue_on`: due on its day each month, from a month on."""
-    return amortization.schedule(
-        amount,
-        rate,
-        term,
-        amortization.add_months(issue_on, 1),
-        due_day=issue_on.day,
-        rounding=policy.payment_rounding,
     )
 
 

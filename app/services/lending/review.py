@@ -34,28 +34,22 @@ def approval_queue(session: Session) -> list[Loan]:
 
 def document_queue(session: Session) -> list[tuple[Document, User]]:
     """Documents waiting for review with their owners, oldest first."""
-    return [
-        (document, owner)
-        for document, owner in session.execute(
-            select(Document, User)
-            .join(User, User.id == Document.user_id)
-            .where(Document.status == VerificationStatus.PENDING)
-            .order_by(Document.created_at)
-        )
-    ]
+    return session.execute(
+        select(Document, User)
+        .join(User, User.id == Document.user_id)
+        .where(Document.status == VerificationStatus.PENDING)
+        .order_by(Document.created_at)
+    ).all()
 
 
 def decisions(session: Session, loan_id: int) -> list[tuple[LoanApproval, User]]:
     """Each admin's approve/decline on an application so far, with the admin."""
-    return [
-        (approval, admin)
-        for approval, admin in session.execute(
-            select(LoanApproval, User)
-            .join(User, User.id == LoanApproval.admin_id)
-            .where(LoanApproval.loan_id == loan_id)
-            .order_by(LoanApproval.id)
-        )
-    ]
+    return session.execute(
+        select(LoanApproval, User)
+        .join(User, User.id == LoanApproval.admin_id)
+        .where(LoanApproval.loan_id == loan_id)
+        .order_by(LoanApproval.id)
+    ).all()
 
 
 def approve_application(

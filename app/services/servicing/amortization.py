@@ -109,6 +109,25 @@ def schedule(
     )
 
 
+def schedule_from_issue(
+    principal: Decimal,
+    annual_rate_percent: Decimal,
+    months: int,
+    issued_on: date,
+    *,
+    rounding: str = LENDINGCLUB_ROUNDING,
+) -> list[InstallmentPlan]:
+    """The schedule of a loan issued on `issued_on`: due a month later, then on that day."""
+    return schedule(
+        principal,
+        annual_rate_percent,
+        months,
+        add_months(issued_on, 1),
+        due_day=issued_on.day,
+        rounding=rounding,
+    )
+
+
 def _equal_principal(
     principal, annual_rate_percent, months, first_due, due_day
 ) -> list[InstallmentPlan]:

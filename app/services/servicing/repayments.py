@@ -85,6 +85,47 @@ def apply_payment(
         return payment
 
 
+def record_manual_payment(
+    session: Session,
+    loan_id: int,
+    amount: Decimal,
+    *,
+    received_on: date,
+    key: str,
+    admin_id: int,
+    reason: str,
+    policy: LendingPolicy = DEFAULT_POLICY,
+) -> Payment:
+    """A payment an admin received by hand (a cheque), with its reason.
+
+    The same key again returns the first payment and records nothing new, so a
+    resubmitted form neither pays twice nor writes a second audit entry.
+    """
+    if not (reason or "").strip():
+        raise ValidationFailed({"reason": "Every servicing action needs a reason."})
+    repeated = _earlier(session, loan_id, amount, None, key)
+    payment = apply_payment(
+        session,
+        loan_id,
+        amount,
+        received_on=received_on,
+        provider=Provider.MANUAL,
+        idempotency_key=key,
+        policy=policy,
+    )
+    if repeated is None:
+        activity.record(
+            session,
+            "loan.manual_payment",
+            user_id=admin_id,
+            entity=payment,
+            loan_id=loan_id,
+            amount=str(amount),
+            reason=reason.strip(),
+        )
+    return payment
+
+
 def _earlier(
     session: Session, loan_id: int, amount: Decimal, payer_id: int | None, key: str
 ) -> Payment | None:

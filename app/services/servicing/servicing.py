@@ -1,7 +1,6 @@
 """The servicing cycle: installments fall due, grace, late fees, delinquency, charge-off, payoff."""
 
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -15,12 +14,10 @@ from app.models import (
     InvestmentStatus,
     Loan,
     LoanStatus,
-    Payment,
-    Provider,
     ServicingRun,
     ServicingStatus,
 )
-from app.services.errors import DomainError, ValidationFailed
+from app.services.errors import DomainError
 from app.services.lending import issuance
 from app.services.money import ledger
 from app.services.money.ledger import Leg
@@ -299,51 +296,6 @@ def waive_late_fee(
         reason=reason,
     )
     return installment
-
-
-def record_manual_payment(
-    session: Session,
-    loan_id: int,
-    amount: Decimal,
-    *,
-    received_on: date,
-    key: str,
-    admin_id: int,
-    reason: str,
-    policy: LendingPolicy = DEFAULT_POLICY,
-) -> Payment:
-    """A payment an admin received by hand (a cheque), with its reason.
-
-    The same key again returns the first payment and records nothing new, so a
-    resubmitted form neither pays twice nor writes a second audit entry.
-    """
-    from app.services.servicing import repayments  # repayments imports this module
-
-    if not (reason or "").strip():
-        raise ValidationFailed({"reason": "Every servicing action needs a reason."})
-    repeated = session.scalar(
-        select(Payment.id).where(Payment.loan_id == loan_id, Payment.idempotency_key == key)
-    )
-    payment = repayments.apply_payment(
-        session,
-        loan_id,
-        amount,
-        received_on=received_on,
-        provider=Provider.MANUAL,
-        idempotency_key=key,
-        policy=policy,
-    )
-    if repeated is None:
-        activity.record(
-            session,
-            "loan.manual_payment",
-            user_id=admin_id,
-            entity=payment,
-            loan_id=loan_id,
-            amount=str(amount),
-            reason=reason.strip(),
-        )
-    return payment
 
 
 def business_dates(start: date, end: date):

@@ -52,12 +52,8 @@ def total_repayment(
         )
     if loan.interest_rate is None:
         return None
-    plans = amortization.schedule(
-        loan.amount,
-        loan.interest_rate,
-        loan.term_months,
-        amortization.add_months(today, 1),
-        rounding=policy.payment_rounding,
+    plans = amortization.schedule_from_issue(
+        loan.amount, loan.interest_rate, loan.term_months, today, rounding=policy.payment_rounding
     )
     return sum((plan.payment for plan in plans), ZERO)
 
