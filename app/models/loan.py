@@ -190,6 +190,10 @@ class Installment(Base):
     status: Mapped[InstallmentStatus] = mapped_column(
         str_enum(InstallmentStatus, "installment_status"), default=InstallmentStatus.SCHEDULED
     )
+    # Interest accrues from accrual_start to due_date (30/360): the day the period began, or the
+    # day an early payment ended the last one. Interest for days before it is interest_settled.
+    accrual_start: Mapped[date]
+    interest_settled: Mapped[Money] = mapped_column(default=Decimal("0.00"), server_default="0")
     late_fee_assessed_on: Mapped[date | None]
     paid_on: Mapped[date | None]
 
@@ -198,6 +202,11 @@ class Installment(Base):
     @property
     def total_due(self) -> Decimal:
         return self.principal_due + self.interest_due + self.fee_due
+
+    @property
+    def scheduled_left(self) -> Decimal:
+        """Unpaid scheduled amount (interest and principal): what delinquency counts."""
+        return self.principal_due + self.interest_due - self.principal_paid - self.interest_paid
 
     @property
     def total_paid(self) -> Decimal:

@@ -119,21 +119,27 @@ def test_cycle_runs_once_per_business_date():
     assert _installments(loan)[0].fee_due == D("15.00")  # 5% of 32.73 < the $15 floor
 
 
-def test_a_late_payment_pays_fee_then_interest_then_principal_oldest_first():
+def test_a_late_payment_pays_the_oldest_scheduled_amount_before_any_late_fee():
     loan, notes = issued_loan(["10000"], issued_on=date(2023, 12, 15))
     for day in servicing.business_dates(date(2024, 1, 15), date(2024, 2, 20)):
         servicing.run_cycle(db.session, day)
     payment = _pay(loan, "100.00", date(2024, 2, 20))
     assert (payment.fees_applied, payment.interest_applied, payment.principal_applied) == (
-        D("16.37"),
-        D("83.63"),
         D("0.00"),
+        D("91.58"),
+        D("8.42"),
     )
     first, second = _installments(loan)[:2]
-    assert first.fee_paid == D("16.37") and first.interest_paid == D("83.63")
+    assert first.fee_due == D("16.37") and first.fee_paid == 0
     assert second.interest_paid == 0
+    # What cures both installments leaves the fee owed, and the loan current: the fee is
+    # not delinquency.
+    _pay(loan, str(D("327.34") * 2 - D("100.00")), date(2024, 2, 21))
+    assert first.status is second.status is InstallmentStatus.PAID
+    assert first.fee_outstanding == D("16.37")
+    assert loan.servicing_status is ServicingStatus.CURRENT and loan.days_past_due == 0
     lender_cash = cash.available_cash(db.session, notes[0].lender_id)
-    assert lender_cash == D("100.00") - D("1.00")  # late fees reach lenders, less the 1% fee
+    assert lender_cash == D("654.68") - D("1.00") - D("5.55")  # less 1% of each payment
     assert_ledger_balances()
 
 
@@ -141,18 +147,24 @@ def test_prepayment_keeps_the_payment_and_shortens_the_schedule():
     loan, _ = issued_loan(["10000"])
     _pay(loan, "327.34", date(2024, 2, 15))
     _pay(loan, "327.34", date(2024, 3, 15))
-    third, fourth = _installments(loan)[2:4]
-    interest_due = third.interest_due + fourth.interest_due
+    third, fourth, fifth = _installments(loan)[2:5]
+    fourth_principal = fourth.principal_due
     payment = _pay(loan, "5327.34", date(2024, 4, 15))  # G16: a month-3 prepayment of 5,000
-    # Beyond what is due, money pays the next installment first, then prepays principal.
-    assert payment.interest_applied == interest_due
-    assert payment.principal_applied == D("5327.34") - interest_due
-    assert fourth.status is InstallmentStatus.PAID
+    # What is due, then early money: no interest has accrued yet on the fourth installment's
+    # period (it starts today), so the rest is principal and the period ends today.
+    assert payment.interest_applied == third.interest_due == D("87.25")
+    assert payment.principal_applied == D("5327.34") - D("87.25")
+    assert fourth.status is InstallmentStatus.PAID and fourth.interest_due == 0
+    assert fourth.principal_paid == fourth_principal
+    balance = loan.principal_outstanding
+    assert balance == D("10000.00") - D("235.76") - D("237.92") - payment.principal_applied
+    # The fifth installment's interest runs from today: two months of 30/360 on the balance.
+    assert fifth.accrual_start == date(2024, 4, 15)
+    assert fifth.interest_due == (balance * D("10.99") / 100 * 60 / 360).quantize(D("0.01"))
     live = [i for i in _installments(loan) if i.status is not InstallmentStatus.CANCELLED]
     assert len(live) < 36
-    assert all(i.principal_due + i.interest_due == D("327.34") for i in live[3:-1])
-    prepaid = payment.principal_applied - third.principal_due - fourth.principal_due
-    assert sum(i.principal_due for i in live) + prepaid == D("10000.00")
+    assert all(i.principal_due + i.interest_due == D("327.34") for i in live[4:-1])
+    assert sum(i.principal_due for i in live[4:]) == balance
     fee_total = sum(r.servicing_fee for r in _allocations(payment))
     assert fee_total == D("3.27")  # capped at 1% of the regular payment (uncapped: 53.27)
     assert_ledger_balances()
@@ -162,7 +174,8 @@ def test_payoff_quote_pays_the_loan_off_and_closes_the_notes():
     loan, notes = issued_loan(["2500", "7500"])
     _pay(loan, "327.34", date(2024, 2, 15))
     quote = repayments.payoff_amount(db.session, loan, date(2024, 3, 1))
-    assert quote.principal == D("9764.24") and quote.interest == D("44.10")
+    # 30/360: Feb 15 to Mar 1 is 16 of the period's 30 days; 89.42 x 16 / 30 = 47.69.
+    assert quote.principal == D("9764.24") and quote.interest == D("47.69")
     with pytest.raises(DomainError, match="pays the loan off"):
         _pay(loan, str(quote.total + D("0.01")), date(2024, 3, 1))
     _pay(loan, str(quote.total), date(2024, 3, 1))

@@ -1,14 +1,21 @@
-"""Schedules, APR and payoff quotes against the golden cases in docs/lending-rules.md."""
+"""Schedules, APR and the 30/360 day count against the golden cases in docs/lending-rules.md."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
+import QuantLib as ql
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.services.servicing import amortization
-from app.services.servicing.amortization import apr_with_fee, payoff_quote, schedule, total_interest
+from app.services.servicing.amortization import (
+    accrued_interest,
+    apr_with_fee,
+    days_30_360,
+    schedule,
+    total_interest,
+)
 
 D = Decimal
 START = date(2024, 1, 15)
@@ -143,13 +150,31 @@ def test_prepayment_keeps_the_payment_and_shortens_the_schedule():
     assert rest[-1].balance == D("0.00") and rest[-1].payment <= D("327.34")
 
 
-def test_payoff_quote_accrues_daily_actual_365():
-    quote = payoff_quote(
-        D("9764.24"), D("10.99"), date(2024, 2, 15), date(2024, 3, 1), unpaid_fees=D("15.00")
+@settings(max_examples=2000, deadline=None)
+@given(
+    start=st.dates(date(2020, 1, 1), date(2030, 12, 31)),
+    length=st.integers(0, 800),
+)
+def test_30_360_counts_days_as_quantlib_does(start, length):
+    """QuantLib's Thirty360(USA) is the outside reference for the one day count."""
+    end = start + timedelta(days=length)
+    reference = ql.Thirty360(ql.Thirty360.USA).dayCount(
+        ql.Date(start.day, start.month, start.year), ql.Date(end.day, end.month, end.year)
     )
-    # 9,764.24 × 10.99% × 15 / 365 = 44.10 (half-even to the cent)
-    assert quote.interest == D("44.10")
-    assert quote.total == D("9764.24") + D("44.10") + D("15.00")
+    assert days_30_360(start, end) == reference
+
+
+def test_accrued_interest_runs_straight_to_the_installments_interest_on_its_due_date():
+    # G1 row 1: 91.58 of interest from Jan 15 to Feb 15; 15 of 30 days is half of it.
+    start, due = date(2024, 1, 15), date(2024, 2, 15)
+    assert accrued_interest(D("91.58"), D("0"), start, due, date(2024, 1, 30)) == D("45.79")
+    assert accrued_interest(D("91.58"), D("0"), start, due, due) == D("91.58")
+    assert accrued_interest(D("91.58"), D("0"), start, due, date(2024, 3, 1)) == D("91.58")
+    assert accrued_interest(D("91.58"), D("0"), start, due, start) == D("0.00")
+    # Jan 31 -> Feb 29 is 29 days of 30/360: the due date still earns the whole period.
+    assert accrued_interest(
+        D("90"), D("0"), date(2024, 1, 31), date(2024, 2, 29), date(2024, 2, 28)
+    ) == D("86.90")
 
 
 @pytest.mark.parametrize(

@@ -62,7 +62,7 @@ def issue_loan(
         today,
         rounding=policy.payment_rounding,
     )
-    _create_installments(session, loan, plans)
+    _create_installments(session, loan, plans, today)
     for note in notes:
         note.status = InvestmentStatus.ACTIVE
         note.principal_outstanding = note.amount
@@ -197,7 +197,8 @@ def _reprice(loan: Loan, amount: Decimal, policy: LendingPolicy) -> None:
     )
 
 
-def _create_installments(session: Session, loan: Loan, plans) -> None:
+def _create_installments(session: Session, loan: Loan, plans, issued_on: date) -> None:
+    starts = [issued_on, *(plan.due_date for plan in plans[:-1])]
     session.execute(
         insert(Installment),
         [
@@ -205,6 +206,7 @@ def _create_installments(session: Session, loan: Loan, plans) -> None:
                 "loan_id": loan.id,
                 "number": plan.number,
                 "due_date": plan.due_date,
+                "accrual_start": start,
                 "principal_due": plan.principal,
                 "interest_due": plan.interest,
                 "fee_due": Decimal("0.00"),
@@ -213,7 +215,7 @@ def _create_installments(session: Session, loan: Loan, plans) -> None:
                 "fee_paid": Decimal("0.00"),
                 "status": InstallmentStatus.SCHEDULED,
             }
-            for plan in plans
+            for plan, start in zip(plans, starts, strict=True)
         ],
     )
 

@@ -1,4 +1,4 @@
-"""Level-payment schedules on a declining balance, APR with fees, and payoff quotes."""
+"""Level-payment schedules on a declining balance, APR with fees, and 30/360 interest."""
 
 import calendar
 from dataclasses import dataclass
@@ -8,7 +8,10 @@ from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, localcontext
 from app.services.money.money import CENT, ZERO, cents
 
 MONTHS_PER_YEAR = 12
-DAYS_PER_YEAR = 365  # Actual/365 for daily accrual (payoff quotes)
+# One day count everywhere: 30/360 (US). A month of the schedule is 30 of 360 days, so the
+# interest accrued over a whole period is exactly that installment's interest.
+DAYS_PER_YEAR = 360
+DAYS_PER_MONTH = 30
 # LendingClub's convention: the level payment rounds up to the cent, so the last installment is
 # never the largest. Fineract's is ROUND_HALF_EVEN. LendingPolicy.payment_rounding chooses.
 LENDINGCLUB_ROUNDING = ROUND_CEILING
@@ -22,15 +25,6 @@ class InstallmentPlan:
     principal: Decimal
     interest: Decimal
     balance: Decimal
-
-
-@dataclass(frozen=True)
-class PayoffQuote:
-    principal: Decimal
-    interest: Decimal
-    fees: Decimal
-    total: Decimal
-    as_of: date
 
 
 def monthly_rate(annual_rate_percent: Decimal) -> Decimal:
@@ -160,19 +154,26 @@ def amortize(
     first_number: int = 1,
     max_installments: int | None = None,
     due_day: int | None = None,
+    first_period_days: int = DAYS_PER_MONTH,
 ) -> list[InstallmentPlan]:
     """Pay `balance` down with a fixed `payment`: as many installments as it takes.
 
-    Used for new loans (n fixed) and after a prepayment (same payment, fewer installments).
+    Used for new loans (n fixed) and after a prepayment (same payment, fewer installments);
+    `first_period_days` (30/360) is the first period's length when it began off a due date.
     """
     rate = monthly_rate(annual_rate_percent)
     plans: list[InstallmentPlan] = []
     number = 0
     while balance > 0:
-        interest = cents(balance * rate)
+        if number == 0 and first_period_days != DAYS_PER_MONTH:
+            interest = period_interest(balance, annual_rate_percent, first_period_days)
+        else:
+            interest = cents(balance * rate)
         last = max_installments is not None and number == max_installments - 1
         principal = balance if last or payment - interest >= balance else payment - interest
-        if principal <= 0:
+        if principal <= 0 and number == 0 and first_period_days > DAYS_PER_MONTH:
+            principal = ZERO  # a long first period's interest can take the whole payment
+        elif principal <= 0:
             raise ValueError("the payment does not cover the interest")
         balance -= principal
         plans.append(
@@ -229,30 +230,54 @@ def apr_with_fee(
     return apr(principal - fee, [plan.payment for plan in plans])
 
 
+def days_30_360(start: date, end: date) -> int:
+    """Days from `start` to `end` counted 30/360 (US): every month has 30 days.
+
+    The rules of the US (NASD) basis: the last day of February counts as the 30th when the
+    period starts on it (and so does the end, when both are); a 31st counts as the 30th.
+    """
+    d1, d2 = start.day, end.day
+    if _last_of_february(start):
+        if _last_of_february(end):
+            d2 = 30
+        d1 = 30
+    if d2 == 31 and d1 >= 30:
+        d2 = 30
+    d1 = min(d1, 30)
+    return (end.year - start.year) * 360 + (end.month - start.month) * 30 + (d2 - d1)
+
+
+def _last_of_february(day: date) -> bool:
+    return day.month == 2 and day.day == calendar.monthrange(day.year, 2)[1]
+
+
+def period_interest(balance: Decimal, annual_rate_percent: Decimal, days: int) -> Decimal:
+    """Interest on `balance` for `days` of 30/360, to the cent (half-even)."""
+    if days == DAYS_PER_MONTH:
+        return cents(balance * monthly_rate(annual_rate_percent))
+    return cents(balance * annual_rate_percent / Decimal(100) * max(days, 0) / DAYS_PER_YEAR)
+
+
 def accrued_interest(
-    principal: Decimal, annual_rate_percent: Decimal, start: date, end: date
-) -> Decimal:
-    """Simple daily interest on `principal` for the days from `start` to `end` (Actual/365)."""
-    days = max((end - start).days, 0)
-    return cents(principal * annual_rate_percent / Decimal(100) * days / DAYS_PER_YEAR)
-
-
-def payoff_quote(
-    principal_outstanding: Decimal,
-    annual_rate_percent: Decimal,
+    interest_due: Decimal,
+    interest_settled: Decimal,
     accrual_start: date,
+    due: date,
     as_of: date,
-    *,
-    unpaid_interest: Decimal = ZERO,
-    unpaid_fees: Decimal = ZERO,
-) -> PayoffQuote:
-    """What pays the loan off on `as_of`: principal, interest accrued daily since the last due
-    date (plus interest already due and unpaid) and unpaid fees."""
-    interest = unpaid_interest + accrued_interest(
-        principal_outstanding, annual_rate_percent, accrual_start, as_of
-    )
-    total = principal_outstanding + interest + unpaid_fees
-    return PayoffQuote(principal_outstanding, interest, unpaid_fees, total, as_of)
+) -> Decimal:
+    """The part of an installment's interest earned by `as_of`.
+
+    Interest before `accrual_start` is `interest_settled`; the rest accrues in a straight line
+    over the 30/360 days from `accrual_start` to the due date, so on the due date it is all
+    of `interest_due`, and never more.
+    """
+    if as_of >= due:
+        return interest_due
+    span = days_30_360(accrual_start, due)
+    if span <= 0:
+        return interest_due
+    elapsed = min(max(days_30_360(accrual_start, as_of), 0), span)
+    return interest_settled + cents((interest_due - interest_settled) * elapsed / span)
 
 
 def _check(principal: Decimal, annual_rate_percent: Decimal, months: int) -> None:

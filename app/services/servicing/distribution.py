@@ -1,7 +1,6 @@
 """A received payment passed through to the loan's notes and posted to the ledger."""
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
@@ -10,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from app.models import (
     AccountKind,
-    Installment,
     Investment,
     InvestmentStatus,
     Loan,
@@ -23,21 +21,9 @@ from app.services.money.ledger import Leg
 from app.services.money.money import ZERO, cents, split_largest_remainder
 from app.services.policy import LendingPolicy
 from app.services.servicing import amortization
+from app.services.servicing.allocation import Applied
 
 COMPONENTS = ("late_fee", "interest", "principal", "recovery")
-
-
-@dataclass
-class Applied:
-    """How one payment lands on the loan, before it is split across notes."""
-
-    late_fee: Decimal = ZERO
-    interest: Decimal = ZERO
-    principal: Decimal = ZERO
-    recovery: Decimal = ZERO
-    prepaid: Decimal = ZERO  # principal beyond the schedule (shortens it)
-    paid_off: bool = False
-    touched: list[Installment] = field(default_factory=list)
 
 
 def distribute(
@@ -92,20 +78,39 @@ def _component_shares(session: Session, weights: dict[int, Decimal], applied: Ap
 
 
 def _servicing_fees(loan, notes, shares, applied, received_on, policy) -> dict[int, Decimal]:
-    """1% of each note's share; a prepayment in the first year pays at most 1% of the
-    note's share of the regular payment."""
-    rate = policy.servicing_fee_percent / 100
-    capped = applied.prepaid > 0 and received_on < amortization.add_months(
+    """Each note's servicing fee on this payment (`servicing_fee`), the prepaid principal
+    shared by note amount."""
+    capped = received_on < amortization.add_months(
         loan.issued_at.date(), policy.prepayment_fee_cap_months
     )
+    total_weight = sum((note.amount for note in notes), ZERO)
     fees = {}
     for note in notes:
-        received = sum((shares[c][note.id] for c in COMPONENTS), ZERO)
-        fee = cents(received * rate)
-        if capped:
-            fee = min(fee, cents(loan.monthly_payment * note.amount / loan.amount * rate))
-        fees[note.id] = fee
+        weight = note.amount / total_weight
+        fees[note.id] = servicing_fee(
+            sum((shares[c][note.id] for c in COMPONENTS), ZERO),
+            prepaid=applied.prepaid * weight,
+            regular_payment=loan.monthly_payment * weight if capped else None,
+            percent=policy.servicing_fee_percent,
+        )
     return fees
+
+
+def servicing_fee(
+    received: Decimal, *, prepaid: Decimal, regular_payment: Decimal | None, percent: Decimal
+) -> Decimal:
+    """The servicing fee on one note's share of one payment: the one rule, for every path.
+
+    `percent` of what the note received. In the first year (`regular_payment` given: the note's
+    share of the monthly payment) principal paid before its due date adds fee only until the
+    payment's fee reaches `percent` of the regular payment; it never lowers the fee on what
+    was due. Exact until the one rounding, half-even to the cent.
+    """
+    rate = percent / 100
+    if regular_payment is None:
+        return cents(received * rate)
+    regular = (received - prepaid) * rate
+    return cents(regular + min(prepaid * rate, max(regular_payment * rate - regular, ZERO)))
 
 
 def insert_allocations(payment_id: int, notes, shares, fees):

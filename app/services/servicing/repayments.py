@@ -1,4 +1,4 @@
-"""Borrower payments onto a loan: late fees → interest → principal, oldest installment first.
+"""Borrower payments onto a loan, in the order `allocation` decides.
 
 `distribution` then passes each payment through to the loan's notes and the ledger.
 """
@@ -25,8 +25,8 @@ from app.services.money import ledger
 from app.services.money.money import ZERO, cents
 from app.services.platform import activity, notifications
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
-from app.services.servicing import amortization, distribution, servicing
-from app.services.servicing.distribution import Applied
+from app.services.servicing import allocation, distribution, servicing
+from app.services.servicing.allocation import Applied
 
 
 def apply_payment(
@@ -183,82 +183,19 @@ def check_payable(session: Session, loan: Loan, amount: Decimal, on: date) -> No
         )
 
 
-def payoff_amount(session: Session, loan: Loan, as_of: date) -> amortization.PayoffQuote:
+def payoff_amount(session: Session, loan: Loan, as_of: date) -> allocation.PayoffQuote:
     """What pays the whole loan off on `as_of`."""
-    return _quote(loan, _open_installments(session, loan.id), as_of)
-
-
-def _quote(
-    loan: Loan, open_installments: list[Installment], as_of: date
-) -> amortization.PayoffQuote:
-    due = [i for i in open_installments if i.due_date <= as_of]
-    upcoming = [i for i in open_installments if i.due_date > as_of]
-    past_due_dates = [i.due_date for i in loan.installments if i.due_date <= as_of]
-    accrual_start = max(past_due_dates) if past_due_dates else loan.issued_at.date()
-    # Interest accrues daily only within a scheduled period; a matured loan accrues late fees.
-    accrual_end = as_of if upcoming else accrual_start
-    return amortization.payoff_quote(
-        loan.principal_outstanding,
-        loan.interest_rate,
-        accrual_start,
-        accrual_end,
-        unpaid_interest=sum((i.interest_due - i.interest_paid for i in due), ZERO),
-        unpaid_fees=sum((i.fee_due - i.fee_paid for i in due), ZERO),
-    )
+    return allocation.quote(_installments(session, loan.id), loan.interest_rate, as_of)
 
 
 def _apply_to_schedule(session: Session, loan: Loan, amount: Decimal, received_on: date) -> Applied:
-    open_installments = _open_installments(session, loan.id)
-    quote = _quote(loan, open_installments, received_on)
-    if amount > quote.total:
-        raise DomainError(
-            f"That is more than the ${quote.total:,.2f} that pays the loan off.", field="amount"
-        )
-    due = [i for i in open_installments if i.due_date <= received_on]
-    upcoming = [i for i in open_installments if i.due_date > received_on]
-    applied = Applied(touched=open_installments)
-    left = amount
-    for part in ("fee", "interest", "principal"):
-        for installment in due:
-            left = _pay_part(installment, part, left, applied)
-    if left == 0:
-        return applied
-    if amount == quote.total:
-        _pay_off(upcoming, left, applied)
-        return applied
-    for part in ("interest", "principal"):
-        left = _pay_part(upcoming[0], part, left, applied)
-    if left > 0:  # beyond the next installment: prepay principal, same payment, fewer months
-        applied.principal += left
-        applied.prepaid = left
-    return applied
-
-
-def _pay_part(installment: Installment, part: str, left: Decimal, applied: Applied) -> Decimal:
-    owed = getattr(installment, f"{part}_due") - getattr(installment, f"{part}_paid")
-    paying = min(owed, left)
-    if paying > 0:
-        setattr(installment, f"{part}_paid", getattr(installment, f"{part}_paid") + paying)
-        name = "late_fee" if part == "fee" else part
-        setattr(applied, name, getattr(applied, name) + paying)
-    return left - paying
-
-
-def _pay_off(upcoming: list[Installment], left: Decimal, applied: Applied) -> None:
-    """What is left settles the loan: all remaining principal plus interest accrued to today."""
-    principal_left = sum((i.principal_due - i.principal_paid for i in upcoming), ZERO)
-    accrued = left - principal_left
-    first = upcoming[0]
-    first.interest_due = first.interest_paid + accrued
-    first.interest_paid = first.interest_due
-    first.principal_due = first.principal_paid + principal_left
-    first.principal_paid = first.principal_due
-    for later in upcoming[1:]:
-        later.principal_due = later.interest_due = ZERO
-        later.status = InstallmentStatus.CANCELLED
-    applied.interest += accrued
-    applied.principal += principal_left
-    applied.paid_off = True
+    return allocation.allocate(
+        _installments(session, loan.id),
+        amount,
+        received_on,
+        annual_rate=loan.interest_rate,
+        monthly_payment=loan.monthly_payment,
+    )
 
 
 def _apply_recovery(session: Session, loan: Loan, amount: Decimal) -> Applied:
@@ -270,12 +207,10 @@ def _apply_recovery(session: Session, loan: Loan, amount: Decimal) -> Applied:
     return Applied(recovery=amount)
 
 
-def _open_installments(session: Session, loan_id: int) -> list[Installment]:
+def _installments(session: Session, loan_id: int) -> list[Installment]:
     return list(
         session.scalars(
-            select(Installment)
-            .where(Installment.loan_id == loan_id, Installment.status.in_(servicing.OPEN))
-            .order_by(Installment.number)
+            select(Installment).where(Installment.loan_id == loan_id).order_by(Installment.number)
         )
     )
 
@@ -283,57 +218,17 @@ def _open_installments(session: Session, loan_id: int) -> list[Installment]:
 def _settle_loan(
     session: Session, loan: Loan, applied: Applied, received_on: date, policy: LendingPolicy
 ) -> None:
+    """An installment whose scheduled amount is paid is paid (an unpaid late fee stays owed,
+    but is not delinquency); the loan is paid off when nothing at all is owed."""
     if applied.recovery:
         return
     loan.principal_outstanding -= applied.principal
     for installment in applied.touched:
-        if (
-            installment.status is not InstallmentStatus.CANCELLED
-            and installment.total_paid == installment.total_due
-        ):
+        if installment.status in allocation.OPEN and installment.scheduled_left == 0:
             installment.status = InstallmentStatus.PAID
             installment.paid_on = received_on
-    if applied.prepaid:
-        _reamortize(loan, applied.touched, received_on)
-    if applied.paid_off or loan.principal_outstanding == 0:
+    owed_fees = sum((i.fee_due - i.fee_paid for i in applied.touched), ZERO)
+    if loan.principal_outstanding == 0 and owed_fees == 0:
         servicing.close_paid_off(session, loan, received_on)
         return
     servicing.refresh_delinquency(session, loan, received_on, policy)
-
-
-def _reamortize(loan: Loan, installments: list[Installment], received_on: date) -> None:
-    """Same payment, fewer installments: rebuild the not-yet-due ones from the new balance."""
-    future = [
-        i
-        for i in installments
-        if i.status is InstallmentStatus.SCHEDULED
-        and i.due_date > received_on
-        and i.total_paid == 0
-    ]
-    if not future:
-        return
-    balance = loan.principal_outstanding - sum(
-        (
-            i.principal_due - i.principal_paid
-            for i in installments
-            if i not in future and i.status is not InstallmentStatus.CANCELLED
-        ),
-        ZERO,
-    )
-    plans = (
-        amortization.amortize(
-            balance,
-            loan.interest_rate,
-            loan.monthly_payment,
-            future[0].due_date,
-            first_number=future[0].number,
-        )
-        if balance
-        else []
-    )
-    assert len(plans) <= len(future), "a prepayment cannot lengthen the schedule"
-    for installment, plan in zip(future, plans, strict=False):
-        installment.principal_due, installment.interest_due = plan.principal, plan.interest
-    for installment in future[len(plans) :]:
-        installment.principal_due = installment.interest_due = ZERO
-        installment.status = InstallmentStatus.CANCELLED

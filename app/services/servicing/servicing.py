@@ -24,8 +24,8 @@ from app.services.money.ledger import Leg
 from app.services.money.money import ZERO
 from app.services.platform import activity, notifications
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
+from app.services.servicing.allocation import OPEN
 
-OPEN = (InstallmentStatus.SCHEDULED, InstallmentStatus.DUE, InstallmentStatus.LATE)
 SERVICED = "l.status = 'issued' AND l.servicing_status NOT IN ('charged_off', 'paid_off')"
 
 
@@ -282,10 +282,16 @@ def waive_late_fee(
         raise DomainError("There is no unpaid late fee on that installment.")
     waived = installment.fee_due - installment.fee_paid
     installment.fee_due = installment.fee_paid
-    if installment.total_paid == installment.total_due:
-        installment.status, installment.paid_on = InstallmentStatus.PAID, today
     loan = session.get(Loan, installment.loan_id)
-    refresh_delinquency(session, loan, today)
+    owed_fees = session.scalar(
+        select(func.sum(Installment.fee_due - Installment.fee_paid)).where(
+            Installment.loan_id == loan.id
+        )
+    )
+    if loan.principal_outstanding == 0 and owed_fees == 0:
+        close_paid_off(session, loan, today)
+    else:
+        refresh_delinquency(session, loan, today)
     activity.record(
         session,
         "loan.late_fee_waived",

@@ -11,7 +11,7 @@ from app.models import Installment, Loan, LoanStatus, Payment, ServicingStatus
 from app.services.money.money import ZERO
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
 from app.services.servicing import amortization
-from app.services.servicing.servicing import OPEN
+from app.services.servicing.allocation import OPEN
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class LoanStatement:
     installments: list[Installment]
     next: Installment | None  # the oldest installment not yet paid
     next_amount: Decimal | None  # what is left to pay on it
-    due_now: Decimal  # owed on installments already due
+    due_now: Decimal  # owed now: scheduled amounts already due, and unpaid late fees
     total_paid: Decimal
 
 
@@ -33,7 +33,8 @@ def statement(session: Session, loan: Loan, today: date) -> LoanStatement:
         installments=list(installments),
         next=first,
         next_amount=first.total_due - first.total_paid if first else None,
-        due_now=sum((i.total_due - i.total_paid for i in open_ones if i.due_date <= today), ZERO),
+        due_now=sum((i.scheduled_left for i in open_ones if i.due_date <= today), ZERO)
+        + sum((i.fee_outstanding for i in installments), ZERO),
         total_paid=session.scalar(
             select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.loan_id == loan.id)
         ),
