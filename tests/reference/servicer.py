@@ -9,6 +9,7 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
+from fractions import Fraction
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -18,7 +19,10 @@ SERVICING_FEE = Decimal("0.01")
 FEE_CAP_MONTHS = 12
 
 
-def cents(value: Decimal) -> Decimal:
+def cents(value: Decimal | Fraction) -> Decimal:
+    """Half-even to the cent, from an exact value (Fractions keep every division exact)."""
+    if isinstance(value, Fraction):
+        return (Decimal(round(value * 100)) / 100).quantize(CENT)  # round() is half-even
     return value.quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
@@ -74,8 +78,8 @@ class Installment:
         """Interest earned by `day`: straight-line over the 30/360 days of its period."""
         if day >= self.due or days_360(self.start, self.due) <= 0:
             return self.interest
-        part = Decimal(max(days_360(self.start, day), 0)) / days_360(self.start, self.due)
-        return self.settled + cents((self.interest - self.settled) * min(part, Decimal(1)))
+        part = Fraction(max(days_360(self.start, day), 0), days_360(self.start, self.due))
+        return self.settled + cents(Fraction(self.interest - self.settled) * min(part, 1))
 
 
 @dataclass
@@ -107,7 +111,7 @@ class ReferenceLoan:
         balance, start = amount, issued
         for number in range(1, term + 1):
             due = add_months(issued, number, issued.day)
-            interest = cents(balance * monthly)
+            interest = cents(Fraction(balance) * Fraction(rate) / 1200)
             principal = balance if number == term else min(self.payment - interest, balance)
             self.installments.append(Installment(number, due, start, principal, interest))
             balance -= principal
@@ -140,9 +144,7 @@ class ReferenceLoan:
             self.principal_left = ZERO
 
     def _age(self, day: date) -> None:
-        overdue = [
-            i.due for i in self.installments if i.state in ("due", "late") and i.due < day
-        ]
+        overdue = [i.due for i in self.installments if i.state in ("due", "late") and i.due < day]
         self.days_past_due = (day - min(overdue)).days if overdue else 0
         dpd = self.days_past_due
         if dpd == 0:
@@ -255,7 +257,7 @@ class ReferenceLoan:
             balance -= inst.principal
 
     def _interest(self, balance: Decimal, days: int) -> Decimal:
-        return cents(balance * self.rate / 100 * days / 360)
+        return cents(Fraction(balance) * Fraction(self.rate) * days / 36000)
 
     # -- the noteholders' side ----------------------------------------------------------
 
