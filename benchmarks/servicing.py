@@ -3,8 +3,10 @@
     python benchmarks/servicing.py [--loans 100000] [--notes-per-loan 10]
 
 Builds the portfolio set-based (an opening-balance ledger entry stands for its history),
-runs `servicing.run_cycle` for one business date, then applies every installment due that
-day through `repayments.apply_payment`, and ends with one JSON line of figures.
+runs `servicing.run_cycle` for one business date, then settles every installment due that
+day as one autopay settlement file (`settlement.settle`, set-based), beside a floor of the same
+kind of payments applied one by one through `repayments.apply_payment` in the same process,
+and ends with one JSON line of figures (`payments_per_s` is the settlement's).
 """
 
 import argparse
@@ -30,11 +32,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--loans", type=int, default=100_000)
     parser.add_argument("--notes-per-loan", type=int, default=10)
+    parser.add_argument("--floor", type=int, default=300, help="payments applied one by one")
     args = parser.parse_args()
     app = fresh_app("communitylend_bench_servicing")
     from app.extensions import db
     from app.services.money import ledger
-    from app.services.servicing import repayments, servicing
+    from app.services.servicing import repayments, servicing, settlement
+    from app.services.servicing.settlement import SettlementRow
 
     with app.app_context():
         started = time.perf_counter()
@@ -58,8 +62,9 @@ def main() -> None:
             ),
             {"day": BUSINESS_DATE},
         ).all()
+        floor, rest = due[: args.floor], due[args.floor :]
         started = time.perf_counter()
-        for loan_id, amount in due:
+        for loan_id, amount in floor:  # the one-by-one path, for comparison
             repayments.apply_payment(
                 db.session,
                 loan_id,
@@ -68,6 +73,11 @@ def main() -> None:
                 idempotency_key=f"bench-{loan_id}",
             )
             db.session.commit()
+        floor_s = time.perf_counter() - started
+        rows = [SettlementRow(loan_id, amount, f"bench-{loan_id}") for loan_id, amount in rest]
+        started = time.perf_counter()
+        result = settlement.settle(db.session, rows, BUSINESS_DATE)
+        db.session.commit()
         payments_s = time.perf_counter() - started
         started = time.perf_counter()
         problems = ledger.verify(db.session)
@@ -79,15 +89,21 @@ def main() -> None:
         "cycle_s": round(cycle_s, 3),
         "loans_per_s": round(args.loans / cycle_s),
         "cycle_stats": stats,
-        "payments": len(due),
+        "payments": len(rest),
+        "payments_together": result.together,
+        "payments_refused": len(result.refused),
         "payments_s": round(payments_s, 2),
-        "payments_per_s": round(len(due) / payments_s, 1) if due else None,
+        "payments_per_s": round(len(rest) / payments_s, 1) if rest else None,
+        "one_by_one_payments": len(floor),
+        "one_by_one_per_s": round(len(floor) / floor_s, 1) if floor else None,
         "verify_s": round(verify_s, 2),
         "ledger_problems": len(problems),
     }
     print(
         f"cycle: {cycle_s:.3f} s for {args.loans:,} loans ({figures['loans_per_s']:,} loans/s); "
-        f"payments: {len(due):,} in {payments_s:.1f} s; verify: {verify_s:.1f} s, "
+        f"settlement: {len(rest):,} payments in {payments_s:.2f} s "
+        f"({figures['payments_per_s']:,}/s; one by one {figures['one_by_one_per_s']}/s); "
+        f"verify: {verify_s:.1f} s, "
         f"{len(problems)} problems"
     )
     print(json.dumps(figures, default=str))
@@ -166,9 +182,9 @@ FROM generate_series(1, :loans) g
 # Installments due before the business date are paid, except for the 8% of loans that
 # stopped paying some weeks ago (their late fees so far already assessed).
 INSTALLMENTS_SQL = """
-INSERT INTO installments (loan_id, number, due_date, principal_due, interest_due, fee_due,
-    principal_paid, interest_paid, fee_paid, status, late_fee_assessed_on, paid_on)
-SELECT l.id, t.number, d.due, t.principal, t.interest,
+INSERT INTO installments (loan_id, number, due_date, accrual_start, principal_due, interest_due,
+    fee_due, principal_paid, interest_paid, fee_paid, status, late_fee_assessed_on, paid_on)
+SELECT l.id, t.number, d.due, d.start, t.principal, t.interest,
     CASE WHEN s.unpaid AND d.due <= CAST(:day AS date) - 17 THEN 15 ELSE 0 END,
     CASE WHEN d.due < :day AND NOT s.unpaid THEN t.principal ELSE 0 END,
     CASE WHEN d.due < :day AND NOT s.unpaid THEN t.interest ELSE 0 END, 0,
@@ -178,7 +194,8 @@ SELECT l.id, t.number, d.due, t.principal, t.interest,
     CASE WHEN d.due < :day AND NOT s.unpaid THEN d.due END
 FROM loans l
 JOIN tpl t ON t.amount = l.amount AND t.rate = l.interest_rate
-CROSS JOIN LATERAL (SELECT (l.issued_at::date + make_interval(months => t.number))::date AS due) d
+CROSS JOIN LATERAL (SELECT (l.issued_at::date + make_interval(months => t.number))::date AS due,
+    (l.issued_at::date + make_interval(months => t.number - 1))::date AS start) d
 CROSS JOIN LATERAL (SELECT l.id % 100 < 8
         AND d.due < :day AND d.due >= CAST(:day AS date) - (7 * l.id) % 170 AS unpaid) s
 """

@@ -158,3 +158,28 @@ def test_postings_and_entries_are_append_only():
     _violates(text("DELETE FROM postings WHERE entry_id = :id"), {"id": entry.id})
     _violates(text("UPDATE journal_entries SET memo = 'changed' WHERE id = :id"), {"id": entry.id})
     _violates(text("DELETE FROM journal_entries WHERE id = :id"), {"id": entry.id})
+
+
+def test_an_entry_balances_in_the_statement_that_writes_it():
+    """The ledger's statement trigger checks each entry as it is written (migration 0006)."""
+    lender = UserFactory(role=Role.LENDER)
+    cash, clearing = _accounts(lender.id)
+    entry = _entry()
+    _violates(_legs(entry, (clearing, "100.00")))  # half an entry, even if the rest follows
+
+
+def test_one_statement_moves_each_balance_once_for_many_entries():
+    lender = UserFactory(role=Role.LENDER)
+    cash, clearing = _accounts(lender.id)
+    first, second = _entry(), _entry()
+    db.session.execute(
+        insert(Posting).values(
+            [
+                {"entry_id": entry.id, "account_id": account.id, "amount": Decimal(amount)}
+                for entry in (first, second)
+                for account, amount in ((clearing, "30.00"), (cash, "-30.00"))
+            ]
+        )
+    )
+    db.session.refresh(cash)
+    assert cash.balance == Decimal("-60.00")

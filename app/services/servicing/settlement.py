@@ -1,0 +1,115 @@
+"""A business date's autopay settlement file, applied as one set-based operation.
+
+Most rows pay exactly the installment due that day on a loan that owes nothing else: those
+are applied together, in SQL, with the results `repayments.apply_payment` gives one by one (the
+same payments, note shares by the largest-remainder rule on cumulative totals, servicing fees,
+one journal entry per payment, the borrower's notice and the activity record). Every other
+row (late, partial, early, a payoff, a repeated key, a second row for one loan) goes through
+`apply_payment` itself, after the set.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app.models import AccountKind, Provider
+from app.services.errors import DomainError
+from app.services.money import ledger
+from app.services.policy import DEFAULT_POLICY, LendingPolicy
+from app.services.servicing import repayments
+from app.services.servicing import settlement_sql as sql
+
+
+@dataclass(frozen=True)
+class SettlementRow:
+    """One payment the provider settled: which loan, how much, and its key."""
+
+    loan_id: int
+    amount: Decimal
+    idempotency_key: str
+    payer_id: int | None = None
+    provider: Provider = Provider.SIMULATED
+    provider_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class SettlementResult:
+    together: int  # applied set-based
+    one_by_one: int  # applied through apply_payment
+    refused: list[tuple[SettlementRow, str]]  # rows no servicer could take, and why
+
+
+def settle(
+    session: Session,
+    rows: list[SettlementRow],
+    business_date: date,
+    policy: LendingPolicy = DEFAULT_POLICY,
+) -> SettlementResult:
+    """Apply a settlement file; see the module doc. Refused rows change nothing."""
+    session.flush()
+    session.execute(text(sql.CREATE_STAGE))
+    if rows:
+        session.execute(
+            text(sql.STAGE_ROW), [_staged(index, row) for index, row in enumerate(rows)]
+        )
+    together = _apply_together(session, business_date, policy)
+    left = session.execute(text(sql.LEFT_FOR_ONE_BY_ONE)).scalars().all()
+    session.execute(text("DROP TABLE settle_rows, settle_shares"))
+    session.expire_all()  # set-based statements bypassed the identity map
+    refused = []
+    for index in left:
+        row = rows[index]
+        try:
+            with session.begin_nested():
+                repayments.apply_payment(
+                    session,
+                    row.loan_id,
+                    row.amount,
+                    received_on=business_date,
+                    idempotency_key=row.idempotency_key,
+                    payer_id=row.payer_id,
+                    provider=row.provider,
+                    provider_ref=row.provider_ref,
+                    policy=policy,
+                )
+        except DomainError as error:
+            refused.append((row, str(error)))
+    return SettlementResult(together, len(left) - len(refused), refused)
+
+
+def _staged(index: int, row: SettlementRow) -> dict:
+    return {
+        "row_id": index,
+        "loan_id": row.loan_id,
+        "amount": row.amount,
+        "idempotency_key": row.idempotency_key,
+        "payer_id": row.payer_id,
+        "provider": row.provider.value,
+        "provider_ref": row.provider_ref,
+    }
+
+
+def _apply_together(session: Session, business_date: date, policy: LendingPolicy) -> int:
+    """The set-based path: qualify, split, then write every table in one statement each."""
+    day = {"day": business_date}
+    session.execute(text("ANALYZE settle_rows"))  # temporary tables have no statistics
+    session.execute(text(sql.QUALIFY), day)
+    session.execute(text(sql.SHARES), {"pct": policy.servicing_fee_percent})
+    session.execute(text(sql.DISQUALIFY_CLIPPED))
+    session.execute(text("ANALYZE settle_rows, settle_shares"))
+    count = session.execute(text("SELECT count(*) FROM settle_rows WHERE fast")).scalar_one()
+    if not count:
+        return 0
+    lenders = session.execute(text(sql.LENDERS)).scalars().all()
+    ledger.accounts_for(session, AccountKind.LENDER_CASH, "owner_id", lenders)
+    params = {
+        **day,
+        "clearing": ledger.account(session, AccountKind.PROCESSOR_CLEARING).id,
+        "revenue": ledger.account(session, AccountKind.FEE_REVENUE).id,
+    }
+    for statement in sql.WRITES:
+        session.execute(text(statement), params)
+    return count
