@@ -6,6 +6,7 @@ so a rule the product gets wrong has to be got wrong twice, independently, to pa
 """
 
 import calendar
+import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
@@ -17,6 +18,11 @@ GRACE_DAYS, DEFAULT_DAYS, CHARGE_OFF_DAYS = 15, 121, 150
 LATE_FEE_FLOOR, LATE_FEE_SHARE = Decimal("15.00"), Decimal("0.05")
 SERVICING_FEE = Decimal("0.01")
 FEE_CAP_MONTHS = 12
+
+
+def cents_down(value: Fraction) -> Decimal:
+    """Down to the cent: interest under LendingClub's convention (the payment rounds up)."""
+    return (Decimal(math.floor(value * 100)) / 100).quantize(CENT)
 
 
 def cents(value: Decimal | Fraction) -> Decimal:
@@ -111,7 +117,7 @@ class ReferenceLoan:
         balance, start = amount, issued
         for number in range(1, term + 1):
             due = add_months(issued, number, issued.day)
-            interest = cents(Fraction(balance) * Fraction(rate) / 1200)
+            interest = cents_down(Fraction(balance) * Fraction(rate) / 1200)
             principal = balance if number == term else min(self.payment - interest, balance)
             self.installments.append(Installment(number, due, start, principal, interest))
             balance -= principal
@@ -257,7 +263,7 @@ class ReferenceLoan:
             balance -= inst.principal
 
     def _interest(self, balance: Decimal, days: int) -> Decimal:
-        return cents(Fraction(balance) * Fraction(self.rate) * days / 36000)
+        return cents_down(Fraction(balance) * Fraction(self.rate) * days / 36000)
 
     # -- the noteholders' side ----------------------------------------------------------
 

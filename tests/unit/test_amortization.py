@@ -71,7 +71,7 @@ def test_g9_interest_and_principal_rows():
 
 
 def test_g3_payment_in_multiples_of_one_matches_fineract_rs02():
-    plans = schedule(D("5000"), D("12"), 18, START, payment_multiple=D("1"))
+    plans = schedule(D("5000"), D("12"), 18, START, payment_multiple=D("1"), rounding=FINERACT)
     assert all(p.payment == D("305.00") for p in plans[:-1])
     assert (plans[0].interest, plans[0].principal) == (D("50.00"), D("255.00"))
     assert (plans[1].interest, plans[1].principal) == (D("47.45"), D("257.55"))
@@ -213,3 +213,18 @@ def test_every_schedule_closes_at_zero(cents_amount, rate_bp, months):
     assert all(p.principal > 0 and p.interest >= 0 for p in plans)
     assert all(p.payment == plans[0].payment for p in plans[:-1])
     assert all(p.principal == p.principal.quantize(D("0.01")) for p in plans)
+
+
+@settings(max_examples=3000, derandomize=True, deadline=None)
+@given(
+    amount=st.integers(1000, 40000),
+    rate=st.integers(500, 3099).map(lambda bp: D(bp) / 100),
+    months=st.sampled_from([12, 24, 36, 48, 60]),
+)
+def test_under_lendingclubs_convention_the_last_installment_is_never_larger(amount, rate, months):
+    """Payment up, interest down: the balance never falls behind the exact amortization."""
+    plans = schedule(D(amount), rate, months, START)
+    assert len(plans) == months
+    assert plans[-1].payment <= plans[0].payment
+    assert all(plan.payment == plans[0].payment for plan in plans[:-1])
+    assert sum(plan.principal for plan in plans) == D(amount)

@@ -80,8 +80,12 @@ def allocate(
     *,
     annual_rate: Decimal,
     monthly_payment: Decimal,
+    interest_rounding: str,
 ) -> Applied:
-    """Apply `amount` received `on` to the installments (mutating them); see the module doc."""
+    """Apply `amount` received `on` to the installments (mutating them); see the module doc.
+
+    `interest_rounding` rounds the interest of periods an early payment rebuilds, as the
+    schedule's were (`amortization.interest_rounding`)."""
     total = quote(installments, annual_rate, on).total
     if amount > total:
         raise DomainError(
@@ -104,13 +108,13 @@ def allocate(
         left = _pay(installment, "fee", left, applied)
     if paid_early or left:
         later = [i for i in open_ if i.number > running.number]
-        _end_period(running, later, left, on, annual_rate, monthly_payment)
+        _end_period(running, later, left, on, (annual_rate, monthly_payment, interest_rounding))
         applied.principal += left
         applied.prepaid += paid_early + left
     return applied
 
 
-def _end_period(running, later, prepaid, on, annual_rate, monthly_payment) -> None:
+def _end_period(running, later, prepaid, on, terms) -> None:
     """Principal paid before its due date ends the running period's interest today.
 
     Paid in full, the installment is settled with the interest earned so far and the later
@@ -119,20 +123,22 @@ def _end_period(running, later, prepaid, on, annual_rate, monthly_payment) -> No
     """
     if running.principal_paid == running.principal_due:
         running.interest_due = running.interest_paid
-        _reamortize(later, prepaid, on, annual_rate, monthly_payment)
+        _reamortize(later, prepaid, on, terms)
         return
     assert not prepaid, "money beyond the running installment must have paid it"
     balance = sum((i.principal_due - i.principal_paid for i in [running, *later]), ZERO)
     running.interest_settled = running.interest_paid
+    annual_rate, _, rounding = terms
     running.interest_due = running.interest_paid + amortization.period_interest(
-        balance, annual_rate, amortization.days_30_360(on, running.due_date)
+        balance, annual_rate, amortization.days_30_360(on, running.due_date), rounding
     )
     running.accrual_start = on
 
 
-def _reamortize(later, prepaid, on, annual_rate, monthly_payment) -> None:
+def _reamortize(later, prepaid, on, terms) -> None:
     """Same payment, fewer installments: rebuild the later installments from the balance left,
-    the first one's interest running from `on`."""
+    the first one's interest running from `on`. `terms`: (annual rate, payment, rounding)."""
+    annual_rate, monthly_payment, rounding = terms
     if not later:
         if prepaid:
             raise DomainError("A prepayment beyond the last installment.")
@@ -147,6 +153,7 @@ def _reamortize(later, prepaid, on, annual_rate, monthly_payment) -> None:
             first_number=later[0].number,
             max_installments=len(later),
             first_period_days=amortization.days_30_360(on, later[0].due_date),
+            rounding=rounding,
         )
         if balance
         else []

@@ -3,7 +3,7 @@
 import calendar
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
 
 from app.services.money.money import CENT, ZERO, cents
 
@@ -15,6 +15,17 @@ DAYS_PER_MONTH = 30
 # LendingClub's convention: the level payment rounds up to the cent, so the last installment is
 # never the largest. Fineract's is ROUND_HALF_EVEN. LendingPolicy.payment_rounding chooses.
 LENDINGCLUB_ROUNDING = ROUND_CEILING
+
+
+def interest_rounding(payment_rounding: str) -> str:
+    """How each period's interest rounds under a payment convention.
+
+    With the payment rounded up, interest rounds down: every period then repays at least the
+    exact amortization's principal, so the last installment can never exceed the others
+    (half-even interest let it, by up to $0.10 in 40 of 3,000 loans). Fineract's half-even
+    convention rounds both half-even, as its golden cases are stated.
+    """
+    return ROUND_FLOOR if payment_rounding == ROUND_CEILING else ROUND_HALF_EVEN
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,7 @@ def schedule(
         first_due,
         max_installments=months,
         due_day=due_day,
+        rounding=interest_rounding(rounding),
     )
 
 
@@ -155,20 +167,19 @@ def amortize(
     max_installments: int | None = None,
     due_day: int | None = None,
     first_period_days: int = DAYS_PER_MONTH,
+    rounding: str = ROUND_HALF_EVEN,
 ) -> list[InstallmentPlan]:
     """Pay `balance` down with a fixed `payment`: as many installments as it takes.
 
     Used for new loans (n fixed) and after a prepayment (same payment, fewer installments);
-    `first_period_days` (30/360) is the first period's length when it began off a due date.
+    `first_period_days` (30/360) is the first period's length when it began off a due date;
+    `rounding` rounds each period's interest (`interest_rounding`).
     """
-    rate = monthly_rate(annual_rate_percent)
     plans: list[InstallmentPlan] = []
     number = 0
     while balance > 0:
-        if number == 0 and first_period_days != DAYS_PER_MONTH:
-            interest = period_interest(balance, annual_rate_percent, first_period_days)
-        else:
-            interest = cents(balance * rate)
+        days = first_period_days if number == 0 else DAYS_PER_MONTH
+        interest = period_interest(balance, annual_rate_percent, days, rounding)
         last = max_installments is not None and number == max_installments - 1
         principal = balance if last or payment - interest >= balance else payment - interest
         if principal <= 0 and number == 0 and first_period_days > DAYS_PER_MONTH:
@@ -251,11 +262,15 @@ def _last_of_february(day: date) -> bool:
     return day.month == 2 and day.day == calendar.monthrange(day.year, 2)[1]
 
 
-def period_interest(balance: Decimal, annual_rate_percent: Decimal, days: int) -> Decimal:
-    """Interest on `balance` for `days` of 30/360, to the cent (half-even)."""
+def period_interest(
+    balance: Decimal, annual_rate_percent: Decimal, days: int, rounding: str = ROUND_HALF_EVEN
+) -> Decimal:
+    """Interest on `balance` for `days` of 30/360, to the cent by `rounding`."""
     if days == DAYS_PER_MONTH:
-        return cents(balance * monthly_rate(annual_rate_percent))
-    return cents(balance * annual_rate_percent / Decimal(100) * max(days, 0) / DAYS_PER_YEAR)
+        exact = balance * monthly_rate(annual_rate_percent)
+    else:
+        exact = balance * annual_rate_percent / Decimal(100) * max(days, 0) / DAYS_PER_YEAR
+    return exact.quantize(CENT, rounding=rounding)
 
 
 def accrued_interest(

@@ -25,7 +25,7 @@ from app.services.money import ledger
 from app.services.money.money import ZERO, cents
 from app.services.platform import activity, notifications
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
-from app.services.servicing import allocation, distribution, servicing
+from app.services.servicing import allocation, amortization, distribution, servicing
 from app.services.servicing.allocation import Applied
 
 
@@ -63,7 +63,7 @@ def apply_payment(
         if loan.servicing_status is ServicingStatus.CHARGED_OFF:
             applied = _apply_recovery(session, loan, amount)
         else:
-            applied = _apply_to_schedule(session, loan, amount, received_on)
+            applied = _apply_to_schedule(session, loan, amount, received_on, policy)
         payment = Payment(
             loan_id=loan.id,
             payer_id=payer_id,
@@ -188,13 +188,16 @@ def payoff_amount(session: Session, loan: Loan, as_of: date) -> allocation.Payof
     return allocation.quote(_installments(session, loan.id), loan.interest_rate, as_of)
 
 
-def _apply_to_schedule(session: Session, loan: Loan, amount: Decimal, received_on: date) -> Applied:
+def _apply_to_schedule(
+    session: Session, loan: Loan, amount: Decimal, received_on: date, policy: LendingPolicy
+) -> Applied:
     return allocation.allocate(
         _installments(session, loan.id),
         amount,
         received_on,
         annual_rate=loan.interest_rate,
         monthly_payment=loan.monthly_payment,
+        interest_rounding=amortization.interest_rounding(policy.payment_rounding),
     )
 
 
