@@ -21,9 +21,10 @@ CREATE TEMP TABLE settle_shares (
 );
 """
 
-STAGE_ROW = """
-INSERT INTO settle_rows (row_id, loan_id, amount, idempotency_key, payer_id, provider, provider_ref)
-VALUES (:row_id, :loan_id, :amount, :idempotency_key, :payer_id, :provider, :provider_ref)
+# Empty fields are NULLs (no payer, no provider reference).
+COPY_STAGE = """
+COPY settle_rows (row_id, loan_id, amount, idempotency_key, payer_id, provider, provider_ref)
+FROM STDIN WITH (FORMAT csv)
 """
 
 # Exactly today's installment, on a current loan owing nothing else, first in the file for its
