@@ -102,6 +102,33 @@ def cycle(business_date: str | None) -> None:
     click.echo(json.dumps(stats, sort_keys=True))
 
 
+@jobs_cli.command("settle")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--date", "business_date", required=True, help="The business date it settles.")
+@click.option("--provider", type=click.Choice(["simulated", "stripe", "manual"]), default="stripe")
+def settle(path: Path, business_date: str, provider: str) -> None:
+    """Apply a provider's settlement file (CSV) for a business date, set-based."""
+    from datetime import date
+
+    from app.models import Provider
+    from app.services.servicing import settlement
+
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows, errors = settlement.read_file(handle, Provider(provider))
+    if errors:
+        for error in errors:
+            click.echo(error, err=True)
+        raise click.ClickException(f"{len(errors)} bad lines; nothing was applied.")
+    result = settlement.settle(db.session, rows, date.fromisoformat(business_date), get_policy())
+    db.session.commit()
+    for row, reason in result.refused:
+        click.echo(f"refused: loan {row.loan_id} {row.amount} ({row.idempotency_key}): {reason}")
+    click.echo(
+        f"{result.together:,} applied together, {result.one_by_one:,} one by one, "
+        f"{len(result.refused):,} refused."
+    )
+
+
 @risk_cli.command("train")
 @click.option(
     "--with-platform-loans",

@@ -277,3 +277,31 @@ def _snapshot(rows) -> dict:
             )
         ),
     }
+
+
+def test_the_settle_command_applies_a_file_or_nothing(app, tmp_path):
+    rows = _build([{"notes": ["500", "500"], "rate": "10.99", "term": 12,
+                    "history": "on_time", "row": "due"}] * 2)  # fmt: skip
+    lines = ["loan_id,amount,idempotency_key,payer_id,provider_ref"] + [
+        f"{row.loan_id},{row.amount},{row.idempotency_key},{row.payer_id},ch_{index}"
+        for index, row in enumerate(rows)
+    ]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join([*lines, "12,1e3,k-x,,", "x,10.00,k-y,,", "13,5.00,,,"]) + "\n")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["jobs", "settle", str(bad), "--date", TODAY.isoformat()])
+    assert result.exit_code != 0
+    assert "line 4: amount '1e3' is not dollars and cents" in result.output
+    assert "line 5: loan_id 'x' and payer_id '' must be whole numbers" in result.output
+    assert "line 6: every payment needs its idempotency_key" in result.output
+    settled = select(Payment).where(Payment.idempotency_key.like("autopay-%"))
+    assert db.session.scalars(settled).all() == []
+    good = tmp_path / "good.csv"
+    good.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(args=["jobs", "settle", str(good), "--date", TODAY.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert "2 applied together, 0 one by one, 0 refused." in result.output
+    paid = db.session.scalars(settled.order_by(Payment.loan_id)).all()
+    assert [(p.amount, p.provider.value, p.provider_ref) for p in paid] == [
+        (row.amount, "stripe", f"ch_{index}") for index, row in enumerate(rows)
+    ]

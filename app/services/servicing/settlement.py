@@ -10,6 +10,8 @@ row (late, partial, early, a payoff, a repeated key, a second row for one loan) 
 
 import csv
 import io
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -79,6 +81,46 @@ def settle(
         except DomainError as error:
             refused.append((row, str(error)))
     return SettlementResult(together, len(left) - len(refused), refused)
+
+
+AMOUNT = re.compile(r"\d{1,12}(\.\d{1,2})?")
+FILE_COLUMNS = ("loan_id", "amount", "idempotency_key", "payer_id", "provider_ref")
+
+
+def read_file(lines: Iterable[str], provider: Provider) -> tuple[list[SettlementRow], list[str]]:
+    """A provider's settlement CSV (header: FILE_COLUMNS; payer_id and provider_ref may be
+    empty) as rows, or the problem with each bad line; nothing half-read."""
+    reader = csv.DictReader(lines)
+    missing = [c for c in FILE_COLUMNS[:3] if c not in (reader.fieldnames or [])]
+    if missing:
+        return [], [f"the header lacks {', '.join(missing)}"]
+    rows, errors = [], []
+    for line, record in enumerate(reader, start=2):
+        try:
+            rows.append(_row(record, provider))
+        except ValueError as error:
+            errors.append(f"line {line}: {error}")
+    return rows, errors
+
+
+def _row(record: dict, provider: Provider) -> SettlementRow:
+    text_amount = (record.get("amount") or "").strip()
+    if not AMOUNT.fullmatch(text_amount) or Decimal(text_amount) <= 0:
+        raise ValueError(f"amount {text_amount!r} is not dollars and cents above zero")
+    key = (record.get("idempotency_key") or "").strip()
+    if not key:
+        raise ValueError("every payment needs its idempotency_key")
+    loan, payer = (record.get(c) or "" for c in ("loan_id", "payer_id"))
+    if not loan.strip().isdigit() or not (payer.strip() == "" or payer.strip().isdigit()):
+        raise ValueError(f"loan_id {loan!r} and payer_id {payer!r} must be whole numbers")
+    return SettlementRow(
+        loan_id=int(loan),
+        amount=Decimal(text_amount),
+        idempotency_key=key,
+        payer_id=int(payer) if payer.strip() else None,
+        provider=provider,
+        provider_ref=(record.get("provider_ref") or "").strip() or None,
+    )
 
 
 def _stage(session: Session, rows: list[SettlementRow]) -> None:
