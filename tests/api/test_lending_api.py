@@ -242,3 +242,25 @@ def test_the_contract_check_itself_catches_a_wrong_body(app):
     response.set_data(b'{"investments": [], "summary": {"actualReturn": 5}}')
     with pytest.raises(Exception, match="not of type"):
         operation.validate_response(response)
+
+
+def test_every_amount_up_to_the_payoff_is_taken_and_more_is_a_422(api):
+    """Issue 13 point 4 over the API: a loan long behind (all installments due)."""
+    from datetime import date
+
+    from app.services.servicing import repayments
+
+    loan, _ = issued_loan(["2500.00", "7500.00"])
+    client = api(loan.borrower)
+    payoff = repayments.payoff_amount(db.session, loan, date.today()).total
+    refused = client.post(
+        "/payments", {"loanId": loan.id, "amount": f"{payoff + D('0.01')}"}, idem()
+    )
+    assert refused.status_code == 422 and "pays the loan off" in str(refused.json)
+    short = client.post("/payments", {"loanId": loan.id, "amount": f"{payoff - D('0.01')}"}, idem())
+    assert short.status_code == 201, short.json
+    last = client.post("/payments", {"loanId": loan.id, "amount": "0.01"}, idem())
+    assert last.status_code == 201, last.json
+    db.session.refresh(loan)
+    assert loan.servicing_status.value == "paid_off"
+    assert_ledger_balances()
