@@ -382,3 +382,28 @@ def test_notifications_bell_list_and_mark_read(client, borrower):
     read = client.post("/account/notifications/read", headers=HX)
     assert read.status_code == 200 and read.headers["HX-Trigger"] == "notifications-read"
     assert b">0<" in client.get("/account/notifications/bell", headers=HX).data
+
+
+def test_a_late_fee_owed_on_a_current_loan_is_shown_as_owed_not_late(client, login):
+    from datetime import timedelta
+
+    from app.services.servicing import repayments, servicing
+
+    issued = date.today() - timedelta(days=55)  # installment 2 falls due in 4 to 7 days
+    loan, _ = issued_loan(["2500", "7500"], issued_on=issued)
+    first = loan.installments[0]
+    for day in servicing.business_dates(issued, first.due_date + timedelta(days=20)):
+        servicing.run_cycle(db.session, day)  # installment 1 is 20 days late: one fee
+    repayments.apply_payment(  # exactly the scheduled amount: the fee stays owed
+        db.session,
+        loan.id,
+        first.principal_due + first.interest_due,
+        received_on=first.due_date + timedelta(days=20),
+        idempotency_key=f"k{first.id}",
+    )
+    for day in servicing.business_dates(first.due_date + timedelta(days=21), date.today()):
+        servicing.run_cycle(db.session, day)
+    login(loan.borrower)
+    body = client.get(f"/borrower/loans/{loan.id}").get_data(as_text=True)
+    assert "Late fees owed" in body and "$16.37" in body
+    assert "Your payments are up to date" in body and "days past due" not in body

@@ -20,6 +20,7 @@ class LoanStatement:
     next: Installment | None  # the oldest installment not yet paid
     next_amount: Decimal | None  # what is left to pay on it
     due_now: Decimal  # owed now: scheduled amounts already due, and unpaid late fees
+    fees_owed: Decimal  # unpaid late fees (owed, but not delinquency)
     total_paid: Decimal
 
 
@@ -35,6 +36,7 @@ def statement(session: Session, loan: Loan, today: date) -> LoanStatement:
         next_amount=first.total_due - first.total_paid if first else None,
         due_now=sum((i.scheduled_left for i in open_ones if i.due_date <= today), ZERO)
         + sum((i.fee_outstanding for i in installments), ZERO),
+        fees_owed=sum((i.fee_outstanding for i in installments), ZERO),
         total_paid=session.scalar(
             select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.loan_id == loan.id)
         ),
