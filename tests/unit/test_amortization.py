@@ -228,3 +228,13 @@ def test_under_lendingclubs_convention_the_last_installment_is_never_larger(amou
     assert plans[-1].payment <= plans[0].payment
     assert all(plan.payment == plans[0].payment for plan in plans[:-1])
     assert sum(plan.principal for plan in plans) == D(amount)
+
+
+def test_interest_of_an_exact_number_of_cents_is_not_rounded_down_a_cent():
+    """Found by the reference servicer: 1,536.00 at 18.25% is exactly 23.36 a month; computing
+    APR/1200 first left a hair below it, which rounding down made 23.35."""
+    from decimal import ROUND_FLOOR
+
+    for balance, rate, month in (("1536.00", "18.25", "23.36"), ("1680.00", "18.25", "25.55")):
+        assert D(balance) * D(rate) / 1200 == D(month)
+        assert amortization.period_interest(D(balance), D(rate), 30, ROUND_FLOOR) == D(month)

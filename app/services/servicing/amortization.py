@@ -265,11 +265,12 @@ def _last_of_february(day: date) -> bool:
 def period_interest(
     balance: Decimal, annual_rate_percent: Decimal, days: int, rounding: str = ROUND_HALF_EVEN
 ) -> Decimal:
-    """Interest on `balance` for `days` of 30/360, to the cent by `rounding`."""
-    if days == DAYS_PER_MONTH:
-        exact = balance * monthly_rate(annual_rate_percent)
-    else:
-        exact = balance * annual_rate_percent / Decimal(100) * max(days, 0) / DAYS_PER_YEAR
+    """Interest on `balance` for `days` of 30/360, to the cent by `rounding`.
+
+    Multiplied out before the one division, so an exact number of cents stays exact (APR/1200
+    is not finite in decimal, and rounding down a hair below 30.98 would give 30.97).
+    """
+    exact = balance * annual_rate_percent * max(days, 0) / (100 * DAYS_PER_YEAR)
     return exact.quantize(CENT, rounding=rounding)
 
 
