@@ -137,11 +137,10 @@ def schedule_from_issue(
 def _equal_principal(
     principal, annual_rate_percent, months, first_due, due_day
 ) -> list[InstallmentPlan]:
-    rate = monthly_rate(annual_rate_percent)
     part = cents(principal / months)
     balance, plans = principal, []
     for number in range(1, months + 1):
-        interest = cents(balance * rate)
+        interest = period_interest(balance, annual_rate_percent, DAYS_PER_MONTH)
         paying = balance if number == months else part
         balance -= paying
         plans.append(
