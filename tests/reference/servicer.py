@@ -7,9 +7,9 @@ so a rule the product gets wrong has to be got wrong twice, independently, to pa
 
 import calendar
 import math
-from dataclasses import dataclass, field
-from datetime import date, timedelta
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 
 CENT = Decimal("0.01")
@@ -98,7 +98,6 @@ class Receipt:
     principal: Decimal = ZERO
     recovery: Decimal = ZERO
     early_principal: Decimal = ZERO
-    note_fees: dict = field(default_factory=dict)  # filled by the caller from actual shares
 
 
 class Refused(Exception):
@@ -275,14 +274,3 @@ class ReferenceLoan:
         regular = (received - early) * SERVICING_FEE
         cap = self.payment * weight * SERVICING_FEE
         return cents(regular + min(early * SERVICING_FEE, max(cap - regular, ZERO)))
-
-
-def exact_share(total: Decimal, weight: Decimal) -> Decimal:
-    """A note's exact (unrounded) cumulative entitlement, floored for display in failures."""
-    return (total * weight).quantize(Decimal("0.0001"), rounding=ROUND_FLOOR)
-
-
-def business_days(start: date, end: date):
-    while start <= end:
-        yield start
-        start += timedelta(days=1)

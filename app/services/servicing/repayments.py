@@ -22,7 +22,7 @@ from app.models import (
 )
 from app.services.errors import DomainError, IdempotencyMismatch, ValidationFailed
 from app.services.money import ledger
-from app.services.money.money import ZERO, cents
+from app.services.money.money import cents
 from app.services.platform import activity, notifications
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
 from app.services.servicing import allocation, amortization, distribution, servicing
@@ -230,8 +230,4 @@ def _settle_loan(
         if installment.status in allocation.OPEN and installment.scheduled_left == 0:
             installment.status = InstallmentStatus.PAID
             installment.paid_on = received_on
-    owed_fees = sum((i.fee_due - i.fee_paid for i in applied.touched), ZERO)
-    if loan.principal_outstanding == 0 and owed_fees == 0:
-        servicing.close_paid_off(session, loan, received_on)
-        return
-    servicing.refresh_delinquency(session, loan, received_on, policy)
+    servicing.settle_standing(session, loan, received_on, policy)

@@ -196,6 +196,23 @@ def refresh_delinquency(
     loan.next_due_date = next_due
 
 
+def settle_standing(
+    session: Session, loan: Loan, today: date, policy: LendingPolicy = DEFAULT_POLICY
+) -> None:
+    """After money moved or a fee was forgiven: the loan is paid off when nothing at all is
+    owed (unpaid late fees included), else its delinquency is recomputed."""
+    session.flush()
+    owed_fees = session.scalar(
+        select(func.coalesce(func.sum(Installment.fee_due - Installment.fee_paid), 0)).where(
+            Installment.loan_id == loan.id
+        )
+    )
+    if loan.principal_outstanding == 0 and owed_fees == 0:
+        close_paid_off(session, loan, today)
+    else:
+        refresh_delinquency(session, loan, today, policy)
+
+
 def close_paid_off(session: Session, loan: Loan, today: date) -> None:
     """Everything is repaid: the loan and its notes close."""
     loan.servicing_status = ServicingStatus.PAID_OFF
@@ -283,15 +300,7 @@ def waive_late_fee(
     waived = installment.fee_due - installment.fee_paid
     installment.fee_due = installment.fee_paid
     loan = session.get(Loan, installment.loan_id)
-    owed_fees = session.scalar(
-        select(func.sum(Installment.fee_due - Installment.fee_paid)).where(
-            Installment.loan_id == loan.id
-        )
-    )
-    if loan.principal_outstanding == 0 and owed_fees == 0:
-        close_paid_off(session, loan, today)
-    else:
-        refresh_delinquency(session, loan, today)
+    settle_standing(session, loan, today)
     activity.record(
         session,
         "loan.late_fee_waived",

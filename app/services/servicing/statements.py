@@ -30,13 +30,13 @@ def statement(session: Session, loan: Loan, today: date) -> LoanStatement:
     ).all()
     open_ones = [i for i in installments if i.status in OPEN]
     first = open_ones[0] if open_ones else None
+    fees_owed = sum((i.fee_outstanding for i in installments), ZERO)
     return LoanStatement(
         installments=list(installments),
         next=first,
         next_amount=first.total_due - first.total_paid if first else None,
-        due_now=sum((i.scheduled_left for i in open_ones if i.due_date <= today), ZERO)
-        + sum((i.fee_outstanding for i in installments), ZERO),
-        fees_owed=sum((i.fee_outstanding for i in installments), ZERO),
+        due_now=sum((i.scheduled_left for i in open_ones if i.due_date <= today), ZERO) + fees_owed,
+        fees_owed=fees_owed,
         total_paid=session.scalar(
             select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.loan_id == loan.id)
         ),
