@@ -110,7 +110,8 @@ def main() -> None:
 
 
 def build_portfolio(session, loans: int, notes_per_loan: int) -> None:
-    """Borrowers, lenders, issued loans with schedules paid to date, notes and ledger balances."""
+    """Borrowers, lenders (each with the cash account that funded their notes), issued loans
+    with schedules paid to date, notes and ledger balances."""
     from app.services.servicing import amortization
 
     people = max(loans // 10, 10)
@@ -230,8 +231,11 @@ SELECT 'loan:' || id || ':receivable', 'loan_receivable', 'debit', false, id,
 INSERT INTO ledger_accounts (code, kind, normal_side, allow_negative, investment_id, balance, created_at)
 SELECT 'note:' || id || ':principal', 'note_principal', 'credit', false, id,
        -principal_outstanding, now() FROM investments;
+INSERT INTO ledger_accounts (code, kind, normal_side, allow_negative, owner_id, balance, created_at)
+SELECT 'lender:' || id || ':cash', 'lender_cash', 'credit', false, id, 0, now()
+  FROM users WHERE role = 'lender';
 INSERT INTO postings (entry_id, account_id, amount)
-SELECT 1, id, balance FROM ledger_accounts;
+SELECT 1, id, balance FROM ledger_accounts WHERE balance <> 0;
 SELECT setval(pg_get_serial_sequence('journal_entries', 'id'), 1);
 """
 

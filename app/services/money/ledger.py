@@ -308,6 +308,15 @@ def accounts_for(
     ids = sorted(set(ids))
     if not ids:
         return {}
+    column = getattr(LedgerAccount, key)
+    found = dict(
+        session.execute(
+            select(column, LedgerAccount.id).where(LedgerAccount.kind == kind, column.in_(ids))
+        ).all()
+    )
+    missing = [i for i in ids if i not in found]
+    if not missing:  # the usual case: compiling thousands of VALUES rows costs seconds
+        return found
     normal_side, allow_negative = ACCOUNT_RULES[kind]
     rows = [
         {
@@ -319,13 +328,12 @@ def accounts_for(
             "balance": ZERO,
             "created_at": datetime.now(UTC),
         }
-        for i in ids
+        for i in missing
     ]
     session.execute(
         pg_insert(LedgerAccount).values(rows).on_conflict_do_nothing(index_elements=["code"])
     )
-    column = getattr(LedgerAccount, key)
-    found = session.execute(
-        select(column, LedgerAccount.id).where(LedgerAccount.kind == kind, column.in_(ids))
+    created = session.execute(
+        select(column, LedgerAccount.id).where(LedgerAccount.kind == kind, column.in_(missing))
     ).all()
-    return dict(found)
+    return found | dict(created)
