@@ -44,7 +44,9 @@ class Config:
     TESTING = False
 
     SQLALCHEMY_DATABASE_URI = _database_url("DATABASE_URL", EMBEDDED_DATABASE_URL)
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # No ping per checkout (a round trip on every request): see app/pool.py.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": False, "pool_recycle": 1800}
+    POOL_IDLE_PING_SECONDS = _int("POOL_IDLE_PING_SECONDS", 10)
     REDIS_URL = _env("REDIS_URL")
     RQ_IS_ASYNC = True
     RQ_QUEUES = ("default",)

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select, text
 
 from app.extensions import db
 from app.models import Investment, InvestmentStatus, OutboxMessage
@@ -133,3 +133,47 @@ def test_the_last_note_queues_issuance():
         select(OutboxMessage).where(OutboxMessage.kind == "issue_loan")
     ).one()
     assert message.payload == {"loan_id": loan.id}
+
+
+def test_an_investment_is_two_statements_and_a_refusal_writes_nothing():
+    """The hot loan row is touched by the last of two statements (issue 14's round-trip budget);
+    a refusal adds only the statements that explain it, and leaves no row behind."""
+    user, loan = lender(D("100")), listed_loan("1000.00")
+    db.session.flush()
+    statements = []
+    connection = db.session.connection()
+    event.listen(connection, "before_cursor_execute", _record(statements))
+    try:
+        note = _invest(user, loan, "50")
+        placed = list(statements)
+        statements.clear()
+        before = _row_counts()
+        with pytest.raises(InsufficientFunds):
+            _invest(user, loan, "75")
+        assert _row_counts() == before
+    finally:
+        event.remove(connection, "before_cursor_execute", _record(statements))
+    assert [s.split()[0] for s in placed] == ["WITH", "WITH"]
+    assert "FOR UPDATE" in placed[0] and "UPDATE loans" in placed[1]
+    assert note.amount == D("50") and db.session.get(Investment, note.id) is note
+    assert cash.available_cash(db.session, user.id) == D("50")
+
+
+_recorders: dict = {}
+
+
+def _record(statements: list):
+    """One listener per list, so it can be removed again."""
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE")):
+            statements.append(statement.strip())
+
+    return _recorders.setdefault(id(statements), record)
+
+
+def _row_counts() -> tuple:
+    tables = ("investments", "journal_entries", "postings", "idempotency_keys", "activity_logs")
+    return tuple(
+        db.session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() for table in tables
+    )

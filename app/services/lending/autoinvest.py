@@ -8,8 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Investment, InvestmentStatus, LenderPreference, Loan, LoanStatus
 from app.risk.matching import TOLERANCE_GRADES
-from app.services.errors import DomainError
-from app.services.lending import investing
+from app.services.lending import investing, placement
 from app.services.money import cash
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
 
@@ -30,7 +29,11 @@ def run_for_loan(
         .where(LenderPreference.auto_invest_enabled.is_(True))
         .order_by(LenderPreference.lender_id)
     ).all()
-    return sum(_invest_by_rule(session, rule, loan_id, policy, now) for rule in rules)
+    loan = session.get(Loan, loan_id, populate_existing=True)
+    if loan is None:
+        return 0
+    plan = _Plan(session, policy)
+    return _place(session, [plan.order(rule, loan) for rule in rules], policy, now)
 
 
 def run_for_lender(
@@ -45,9 +48,22 @@ def run_for_lender(
     if rule is None or not rule.auto_invest_enabled:
         return 0
     listed = session.scalars(
-        select(Loan.id).where(Loan.status == LoanStatus.LISTED).order_by(Loan.listed_at, Loan.id)
+        select(Loan)
+        .where(Loan.status == LoanStatus.LISTED)
+        .order_by(Loan.listed_at, Loan.id)
+        .execution_options(populate_existing=True)
     ).all()
-    return sum(_invest_by_rule(session, rule, loan_id, policy, now) for loan_id in listed)
+    plan = _Plan(session, policy)
+    return _place(session, [plan.order(rule, loan) for loan in listed], policy, now)
+
+
+def _place(session, orders, policy, now) -> int:
+    """One set-based placement of the sweep's orders; the notes it bought."""
+    orders = [order for order in orders if order is not None]
+    if not orders:
+        return 0
+    outcomes = placement.invest_many(session, orders, policy, now or datetime.now(UTC))
+    return sum(1 for outcome in outcomes if isinstance(outcome, Investment))
 
 
 def why_not(rule: LenderPreference, loan: Loan) -> str | None:
@@ -64,41 +80,64 @@ def why_not(rule: LenderPreference, loan: Loan) -> str | None:
     return None
 
 
-def _invest_by_rule(session, rule: LenderPreference, loan_id: int, policy, now) -> int:
-    loan = session.get(Loan, loan_id, populate_existing=True)
-    if loan is None or loan.status is not LoanStatus.LISTED or why_not(rule, loan):
-        return 0
-    amount = rule.auto_amount_per_note
-    reserve = max(loan.amount * LAST_NOTES_SHARE, LAST_NOTES_FLOOR)
-    if loan.amount - loan.funded_amount - amount < reserve:
-        return 0  # the last notes are for lenders choosing by hand
-    held = investing.amount_held(session, rule.lender_id, loan.id)
-    used = session.scalar(
-        select(func.coalesce(func.sum(Investment.amount), 0)).where(
-            Investment.lender_id == rule.lender_id,
-            Investment.auto_invested.is_(True),
-            Investment.status.in_([InvestmentStatus.COMMITTED, InvestmentStatus.ACTIVE]),
+class _Plan:
+    """The sweep's orders decided one after another, each seeing those before it: what is
+    left in each loan, and each lender's holdings, auto-invested total and cash."""
+
+    def __init__(self, session: Session, policy: LendingPolicy):
+        self.session, self.policy = session, policy
+        self.funded: dict[int, Decimal] = {}
+        self.held: dict[tuple[int, int], Decimal] = {}
+        self.used: dict[int, Decimal] = {}
+        self.cash: dict[int, Decimal] = {}
+
+    def order(self, rule: LenderPreference, loan: Loan) -> placement.Order | None:
+        """The order `rule` places in `loan`, or None when a rule or a limit says no."""
+        if loan.status is not LoanStatus.LISTED or why_not(rule, loan):
+            return None
+        amount, lender_id = rule.auto_amount_per_note, rule.lender_id
+        funded = self.funded.setdefault(loan.id, loan.funded_amount)
+        reserve = max(loan.amount * LAST_NOTES_SHARE, LAST_NOTES_FLOOR)
+        if loan.amount - funded - amount < reserve:
+            return None  # the last notes are for lenders choosing by hand
+        held = self._held(lender_id, loan.id)
+        used = self._used(lender_id)
+        cap = min(rule.auto_max_per_loan, self.policy.max_investment_per_loan)
+        if held + amount > cap or used + amount > rule.auto_cash_cap:
+            return None
+        if self._cash(lender_id) < amount:
+            return None
+        self.funded[loan.id] = funded + amount
+        self.held[(lender_id, loan.id)] = held + amount
+        self.used[lender_id] = used + amount
+        self.cash[lender_id] -= amount
+        reason = (
+            f"Auto-invest: grade {loan.risk_grade}, {loan.term_months} months, "
+            f"{loan.purpose.value.replace('_', ' ')} matched your rules"
         )
-    )
-    if held + amount > rule.auto_max_per_loan or used + amount > rule.auto_cash_cap:
-        return 0
-    if cash.available_cash(session, rule.lender_id) < amount:
-        return 0
-    reason = (
-        f"Auto-invest: grade {loan.risk_grade}, {loan.term_months} months, "
-        f"{loan.purpose.value.replace('_', ' ')} matched your rules"
-    )
-    try:
-        investing.invest(
-            session,
-            lender_id=rule.lender_id,
-            loan_id=loan.id,
-            amount=amount,
-            idempotency_key=f"auto-{loan.id}-{rule.lender_id}-{held}",
-            policy=policy,
-            now=now or datetime.now(UTC),
-            auto_reason=reason,
+        return placement.Order(
+            lender_id, loan.id, amount, f"auto-{loan.id}-{lender_id}-{held}", reason
         )
-    except DomainError:
-        return 0
-    return 1
+
+    def _held(self, lender_id: int, loan_id: int) -> Decimal:
+        if (lender_id, loan_id) not in self.held:
+            self.held[(lender_id, loan_id)] = investing.amount_held(
+                self.session, lender_id, loan_id
+            )
+        return self.held[(lender_id, loan_id)]
+
+    def _used(self, lender_id: int) -> Decimal:
+        if lender_id not in self.used:
+            self.used[lender_id] = self.session.scalar(
+                select(func.coalesce(func.sum(Investment.amount), 0)).where(
+                    Investment.lender_id == lender_id,
+                    Investment.auto_invested.is_(True),
+                    Investment.status.in_([InvestmentStatus.COMMITTED, InvestmentStatus.ACTIVE]),
+                )
+            )
+        return self.used[lender_id]
+
+    def _cash(self, lender_id: int) -> Decimal:
+        if lender_id not in self.cash:
+            self.cash[lender_id] = cash.available_cash(self.session, lender_id)
+        return self.cash[lender_id]

@@ -3,8 +3,8 @@
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from app.models import (
     AccountKind,
@@ -17,8 +17,8 @@ from app.models import (
 )
 from app.services.accounts import accounts
 from app.services.errors import DomainError, InsufficientFunds, ListingClosed, ValidationFailed
+from app.services.lending import investing_sql as sql
 from app.services.money import idempotency, ledger
-from app.services.platform import activity, outbox
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
 
 
@@ -35,49 +35,81 @@ def invest(
 ) -> Investment:
     """Commit `amount` of a lender's cash to a listed loan; the same key twice has one effect.
 
-    Safe under concurrency: one guarded UPDATE reserves the loan's remaining amount (locking
-    the loan row first), then the lender's cash row is locked before the balance check, and
-    CHECK constraints refuse overfunding or overdrawing should anything slip past.
+    Two statements (see `investing_sql`): the first locks the lender's cash, the second
+    reserves the loan's remaining amount and writes everything else from that one row, so the
+    loan is held only from there to the caller's COMMIT. A refusal writes nothing; CHECK
+    constraints refuse overfunding or overdrawing should anything slip past.
     """
     check_amount(amount, policy)
-    accounts.require_active(session, lender_id, Role.LENDER, "invest")
-    with session.begin_nested():  # a refusal undoes the reservation, not the caller's work
-        return _invest(
-            session,
-            lender_id,
-            loan_id,
-            amount,
-            idempotency_key,
-            policy,
-            now or datetime.now(UTC),
-            auto_reason,
+    now = now or datetime.now(UTC)
+    idempotency.check_key(idempotency_key)
+    request = {"loan_id": loan_id, "amount": str(amount)}
+    claimed = session.execute(
+        text(sql.CLAIM),
+        {
+            "lender": lender_id,
+            "key": idempotency_key,
+            "scope": "invest",
+            "hash": idempotency.request_hash(request),
+            "now": now,
+            "cash_code": ledger.account_code(AccountKind.LENDER_CASH, owner_id=lender_id),
+            "committed_code": ledger.account_code(AccountKind.LENDER_COMMITTED, owner_id=lender_id),
+        },
+    ).one()
+    if claimed.role != Role.LENDER or not claimed.is_active:
+        accounts.require_active(session, lender_id, Role.LENDER, "invest")  # says why
+    if claimed.claim_id is None:
+        return _replay(session, lender_id, idempotency_key, request)
+    # None only when another first investment of this lender opened the account meanwhile.
+    committed_id = claimed.committed_id or _committed_account_id(session, lender_id)
+    placed = None
+    if claimed.cash_id is not None and claimed.available >= amount:
+        placed = _place(
+            session, claimed, committed_id, lender_id, loan_id, amount, policy, now, auto_reason
         )
-
-
-def _invest(session, lender_id, loan_id, amount, idempotency_key, policy, now, auto_reason):
-    replay = idempotency.claim(
-        session, lender_id, idempotency_key, "invest", {"loan_id": loan_id, "amount": str(amount)}
+    if placed is None:
+        session.execute(text(sql.FORGET_CLAIM), {"claim_id": claimed.claim_id})
+        raise _why_refused(session, lender_id, loan_id, amount, now, policy)
+    expire(session, Loan, loan_id)
+    expire(session, LedgerAccount, claimed.cash_id)
+    expire(session, LedgerAccount, committed_id)
+    return attached(
+        session, new_note(lender_id, loan_id, amount, auto_reason, placed.id, placed.created_at)
     )
-    if replay is not None:
-        return session.get(Investment, replay.resource_id)
-    reserved = session.execute(
-        update(Loan)
-        .where(
-            Loan.id == loan_id,
-            Loan.status == LoanStatus.LISTED,
-            Loan.funding_deadline > now,
-            Loan.funded_amount + amount <= Loan.amount,
-        )
-        .values(funded_amount=Loan.funded_amount + amount, updated_at=now)
-        .returning(Loan.funded_amount, Loan.amount)
-        .execution_options(synchronize_session=False)
+
+
+def _place(session, claimed, committed_id, lender_id, loan_id, amount, policy, now, auto_reason):
+    """The second statement: the note and all it writes, or None when the loan says no."""
+    return session.execute(
+        text(sql.PLACE),
+        {
+            "lender": lender_id,
+            "loan": loan_id,
+            "amount": amount,
+            "cap": policy.max_investment_per_loan,
+            "now": now,
+            "cash_id": claimed.cash_id,
+            "committed_id": committed_id,
+            "claim_id": claimed.claim_id,
+            "auto_reason": auto_reason,
+        },
     ).first()
-    if reserved is None:
-        raise _why_not_reserved(session, loan_id, amount, now)
-    cash = _locked_account(session, AccountKind.LENDER_CASH, lender_id)
-    committed = ledger.account(session, AccountKind.LENDER_COMMITTED, owner_id=lender_id)
-    _check_limits(session, lender_id, loan_id, amount, cash, policy)
-    investment = Investment(
+
+
+def _replay(session: Session, lender_id: int, key: str, request: dict) -> Investment:
+    """The note an earlier request with this key placed (or why the key does not fit)."""
+    record = idempotency.existing(session, lender_id, key, "invest", request)
+    return session.get(Investment, record.resource_id)
+
+
+def _committed_account_id(session: Session, lender_id: int) -> int:
+    return ledger.account(session, AccountKind.LENDER_COMMITTED, owner_id=lender_id).id
+
+
+def new_note(lender_id, loan_id, amount, auto_reason, note_id, created_at) -> Investment:
+    """The note a placement just wrote, as the row reads."""
+    return Investment(
+        id=note_id,
         loan_id=loan_id,
         lender_id=lender_id,
         amount=amount,
@@ -85,32 +117,34 @@ def _invest(session, lender_id, loan_id, amount, idempotency_key, policy, now, a
         status=InvestmentStatus.COMMITTED,
         auto_invested=auto_reason is not None,
         auto_invest_reason=auto_reason,
+        created_at=created_at,
+        updated_at=created_at,
     )
+
+
+def attached(session: Session, investment: Investment) -> Investment:
+    """`investment` as a persistent object, without reading back what was just written."""
+    make_transient_to_detached(investment)
     session.add(investment)
-    session.flush()
-    ledger.post(
-        session,
-        "invest",
-        f"Note #{investment.id} in loan #{loan_id}",
-        [ledger.debit(cash, amount), ledger.credit(committed, amount)],
-        idempotency_key=f"invest:{investment.id}",
-        loan_id=loan_id,
-        user_id=lender_id,
-    )
-    idempotency.complete(session, lender_id, idempotency_key, "investment", investment.id)
-    activity.record(
-        session,
-        "loan.invested",
-        user_id=lender_id,
-        entity=investment,
-        loan_id=loan_id,
-        amount=str(amount),
-        auto=auto_reason,
-    )
-    if reserved.funded_amount == reserved.amount:
-        outbox.add(session, "issue_loan", {"loan_id": loan_id}, dedupe_key=f"issue-loan-{loan_id}")
-    _expire(session, Loan, loan_id)
     return investment
+
+
+def _why_refused(session, lender_id, loan_id, amount, now, policy) -> DomainError:
+    """The refusal a lender reads, in the order they would fix things: the listing, what is
+    left, the per-loan cap, then cash."""
+    loan = session.get(Loan, loan_id, populate_existing=True)
+    closed = why_closed(loan, now)
+    if closed is not None:
+        return closed
+    if loan.amount_left < amount:
+        return DomainError(f"Only ${loan.amount_left:,.2f} left in this loan.", field="amount")
+    held = amount_held(session, lender_id, loan_id)
+    if held + amount > policy.max_investment_per_loan:
+        return cap_error(held, policy)
+    available = ledger.balance_of(session, AccountKind.LENDER_CASH, owner_id=lender_id)
+    return InsufficientFunds(
+        f"Insufficient cash: you have ${available:,.2f} available.", field="amount"
+    )
 
 
 def check_amount(amount: Decimal, policy: LendingPolicy = DEFAULT_POLICY) -> None:
@@ -139,32 +173,17 @@ def amount_held(session: Session, lender_id: int, loan_id: int) -> Decimal:
     )
 
 
-def _check_limits(session, lender_id, loan_id, amount, cash: LedgerAccount, policy) -> None:
-    held = amount_held(session, lender_id, loan_id)
-    if held + amount > policy.max_investment_per_loan:
-        room = policy.max_investment_per_loan - held
-        raise DomainError(
-            f"You can hold at most ${policy.max_investment_per_loan:,.2f} of one loan; "
-            f"you can add ${room:,.2f} more.",
-            field="amount",
-        )
-    available = ledger.balance(session, cash.id)
-    if available < amount:
-        raise InsufficientFunds(
-            f"Insufficient cash: you have ${available:,.2f} available.", field="amount"
-        )
-
-
-def _why_not_reserved(
-    session: Session, loan_id: int, amount: Decimal, now: datetime
-) -> DomainError:
-    loan = session.get(Loan, loan_id, populate_existing=True)
-    return _closure(loan, now) or DomainError(
-        f"Only ${loan.amount_left:,.2f} left in this loan.", field="amount"
+def cap_error(held: Decimal, policy: LendingPolicy) -> DomainError:
+    """The per-loan cap's refusal, saying how much more the lender may add."""
+    room = policy.max_investment_per_loan - held
+    return DomainError(
+        f"You can hold at most ${policy.max_investment_per_loan:,.2f} of one loan; "
+        f"you can add ${room:,.2f} more.",
+        field="amount",
     )
 
 
-def _closure(loan: Loan | None, now: datetime) -> ListingClosed | None:
+def why_closed(loan: Loan | None, now: datetime) -> ListingClosed | None:
     """Why the loan takes no investment now, or None while it does."""
     if loan is None or loan.status is not LoanStatus.LISTED:
         return ListingClosed("This loan is not open for investment.", field="amount")
@@ -175,17 +194,7 @@ def _closure(loan: Loan | None, now: datetime) -> ListingClosed | None:
     return None
 
 
-def _locked_account(session: Session, kind: AccountKind, owner_id: int) -> LedgerAccount:
-    account = ledger.account(session, kind, owner_id=owner_id)
-    return session.scalars(
-        select(LedgerAccount)
-        .where(LedgerAccount.id == account.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-
-
-def _expire(session: Session, model, object_id: int) -> None:
+def expire(session: Session, model, object_id: int) -> None:
     obj = session.identity_map.get(session.identity_key(model, object_id))
     if obj is not None:
         session.expire(obj)
@@ -193,4 +202,4 @@ def _expire(session: Session, model, object_id: int) -> None:
 
 def takes_investments(loan: Loan, now: datetime) -> bool:
     """Listed, before its deadline, with something left to fund."""
-    return _closure(loan, now) is None
+    return why_closed(loan, now) is None

@@ -27,10 +27,7 @@ def claim(
     The claim lives in the caller's transaction: a concurrent request with the same key waits
     on the unique index until this one commits (then replays it) or rolls back (then runs).
     """
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise ValidationFailed(
-            {"idempotency_key": "A request key of 1 to 120 characters is required."}
-        )
+    check_key(key)
     fingerprint = request_hash(payload)
     inserted = session.execute(
         insert(IdempotencyKey)
@@ -47,12 +44,24 @@ def claim(
     ).scalar_one_or_none()
     if inserted is not None:
         return None
-    existing = session.scalars(
+    return existing(session, user_id, key, scope, payload)
+
+
+def check_key(key: str) -> None:
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ValidationFailed(
+            {"idempotency_key": "A request key of 1 to 120 characters is required."}
+        )
+
+
+def existing(session: Session, user_id: int, key: str, scope: str, payload: dict) -> IdempotencyKey:
+    """The finished record of an earlier request with this key, if it was the same request."""
+    record = session.scalars(
         select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
     ).one()
-    if existing.scope != scope or existing.request_hash != fingerprint:
+    if record.scope != scope or record.request_hash != request_hash(payload):
         raise IdempotencyMismatch("This request key was already used for a different request.")
-    return existing
+    return record
 
 
 def complete(

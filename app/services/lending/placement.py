@@ -1,0 +1,314 @@
+"""Many notes at once (the auto-invest sweep, a strategy buying across loans), set-based.
+
+`invest_many` gives each order exactly what `investing.invest` would give it, placed one after
+another in the list's order: the same checks in the same order, the same refusals, word for
+word, and the same rows. It locks every lender's cash row and every loan row up front (in id
+order, so two placements never deadlock), decides the orders in memory against what it read,
+then writes each table once.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from types import SimpleNamespace
+
+from sqlalchemy import Row, select, text
+from sqlalchemy.orm import Session
+
+from app.models import AccountKind, Investment, Loan, LoanStatus, Role
+from app.services.errors import DomainError, IdempotencyMismatch, InsufficientFunds
+from app.services.lending import investing
+from app.services.money import idempotency, ledger
+from app.services.policy import DEFAULT_POLICY, LendingPolicy
+
+
+@dataclass(frozen=True)
+class Order:
+    lender_id: int
+    loan_id: int
+    amount: Decimal
+    idempotency_key: str
+    auto_reason: str | None = None
+
+
+@dataclass
+class _Book:
+    """What the placement read under its locks, moved along as orders are accepted."""
+
+    lenders: dict[int, tuple[str, bool]]
+    cash: dict[int, tuple[int, Decimal]]  # lender -> (account id, available)
+    committed: dict[int, int]  # lender -> account id
+    loans: dict[int, Row]
+    funded: dict[int, Decimal]
+    held: dict[tuple[int, int], Decimal]
+    keys: dict[tuple[int, str], tuple[str, str, int | None]]  # scope, hash, resource id
+
+
+def invest_many(
+    session: Session,
+    orders: list[Order],
+    policy: LendingPolicy = DEFAULT_POLICY,
+    now: datetime | None = None,
+) -> list[Investment | DomainError]:
+    """Place `orders` in order; per order, its note (new or replayed) or why it was refused."""
+    now = now or datetime.now(UTC)
+    book = _read_locked(session, orders)
+    outcomes: list = []
+    accepted: list[Order] = []
+    claimed: dict[tuple[int, str], tuple[int, str]] = {}  # key -> (index in accepted, hash)
+    for order in orders:
+        outcome = _decide(book, order, claimed, policy, now)
+        if outcome is None:
+            claimed[(order.lender_id, order.idempotency_key)] = (len(accepted), _hash(order))
+            outcome = ("placed", len(accepted))
+            accepted.append(order)
+        outcomes.append(outcome)
+    placed = _write(session, book, accepted, now)
+    replayed = _replayed(session, [o[1] for o in outcomes if o[0] == "replay"])
+    return [_result(outcome, placed, replayed) for outcome in outcomes]
+
+
+def _read_locked(session: Session, orders: list[Order]) -> _Book:
+    lender_ids = sorted({o.lender_id for o in orders})
+    loan_ids = sorted({o.loan_id for o in orders})
+    lenders = {
+        row.id: (row.role, row.is_active)
+        for row in session.execute(
+            text("SELECT id, role, is_active FROM users WHERE id = ANY(:ids)"), {"ids": lender_ids}
+        )
+    }
+    real_lenders = [i for i in lender_ids if lenders.get(i) == (Role.LENDER.value, True)]
+    committed = ledger.accounts_for(session, AccountKind.LENDER_COMMITTED, "owner_id", real_lenders)
+    cash = {
+        row.owner_id: (row.id, row.available)
+        for row in session.execute(
+            text(
+                "SELECT owner_id, id, -balance AS available FROM ledger_accounts "
+                "WHERE kind = 'lender_cash' AND owner_id = ANY(:ids) ORDER BY id FOR UPDATE"
+            ),
+            {"ids": real_lenders},
+        )
+    }
+    loans = {
+        row.id: row
+        for row in session.execute(
+            text(
+                "SELECT id, status, funding_deadline, amount, funded_amount FROM loans "
+                "WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"
+            ),
+            {"ids": loan_ids},
+        )
+    }
+    held = {
+        (row.lender_id, row.loan_id): row.held
+        for row in session.execute(
+            text(
+                "SELECT lender_id, loan_id, sum(amount) AS held FROM investments "
+                "WHERE lender_id = ANY(:lenders) AND loan_id = ANY(:loans) "
+                "AND status <> 'refunded' GROUP BY lender_id, loan_id"
+            ),
+            {"lenders": real_lenders, "loans": loan_ids},
+        )
+    }
+    keys = {
+        (row.user_id, row.key): (row.scope, row.request_hash, row.resource_id)
+        for row in session.execute(
+            text(
+                "SELECT k.user_id, k.key, k.scope, k.request_hash, k.resource_id "
+                "FROM idempotency_keys k JOIN unnest(CAST(:users AS int[]), CAST(:keys AS text[])) "
+                "AS o (user_id, key) USING (user_id, key)"
+            ),
+            {"users": [o.lender_id for o in orders], "keys": [o.idempotency_key for o in orders]},
+        )
+    }
+    funded = {loan_id: loan.funded_amount for loan_id, loan in loans.items()}
+    return _Book(lenders, cash, committed, loans, funded, held, keys)
+
+
+def _decide(book: _Book, order: Order, claimed: dict, policy: LendingPolicy, now: datetime):
+    """None to accept; else ("replay", investment id) or ("refused", error), as invest would."""
+    try:
+        investing.check_amount(order.amount, policy)
+        idempotency.check_key(order.idempotency_key)
+    except DomainError as error:
+        return ("refused", error)
+    if book.lenders.get(order.lender_id) != (Role.LENDER.value, True):
+        return ("refused", _not_an_active_lender(book, order.lender_id))
+    key = (order.lender_id, order.idempotency_key)
+    if key in claimed:  # used earlier in this placement
+        index, stored_hash = claimed[key]
+        return ("placed", index) if stored_hash == _hash(order) else ("refused", _mismatch())
+    if key in book.keys:
+        scope, stored_hash, resource_id = book.keys[key]
+        if scope != "invest" or stored_hash != _hash(order):
+            return ("refused", _mismatch())
+        return ("replay", resource_id)
+    refusal = _refusal(book, order, policy, now)
+    if refusal is not None:
+        return ("refused", refusal)
+    book.funded[order.loan_id] += order.amount
+    book.held[(order.lender_id, order.loan_id)] = _held(book, order) + order.amount
+    account_id, available = book.cash[order.lender_id]
+    book.cash[order.lender_id] = (account_id, available - order.amount)
+    return None
+
+
+def _refusal(book: _Book, order: Order, policy, now) -> DomainError | None:
+    """invest's refusals in invest's order: the listing, what is left, the cap, then cash."""
+    row = book.loans.get(order.loan_id)
+    left = None if row is None else row.amount - book.funded[order.loan_id]
+    loan = (
+        None
+        if row is None
+        else SimpleNamespace(  # what `why_closed` reads of a loan
+            status=LoanStatus(row.status), funding_deadline=row.funding_deadline, amount_left=left
+        )
+    )
+    closed = investing.why_closed(loan, now)
+    if closed is not None:
+        return closed
+    if left < order.amount:
+        return DomainError(f"Only ${left:,.2f} left in this loan.", field="amount")
+    held = _held(book, order)
+    if held + order.amount > policy.max_investment_per_loan:
+        return investing.cap_error(held, policy)
+    available = book.cash.get(order.lender_id, (None, Decimal("0.00")))[1]
+    if available < order.amount:
+        return InsufficientFunds(
+            f"Insufficient cash: you have ${available:,.2f} available.", field="amount"
+        )
+    return None
+
+
+def _hash(order: Order) -> str:
+    return idempotency.request_hash({"loan_id": order.loan_id, "amount": str(order.amount)})
+
+
+def _held(book: _Book, order: Order) -> Decimal:
+    return book.held.get((order.lender_id, order.loan_id), Decimal("0.00"))
+
+
+def _not_an_active_lender(book: _Book, lender_id: int) -> DomainError:
+    role, active = book.lenders.get(lender_id, (None, False))
+    if role != Role.LENDER.value:
+        return DomainError(f"Only {Role.LENDER.value}s can invest.")
+    return DomainError("This account is suspended.")
+
+
+def _mismatch() -> IdempotencyMismatch:
+    return IdempotencyMismatch("This request key was already used for a different request.")
+
+
+def _write(session: Session, book: _Book, accepted: list[Order], now: datetime) -> list[Investment]:
+    """Every accepted order's rows, one statement per table; the new notes, in order."""
+    if not accepted:
+        return []
+    count = len(accepted)
+    note_ids = _next_ids(session, "investments_id_seq", count)
+    entry_ids = _next_ids(session, "journal_entries_id_seq", count)
+    columns = {
+        "note": note_ids,
+        "entry": entry_ids,
+        "lender": [o.lender_id for o in accepted],
+        "loan": [o.loan_id for o in accepted],
+        "amount": [o.amount for o in accepted],
+        "reason": [o.auto_reason for o in accepted],
+        "key": [o.idempotency_key for o in accepted],
+        "hash": [_hash(o) for o in accepted],
+        "amount_text": [str(o.amount) for o in accepted],
+        "cash": [book.cash[o.lender_id][0] for o in accepted],
+        "committed": [book.committed[o.lender_id] for o in accepted],
+        "now": now,
+    }
+    for statement in (NOTES, ENTRIES, POSTINGS, KEYS, AUDIT, LOANS, ISSUE):
+        session.execute(text(statement), columns)
+    for loan_id in book.loans:
+        investing.expire(session, Loan, loan_id)
+    return [
+        investing.attached(
+            session, investing.new_note(o.lender_id, o.loan_id, o.amount, o.auto_reason, i, now)
+        )
+        for o, i in zip(accepted, note_ids, strict=True)
+    ]
+
+
+def _next_ids(session: Session, sequence: str, count: int) -> list[int]:
+    return list(
+        session.execute(
+            text("SELECT nextval(CAST(:sequence AS regclass)) FROM generate_series(1, :count)"),
+            {"sequence": sequence, "count": count},
+        ).scalars()
+    )
+
+
+def _replayed(session: Session, ids: list[int]) -> dict[int, Investment]:
+    if not ids:
+        return {}
+    return {n.id: n for n in session.scalars(select(Investment).where(Investment.id.in_(ids)))}
+
+
+def _result(outcome: tuple, placed: list[Investment], replayed: dict[int, Investment]):
+    kind, value = outcome
+    if kind == "refused":
+        return value
+    return replayed[value] if kind == "replay" else placed[value]
+
+
+UNNEST = """unnest(CAST(:note AS int[]), CAST(:entry AS bigint[]), CAST(:lender AS int[]),
+    CAST(:loan AS int[]), CAST(:amount AS numeric[]), CAST(:reason AS text[]),
+    CAST(:key AS text[]), CAST(:hash AS text[]), CAST(:amount_text AS text[]),
+    CAST(:cash AS int[]), CAST(:committed AS int[]))
+    AS o (note, entry, lender, loan, amount, reason, key, hash, amount_text, cash, committed)"""
+
+NOTES = f"""
+INSERT INTO investments (id, loan_id, lender_id, amount, principal_outstanding, status,
+                         auto_invested, auto_invest_reason, created_at, updated_at)
+SELECT note, loan, lender, amount, 0, 'committed', reason IS NOT NULL, reason, :now, :now
+  FROM {UNNEST} ORDER BY note
+"""
+
+ENTRIES = f"""
+INSERT INTO journal_entries (id, kind, memo, effective_date, idempotency_key, loan_id, user_id,
+                             created_at)
+SELECT entry, 'invest', 'Note #' || note || ' in loan #' || loan, :now, 'invest:' || note,
+       loan, lender, :now
+  FROM {UNNEST} ORDER BY entry
+"""
+
+# One statement: the ledger's statement trigger moves each balance once for the whole placement.
+POSTINGS = f"""
+INSERT INTO postings (entry_id, account_id, amount)
+SELECT entry, leg.account_id, leg.amount
+  FROM {UNNEST}, LATERAL (VALUES (cash, amount), (committed, -amount)) leg (account_id, amount)
+ ORDER BY entry
+"""
+
+KEYS = f"""
+INSERT INTO idempotency_keys (user_id, key, scope, request_hash, status, response_code,
+                              resource_type, resource_id, created_at, completed_at)
+SELECT lender, key, 'invest', hash, 'done', 201, 'investment', note, :now, :now
+  FROM {UNNEST} ORDER BY note
+"""
+
+AUDIT = f"""
+INSERT INTO activity_logs (user_id, action, entity_type, entity_id, details, created_at)
+SELECT lender, 'loan.invested', 'investments', note,
+       jsonb_build_object('loan_id', loan, 'amount', amount_text, 'auto', reason), :now
+  FROM {UNNEST} ORDER BY note
+"""
+
+LOANS = f"""
+UPDATE loans l SET funded_amount = l.funded_amount + placed.total, updated_at = :now
+  FROM (SELECT loan, sum(amount) AS total FROM {UNNEST} GROUP BY loan) placed
+ WHERE l.id = placed.loan
+"""
+
+ISSUE = f"""
+INSERT INTO outbox_messages (kind, payload, dedupe_key, status, attempts, max_attempts,
+                             progress, created_at, available_at)
+SELECT 'issue_loan', jsonb_build_object('loan_id', l.id), 'issue-loan-' || l.id, 'pending',
+       0, 5, 0, :now, :now
+  FROM loans l WHERE l.id IN (SELECT DISTINCT loan FROM {UNNEST})
+   AND l.funded_amount = l.amount
+    ON CONFLICT (dedupe_key) DO NOTHING
+"""
