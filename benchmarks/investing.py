@@ -541,7 +541,6 @@ def run_bulk(app, db, policy, lender_ids, loans) -> dict:
     """20,000 orders over 200 loans in one `invest_many` call and one COMMIT."""
     from sqlalchemy.orm import Session
 
-    from app.models import Investment
     from app.services.lending import placement
 
     with app.app_context():
@@ -566,11 +565,11 @@ def run_bulk(app, db, policy, lender_ids, loans) -> dict:
             seconds = time.perf_counter() - started
     for loan_id in bulk_loans:
         loans[f"bulk {loan_id}"] = loan_id
-    notes = sum(isinstance(result, Investment) for result in results)
+    notes = sum(isinstance(result, placement.Note) for result in results)
     refused = Counter(
         type(result).__name__ + ": " + str(result)[:80]
         for result in results
-        if not isinstance(result, Investment)
+        if not isinstance(result, placement.Note)
     )
     print(
         f"bulk: {notes:,} of {len(orders):,} orders placed in {seconds:.2f} s "

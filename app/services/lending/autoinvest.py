@@ -63,7 +63,7 @@ def _place(session, orders, policy, now) -> int:
     if not orders:
         return 0
     outcomes = placement.invest_many(session, orders, policy, now or datetime.now(UTC))
-    return sum(1 for outcome in outcomes if isinstance(outcome, Investment))
+    return sum(1 for outcome in outcomes if isinstance(outcome, placement.Note))
 
 
 def why_not(rule: LenderPreference, loan: Loan) -> str | None:

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from app.models import (
@@ -45,12 +45,9 @@ def invest(
     idempotency.check_key(idempotency_key)
     request = {"loan_id": loan_id, "amount": str(amount)}
     claimed = session.execute(
-        text(sql.CLAIM),
+        sql.CLAIM,
         {
             "lender": lender_id,
-            "key": idempotency_key,
-            "scope": "invest",
-            "hash": idempotency.request_hash(request),
             "now": now,
             "cash_code": ledger.account_code(AccountKind.LENDER_CASH, owner_id=lender_id),
             "committed_code": ledger.account_code(AccountKind.LENDER_COMMITTED, owner_id=lender_id),
@@ -58,18 +55,28 @@ def invest(
     ).one()
     if claimed.role != Role.LENDER or not claimed.is_active:
         accounts.require_active(session, lender_id, Role.LENDER, "invest")  # says why
-    if claimed.claim_id is None:
-        return _replay(session, lender_id, idempotency_key, request)
     # None only when another first investment of this lender opened the account meanwhile.
     committed_id = claimed.committed_id or _committed_account_id(session, lender_id)
     placed = None
     if claimed.cash_id is not None and claimed.available >= amount:
-        placed = _place(
-            session, claimed, committed_id, lender_id, loan_id, amount, policy, now, auto_reason
-        )
+        placed = session.execute(
+            sql.PLACE,
+            {
+                "lender": lender_id,
+                "loan": loan_id,
+                "amount": amount,
+                "cap": policy.max_investment_per_loan,
+                "now": now,
+                "cash_id": claimed.cash_id,
+                "committed_id": committed_id,
+                "key": idempotency_key,
+                "scope": "invest",
+                "hash": idempotency.request_hash(request),
+                "auto_reason": auto_reason,
+            },
+        ).first()
     if placed is None:
-        session.execute(text(sql.FORGET_CLAIM), {"claim_id": claimed.claim_id})
-        raise _why_refused(session, lender_id, loan_id, amount, now, policy)
+        return _replay_or_refuse(session, lender_id, loan_id, amount, idempotency_key, now, policy)
     expire(session, Loan, loan_id)
     expire(session, LedgerAccount, claimed.cash_id)
     expire(session, LedgerAccount, committed_id)
@@ -78,28 +85,14 @@ def invest(
     )
 
 
-def _place(session, claimed, committed_id, lender_id, loan_id, amount, policy, now, auto_reason):
-    """The second statement: the note and all it writes, or None when the loan says no."""
-    return session.execute(
-        text(sql.PLACE),
-        {
-            "lender": lender_id,
-            "loan": loan_id,
-            "amount": amount,
-            "cap": policy.max_investment_per_loan,
-            "now": now,
-            "cash_id": claimed.cash_id,
-            "committed_id": committed_id,
-            "claim_id": claimed.claim_id,
-            "auto_reason": auto_reason,
-        },
-    ).first()
-
-
-def _replay(session: Session, lender_id: int, key: str, request: dict) -> Investment:
-    """The note an earlier request with this key placed (or why the key does not fit)."""
-    record = idempotency.existing(session, lender_id, key, "invest", request)
-    return session.get(Investment, record.resource_id)
+def _replay_or_refuse(session, lender_id, loan_id, amount, key, now, policy) -> Investment:
+    """The note an earlier request with this key placed (or why the key does not fit), else
+    the refusal: nothing was written."""
+    if idempotency.used(session, lender_id, key):
+        request = {"loan_id": loan_id, "amount": str(amount)}
+        record = idempotency.existing(session, lender_id, key, "invest", request)
+        return session.get(Investment, record.resource_id)
+    raise _why_refused(session, lender_id, loan_id, amount, now, policy)
 
 
 def _committed_account_id(session: Session, lender_id: int) -> int:

@@ -7,6 +7,8 @@ order, so two placements never deadlock), decides the orders in memory against w
 then writes each table once.
 """
 
+import functools
+import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -31,6 +33,17 @@ class Order:
     auto_reason: str | None = None
 
 
+@dataclass(frozen=True)
+class Note:
+    """A note an order placed (or, for a repeated key, placed before): plain values."""
+
+    id: int
+    lender_id: int
+    loan_id: int
+    amount: Decimal
+    auto_invest_reason: str | None
+
+
 @dataclass
 class _Book:
     """What the placement read under its locks, moved along as orders are accepted."""
@@ -49,7 +62,7 @@ def invest_many(
     orders: list[Order],
     policy: LendingPolicy = DEFAULT_POLICY,
     now: datetime | None = None,
-) -> list[Investment | DomainError]:
+) -> list[Note | DomainError]:
     """Place `orders` in order; per order, its note (new or replayed) or why it was refused."""
     now = now or datetime.now(UTC)
     book = _read_locked(session, orders)
@@ -180,8 +193,14 @@ def _refusal(book: _Book, order: Order, policy, now) -> DomainError | None:
     return None
 
 
+@functools.lru_cache(maxsize=65_536)  # a sweep repeats few (loan, amount) pairs
+def _hash_of(loan_id: int, amount_text: str) -> str:
+    # Keyed by the amount's text: Decimal("25") == Decimal("25.00"), but their requests differ.
+    return idempotency.request_hash({"loan_id": loan_id, "amount": amount_text})
+
+
 def _hash(order: Order) -> str:
-    return idempotency.request_hash({"loan_id": order.loan_id, "amount": str(order.amount)})
+    return _hash_of(order.loan_id, str(order.amount))
 
 
 def _held(book: _Book, order: Order) -> Decimal:
@@ -199,37 +218,48 @@ def _mismatch() -> IdempotencyMismatch:
     return IdempotencyMismatch("This request key was already used for a different request.")
 
 
-def _write(session: Session, book: _Book, accepted: list[Order], now: datetime) -> list[Investment]:
+def _write(session: Session, book: _Book, accepted: list[Order], now: datetime) -> list[Note]:
     """Every accepted order's rows, one statement per table; the new notes, in order."""
     if not accepted:
         return []
     count = len(accepted)
     note_ids = _next_ids(session, "investments_id_seq", count)
     entry_ids = _next_ids(session, "journal_entries_id_seq", count)
-    columns = {
-        "note": note_ids,
-        "entry": entry_ids,
-        "lender": [o.lender_id for o in accepted],
-        "loan": [o.loan_id for o in accepted],
-        "amount": [o.amount for o in accepted],
-        "reason": [o.auto_reason for o in accepted],
-        "key": [o.idempotency_key for o in accepted],
-        "hash": [_hash(o) for o in accepted],
-        "amount_text": [str(o.amount) for o in accepted],
-        "cash": [book.cash[o.lender_id][0] for o in accepted],
-        "committed": [book.committed[o.lender_id] for o in accepted],
-        "now": now,
-    }
+    rows = (
+        (note, entry, o.lender_id, o.loan_id, o.amount, o.auto_reason, o.idempotency_key,
+         _hash(o), str(o.amount), book.cash[o.lender_id][0], book.committed[o.lender_id])
+        for o, note, entry in zip(accepted, note_ids, entry_ids, strict=True)
+    )  # fmt: skip
+    session.execute(text(STAGE))
+    _copy(session, "placed_notes", rows)  # one round trip, whatever the count
+    session.execute(text("ANALYZE placed_notes"))
     for statement in (NOTES, ENTRIES, POSTINGS, KEYS, AUDIT, LOANS, ISSUE):
-        session.execute(text(statement), columns)
+        session.execute(text(statement), {"now": now})
+    session.execute(text("DROP TABLE placed_notes"))
     for loan_id in book.loans:
         investing.expire(session, Loan, loan_id)
     return [
-        investing.attached(
-            session, investing.new_note(o.lender_id, o.loan_id, o.amount, o.auto_reason, i, now)
-        )
+        Note(i, o.lender_id, o.loan_id, o.amount, o.auto_reason)
         for o, i in zip(accepted, note_ids, strict=True)
     ]
+
+
+def _copy(session: Session, table: str, rows) -> None:
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join(_copy_text(value) for value in row) + "\n")
+    buffer.seek(0)
+    session.connection().connection.cursor().copy_expert(f"COPY {table} FROM STDIN", buffer)
+
+
+def _copy_text(value) -> str:
+    """A value in COPY's text format: \\N for NULL, the format's escapes for the rest."""
+    if value is None:
+        return "\\N"
+    return str(value).translate(COPY_ESCAPES)
+
+
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def _next_ids(session: Session, sequence: str, count: int) -> list[int]:
@@ -241,74 +271,84 @@ def _next_ids(session: Session, sequence: str, count: int) -> list[int]:
     )
 
 
-def _replayed(session: Session, ids: list[int]) -> dict[int, Investment]:
+def _replayed(session: Session, ids: list[int]) -> dict[int, Note]:
     if not ids:
         return {}
-    return {n.id: n for n in session.scalars(select(Investment).where(Investment.id.in_(ids)))}
+    found = session.execute(
+        select(
+            Investment.id,
+            Investment.lender_id,
+            Investment.loan_id,
+            Investment.amount,
+            Investment.auto_invest_reason,
+        ).where(Investment.id.in_(ids))
+    )
+    return {row.id: Note(*row) for row in found}
 
 
-def _result(outcome: tuple, placed: list[Investment], replayed: dict[int, Investment]):
+def _result(outcome: tuple, placed: list[Note], replayed: dict[int, Note]):
     kind, value = outcome
     if kind == "refused":
         return value
     return replayed[value] if kind == "replay" else placed[value]
 
 
-UNNEST = """unnest(CAST(:note AS int[]), CAST(:entry AS bigint[]), CAST(:lender AS int[]),
-    CAST(:loan AS int[]), CAST(:amount AS numeric[]), CAST(:reason AS text[]),
-    CAST(:key AS text[]), CAST(:hash AS text[]), CAST(:amount_text AS text[]),
-    CAST(:cash AS int[]), CAST(:committed AS int[]))
-    AS o (note, entry, lender, loan, amount, reason, key, hash, amount_text, cash, committed)"""
+STAGE = """
+CREATE TEMP TABLE placed_notes (
+    note int, entry bigint, lender int, loan int, amount numeric(14, 2), reason text, key text,
+    hash text, amount_text text, cash int, committed int
+)
+"""
 
-NOTES = f"""
+NOTES = """
 INSERT INTO investments (id, loan_id, lender_id, amount, principal_outstanding, status,
                          auto_invested, auto_invest_reason, created_at, updated_at)
 SELECT note, loan, lender, amount, 0, 'committed', reason IS NOT NULL, reason, :now, :now
-  FROM {UNNEST} ORDER BY note
+  FROM placed_notes ORDER BY note
 """
 
-ENTRIES = f"""
+ENTRIES = """
 INSERT INTO journal_entries (id, kind, memo, effective_date, idempotency_key, loan_id, user_id,
                              created_at)
 SELECT entry, 'invest', 'Note #' || note || ' in loan #' || loan, :now, 'invest:' || note,
        loan, lender, :now
-  FROM {UNNEST} ORDER BY entry
+  FROM placed_notes ORDER BY entry
 """
 
 # One statement: the ledger's statement trigger moves each balance once for the whole placement.
-POSTINGS = f"""
+POSTINGS = """
 INSERT INTO postings (entry_id, account_id, amount)
 SELECT entry, leg.account_id, leg.amount
-  FROM {UNNEST}, LATERAL (VALUES (cash, amount), (committed, -amount)) leg (account_id, amount)
+  FROM placed_notes, LATERAL (VALUES (cash, amount), (committed, -amount)) leg (account_id, amount)
  ORDER BY entry
 """
 
-KEYS = f"""
+KEYS = """
 INSERT INTO idempotency_keys (user_id, key, scope, request_hash, status, response_code,
                               resource_type, resource_id, created_at, completed_at)
 SELECT lender, key, 'invest', hash, 'done', 201, 'investment', note, :now, :now
-  FROM {UNNEST} ORDER BY note
+  FROM placed_notes ORDER BY note
 """
 
-AUDIT = f"""
+AUDIT = """
 INSERT INTO activity_logs (user_id, action, entity_type, entity_id, details, created_at)
 SELECT lender, 'loan.invested', 'investments', note,
        jsonb_build_object('loan_id', loan, 'amount', amount_text, 'auto', reason), :now
-  FROM {UNNEST} ORDER BY note
+  FROM placed_notes ORDER BY note
 """
 
-LOANS = f"""
+LOANS = """
 UPDATE loans l SET funded_amount = l.funded_amount + placed.total, updated_at = :now
-  FROM (SELECT loan, sum(amount) AS total FROM {UNNEST} GROUP BY loan) placed
+  FROM (SELECT loan, sum(amount) AS total FROM placed_notes GROUP BY loan) placed
  WHERE l.id = placed.loan
 """
 
-ISSUE = f"""
+ISSUE = """
 INSERT INTO outbox_messages (kind, payload, dedupe_key, status, attempts, max_attempts,
                              progress, created_at, available_at)
 SELECT 'issue_loan', jsonb_build_object('loan_id', l.id), 'issue-loan-' || l.id, 'pending',
        0, 5, 0, :now, :now
-  FROM loans l WHERE l.id IN (SELECT DISTINCT loan FROM {UNNEST})
+  FROM loans l WHERE l.id IN (SELECT DISTINCT loan FROM placed_notes)
    AND l.funded_amount = l.amount
     ON CONFLICT (dedupe_key) DO NOTHING
 """

@@ -54,6 +54,17 @@ def check_key(key: str) -> None:
         )
 
 
+def used(session: Session, user_id: int, key: str) -> bool:
+    return (
+        session.scalar(
+            select(IdempotencyKey.id).where(
+                IdempotencyKey.user_id == user_id, IdempotencyKey.key == key
+            )
+        )
+        is not None
+    )
+
+
 def existing(session: Session, user_id: int, key: str, scope: str, payload: dict) -> IdempotencyKey:
     """The finished record of an earlier request with this key, if it was the same request."""
     record = session.scalars(
