@@ -35,10 +35,8 @@ def invest(
 ) -> Investment:
     """Commit `amount` of a lender's cash to a listed loan; the same key twice has one effect.
 
-    Two statements (see `investing_sql`): the first locks the lender's cash, the second
-    reserves the loan's remaining amount and writes everything else from that one row, so the
-    loan is held only from there to the caller's COMMIT. A refusal writes nothing; CHECK
-    constraints refuse overfunding or overdrawing should anything slip past.
+    Two statements (`investing_sql`): the first locks the lender's cash, the second reserves
+    the loan and writes all else from its row. A refusal writes nothing; CHECKs back it up.
     """
     check_amount(amount, policy)
     now = now or datetime.now(UTC)
