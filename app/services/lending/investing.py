@@ -78,8 +78,8 @@ def invest(
     expire(session, Loan, loan_id)
     expire(session, LedgerAccount, claimed.cash_id)
     expire(session, LedgerAccount, committed_id)
-    return attached(
-        session, new_note(lender_id, loan_id, amount, auto_reason, placed.id, placed.created_at)
+    return _attached(
+        session, _new_note(lender_id, loan_id, amount, auto_reason, placed.id, placed.created_at)
     )
 
 
@@ -97,8 +97,8 @@ def _committed_account_id(session: Session, lender_id: int) -> int:
     return ledger.account(session, AccountKind.LENDER_COMMITTED, owner_id=lender_id).id
 
 
-def new_note(lender_id, loan_id, amount, auto_reason, note_id, created_at) -> Investment:
-    """The note a placement just wrote, as the row reads."""
+def _new_note(lender_id, loan_id, amount, auto_reason, note_id, created_at) -> Investment:
+    """The note PLACE just wrote, as its row reads."""
     return Investment(
         id=note_id,
         loan_id=loan_id,
@@ -113,7 +113,7 @@ def new_note(lender_id, loan_id, amount, auto_reason, note_id, created_at) -> In
     )
 
 
-def attached(session: Session, investment: Investment) -> Investment:
+def _attached(session: Session, investment: Investment) -> Investment:
     """`investment` as a persistent object, without reading back what was just written."""
     make_transient_to_detached(investment)
     session.add(investment)
