@@ -1,6 +1,11 @@
-"""Shared benchmark plumbing: a fresh, migrated database and an app bound to it."""
+"""Shared benchmark plumbing: a fresh, migrated database, an app bound to it, gunicorn."""
 
+import http.client
 import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from flask_migrate import upgrade
@@ -27,3 +32,46 @@ def fresh_app(default_name: str):
     with app.app_context():
         upgrade(directory=str(MIGRATIONS))
     return app
+
+
+def serve_gunicorn(target: str, environment: dict) -> subprocess.Popen:
+    """`target` on gunicorn, 2 sync workers, on a free port (`.port`), once a worker answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            "2",
+            "-k",
+            "sync",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",
+            "--log-level",
+            "warning",
+            target,
+        ],
+        cwd=ROOT,
+        env=environment,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:  # listening is not serving: wait for a worker to answer (any status)
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection.request("GET", "/")
+            connection.getresponse().read()
+            connection.close()
+            process.port = port
+            return process
+        except (http.client.HTTPException, OSError):
+            time.sleep(0.3)
+    process.kill()
+    raise SystemExit(f"{target} did not start")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

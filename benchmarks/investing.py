@@ -31,9 +31,7 @@ import json
 import os
 import secrets
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -48,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import text  # noqa: E402
 
-from benchmarks._setup import ROOT, fresh_app  # noqa: E402
+from benchmarks._setup import fresh_app, serve_gunicorn  # noqa: E402
 
 NOTE = Decimal("25.00")
 CASH_EACH = Decimal("1000000.00")  # 40,000 notes per lender: cash never runs out
@@ -398,8 +396,8 @@ def http_phases(app, url, people, floor_lenders, hot, seconds, phases) -> None:
         "API_MONEY_RATE_LIMIT": "1000000 per minute",
         "MAX_INVESTMENT_PER_LOAN": str(BIG_CAP),
     }
-    product = serve("wsgi:app", environment)
-    floor = serve("benchmarks.investing_floor:app", environment)
+    product = serve_gunicorn("wsgi:app", environment)
+    floor = serve_gunicorn("benchmarks.investing_floor:app", environment)
     tokens = RoundRobin(people["tokens"])
     try:
 
@@ -446,43 +444,6 @@ def http_phases(app, url, people, floor_lenders, hot, seconds, phases) -> None:
         )
 
 
-def serve(target: str, environment: dict) -> subprocess.Popen:
-    """gunicorn as the marketplace benchmark runs it: 2 sync workers."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-w",
-            "2",
-            "-k",
-            "sync",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--no-control-socket",
-            "--log-level",
-            "warning",
-            target,
-        ],
-        cwd=ROOT,
-        env=environment,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:  # listening is not serving: wait for a worker to answer (any status)
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            connection.request("GET", "/")
-            connection.getresponse().read()
-            connection.close()
-            process.port = port
-            return process
-        except (http.client.HTTPException, OSError):
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit(f"{target} did not start")
-
-
 def load(server, build, seconds: float, connections: int) -> dict:
     """`connections` keep-alive clients POSTing for `seconds`; 200/201 count, the rest are listed.
 
@@ -526,12 +487,6 @@ def load(server, build, seconds: float, connections: int) -> dict:
         "statuses": {str(k): v for k, v in statuses.items()},
         "sample": samples[:1],
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # --- bulk --------------------------------------------------------------------------------------

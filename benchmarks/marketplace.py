@@ -11,9 +11,7 @@ import json
 import os
 import re
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -25,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import text  # noqa: E402
 
-from benchmarks._setup import ROOT, fresh_app  # noqa: E402
+from benchmarks._setup import fresh_app, serve_gunicorn  # noqa: E402
 
 QUERY = "grade=A&term=36&min_amount=5000&max_amount=20000&sort=rate&page=21"
 PASSWORD = "benchmark lender phrase 91"
@@ -51,8 +49,8 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
         "LOGIN_RATE_LIMIT": "1000 per minute",
     }
-    product = serve("wsgi:app", environment)
-    floor = serve("benchmarks.marketplace_floor:app", environment)
+    product = serve_gunicorn("wsgi:app", environment)
+    floor = serve_gunicorn("benchmarks.marketplace_floor:app", environment)
     try:
         cookie = sign_in(product, email)
         results = {}
@@ -140,39 +138,6 @@ def seed(loans: int) -> str:
     return lender.email
 
 
-def serve(target: str, environment: dict) -> subprocess.Popen:
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-w",
-            "2",
-            "-k",
-            "sync",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--no-control-socket",
-            "--log-level",
-            "warning",
-            target,
-        ],
-        cwd=ROOT,
-        env=environment,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            process.port = port
-            return process
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit(f"{target} did not start")
-
-
 def sign_in(server, email: str) -> str:
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
@@ -219,12 +184,6 @@ def load(server, path: str, headers: dict, seconds: float, connections: int) -> 
         "p99": round(latencies[int(len(latencies) * 0.99)], 1),
         "n": len(latencies),
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 if __name__ == "__main__":

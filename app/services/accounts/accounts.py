@@ -285,11 +285,19 @@ def create_admin(
 def require_active(session: Session, user_id: int, role: Role, action: str) -> User:
     """The user if they are an active `role`; a DomainError naming `action` otherwise."""
     user = session.get(User, user_id)
-    if user is None or user.role is not role:
-        raise DomainError(f"Only {role.value}s can {action}.")
-    if not user.is_active:
-        raise DomainError("This account is suspended.")
+    reason = inactive_reason(user and user.role, user is not None and user.is_active, role, action)
+    if reason:
+        raise DomainError(reason)
     return user
+
+
+def inactive_reason(user_role: str | None, is_active: bool, role: Role, action: str) -> str | None:
+    """Why someone with `user_role` (None: nobody) may not `action` as an active `role`."""
+    if user_role != role:
+        return f"Only {role.value}s can {action}."
+    if not is_active:
+        return "This account is suspended."
+    return None
 
 
 def _profile_errors(changes: dict, today: date) -> dict[str, str]:

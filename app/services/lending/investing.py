@@ -51,8 +51,9 @@ def invest(
             "committed_code": ledger.account_code(AccountKind.LENDER_COMMITTED, owner_id=lender_id),
         },
     ).one()
-    if claimed.role != Role.LENDER or not claimed.is_active:
-        accounts.require_active(session, lender_id, Role.LENDER, "invest")  # says why
+    reason = accounts.inactive_reason(claimed.role, claimed.is_active, Role.LENDER, "invest")
+    if reason:
+        raise DomainError(reason)
     # None only when another first investment of this lender opened the account meanwhile.
     committed_id = claimed.committed_id or _committed_account_id(session, lender_id)
     placed = None
@@ -86,9 +87,9 @@ def invest(
 def _replay_or_refuse(session, lender_id, loan_id, amount, key, now, policy) -> Investment:
     """The note an earlier request with this key placed (or why the key does not fit), else
     the refusal: nothing was written."""
-    if idempotency.used(session, lender_id, key):
-        request = {"loan_id": loan_id, "amount": str(amount)}
-        record = idempotency.existing(session, lender_id, key, "invest", request)
+    request = {"loan_id": loan_id, "amount": str(amount)}
+    record = idempotency.existing(session, lender_id, key, "invest", request)
+    if record is not None:
         return session.get(Investment, record.resource_id)
     raise _why_refused(session, lender_id, loan_id, amount, now, policy)
 
@@ -121,18 +122,36 @@ def _attached(session: Session, investment: Investment) -> Investment:
 
 
 def _why_refused(session, lender_id, loan_id, amount, now, policy) -> DomainError:
-    """The refusal a lender reads, in the order they would fix things: the listing, what is
-    left, the per-loan cap, then cash."""
     loan = session.get(Loan, loan_id, populate_existing=True)
+    held = amount_held(session, lender_id, loan_id)
+    available = ledger.balance_of(session, AccountKind.LENDER_CASH, owner_id=lender_id)
+    return refusal(loan, amount, held, available, policy, now) or _short_of_cash(available)
+
+
+def refusal(
+    loan, amount: Decimal, held: Decimal, available: Decimal, policy: LendingPolicy, now: datetime
+) -> DomainError | None:
+    """Why an investment of `amount` is refused, in the order a lender would fix things: the
+    listing, what is left, the per-loan cap, then cash; None when nothing stands in its way.
+    `loan` needs only status, funding_deadline and amount_left (None: no such loan)."""
     closed = why_closed(loan, now)
     if closed is not None:
         return closed
     if loan.amount_left < amount:
         return DomainError(f"Only ${loan.amount_left:,.2f} left in this loan.", field="amount")
-    held = amount_held(session, lender_id, loan_id)
     if held + amount > policy.max_investment_per_loan:
-        return cap_error(held, policy)
-    available = ledger.balance_of(session, AccountKind.LENDER_CASH, owner_id=lender_id)
+        room = policy.max_investment_per_loan - held
+        return DomainError(
+            f"You can hold at most ${policy.max_investment_per_loan:,.2f} of one loan; "
+            f"you can add ${room:,.2f} more.",
+            field="amount",
+        )
+    if available < amount:
+        return _short_of_cash(available)
+    return None
+
+
+def _short_of_cash(available: Decimal) -> InsufficientFunds:
     return InsufficientFunds(
         f"Insufficient cash: you have ${available:,.2f} available.", field="amount"
     )
@@ -161,16 +180,6 @@ def amount_held(session: Session, lender_id: int, loan_id: int) -> Decimal:
             Investment.loan_id == loan_id,
             Investment.status != InvestmentStatus.REFUNDED,
         )
-    )
-
-
-def cap_error(held: Decimal, policy: LendingPolicy) -> DomainError:
-    """The per-loan cap's refusal, saying how much more the lender may add."""
-    room = policy.max_investment_per_loan - held
-    return DomainError(
-        f"You can hold at most ${policy.max_investment_per_loan:,.2f} of one loan; "
-        f"you can add ${room:,.2f} more.",
-        field="amount",
     )
 
 

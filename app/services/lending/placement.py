@@ -18,7 +18,8 @@ from sqlalchemy import Row, select, text
 from sqlalchemy.orm import Session
 
 from app.models import AccountKind, Investment, Loan, LoanStatus, Role
-from app.services.errors import DomainError, IdempotencyMismatch, InsufficientFunds
+from app.services.accounts import accounts
+from app.services.errors import DomainError
 from app.services.lending import investing
 from app.services.money import idempotency, ledger
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
@@ -145,16 +146,22 @@ def _decide(book: _Book, order: Order, claimed: dict, policy: LendingPolicy, now
         idempotency.check_key(order.idempotency_key)
     except DomainError as error:
         return ("refused", error)
-    if book.lenders.get(order.lender_id) != (Role.LENDER.value, True):
-        return ("refused", _not_an_active_lender(book, order.lender_id))
+    role, active = book.lenders.get(order.lender_id, (None, False))
+    reason = accounts.inactive_reason(role, active, Role.LENDER, "invest")
+    if reason:
+        return ("refused", DomainError(reason))
     key = (order.lender_id, order.idempotency_key)
     if key in claimed:  # used earlier in this placement
         index, stored_hash = claimed[key]
-        return ("placed", index) if stored_hash == _hash(order) else ("refused", _mismatch())
+        return (
+            ("placed", index)
+            if stored_hash == _hash(order)
+            else ("refused", idempotency.mismatch())
+        )
     if key in book.keys:
         scope, stored_hash, resource_id = book.keys[key]
         if scope != "invest" or stored_hash != _hash(order):
-            return ("refused", _mismatch())
+            return ("refused", idempotency.mismatch())
         return ("replay", resource_id)
     refusal = _refusal(book, order, policy, now)
     if refusal is not None:
@@ -167,30 +174,18 @@ def _decide(book: _Book, order: Order, claimed: dict, policy: LendingPolicy, now
 
 
 def _refusal(book: _Book, order: Order, policy, now) -> DomainError | None:
-    """invest's refusals in invest's order: the listing, what is left, the cap, then cash."""
     row = book.loans.get(order.loan_id)
-    left = None if row is None else row.amount - book.funded[order.loan_id]
     loan = (
         None
         if row is None
-        else SimpleNamespace(  # what `why_closed` reads of a loan
-            status=LoanStatus(row.status), funding_deadline=row.funding_deadline, amount_left=left
+        else SimpleNamespace(  # what `investing.refusal` reads
+            status=LoanStatus(row.status),
+            funding_deadline=row.funding_deadline,
+            amount_left=row.amount - book.funded[order.loan_id],
         )
     )
-    closed = investing.why_closed(loan, now)
-    if closed is not None:
-        return closed
-    if left < order.amount:
-        return DomainError(f"Only ${left:,.2f} left in this loan.", field="amount")
-    held = _held(book, order)
-    if held + order.amount > policy.max_investment_per_loan:
-        return investing.cap_error(held, policy)
     available = book.cash.get(order.lender_id, (None, Decimal("0.00")))[1]
-    if available < order.amount:
-        return InsufficientFunds(
-            f"Insufficient cash: you have ${available:,.2f} available.", field="amount"
-        )
-    return None
+    return investing.refusal(loan, order.amount, _held(book, order), available, policy, now)
 
 
 @functools.lru_cache(maxsize=65_536)  # a sweep repeats few (loan, amount) pairs
@@ -205,17 +200,6 @@ def _hash(order: Order) -> str:
 
 def _held(book: _Book, order: Order) -> Decimal:
     return book.held.get((order.lender_id, order.loan_id), Decimal("0.00"))
-
-
-def _not_an_active_lender(book: _Book, lender_id: int) -> DomainError:
-    role, active = book.lenders.get(lender_id, (None, False))
-    if role != Role.LENDER.value:
-        return DomainError(f"Only {Role.LENDER.value}s can invest.")
-    return DomainError("This account is suspended.")
-
-
-def _mismatch() -> IdempotencyMismatch:
-    return IdempotencyMismatch("This request key was already used for a different request.")
 
 
 def _write(session: Session, book: _Book, accepted: list[Order], now: datetime) -> list[Note]:

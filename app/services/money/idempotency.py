@@ -54,25 +54,23 @@ def check_key(key: str) -> None:
         )
 
 
-def used(session: Session, user_id: int, key: str) -> bool:
-    return (
-        session.scalar(
-            select(IdempotencyKey.id).where(
-                IdempotencyKey.user_id == user_id, IdempotencyKey.key == key
-            )
-        )
-        is not None
-    )
-
-
-def existing(session: Session, user_id: int, key: str, scope: str, payload: dict) -> IdempotencyKey:
-    """The finished record of an earlier request with this key, if it was the same request."""
+def existing(
+    session: Session, user_id: int, key: str, scope: str, payload: dict
+) -> IdempotencyKey | None:
+    """The record of an earlier request with this key (None if there was none); refused when
+    that request was a different one."""
     record = session.scalars(
         select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
-    ).one()
-    if record.scope != scope or record.request_hash != request_hash(payload):
-        raise IdempotencyMismatch("This request key was already used for a different request.")
+    ).one_or_none()
+    if record is not None and (
+        record.scope != scope or record.request_hash != request_hash(payload)
+    ):
+        raise mismatch()
     return record
+
+
+def mismatch() -> IdempotencyMismatch:
+    return IdempotencyMismatch("This request key was already used for a different request.")
 
 
 def complete(
