@@ -35,7 +35,10 @@ class Investment(TimestampMixin, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id", ondelete="RESTRICT"))
+    # Deferrable: an investment checks it at COMMIT, after it holds the loan row (investing_sql).
+    loan_id: Mapped[int] = mapped_column(
+        ForeignKey("loans.id", ondelete="RESTRICT", deferrable=True, initially="IMMEDIATE")
+    )
     lender_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     amount: Mapped[Money]
     principal_outstanding: Mapped[Money] = mapped_column(

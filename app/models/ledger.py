@@ -72,8 +72,10 @@ class JournalEntry(Base):
     reverses_entry_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("journal_entries.id", ondelete="RESTRICT"), unique=True
     )
+    # Deferrable: an investment checks it at COMMIT, after it holds the loan row (investing_sql).
     loan_id: Mapped[int | None] = mapped_column(
-        ForeignKey("loans.id", ondelete="RESTRICT"), index=True
+        ForeignKey("loans.id", ondelete="RESTRICT", deferrable=True, initially="IMMEDIATE"),
+        index=True,
     )
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="RESTRICT"), index=True

@@ -1,7 +1,9 @@
 """Investing in listed loans: multiples of $25, caps, cash, idempotency, listing state."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import event, select, text
@@ -135,9 +137,10 @@ def test_the_last_note_queues_issuance():
     assert message.payload == {"loan_id": loan.id}
 
 
-def test_an_investment_is_two_statements_and_a_refusal_writes_nothing():
-    """The hot loan row is touched by the last of two statements (issue 14's round-trip budget);
-    a refusal adds only the statements that explain it, and leaves no row behind."""
+def test_an_investment_holds_the_loan_row_for_its_last_statement_and_a_refusal_writes_nothing():
+    """Three statements, only the last touching the hot loan row (issue 14: the row is held for
+    one statement and the COMMIT); a refusal adds only the statements that explain it, and
+    leaves no row behind, whether the lender's cash or the loan's room refuses it."""
     user, loan = lender(D("100")), listed_loan("1000.00")
     db.session.flush()
     statements = []
@@ -153,10 +156,34 @@ def test_an_investment_is_two_statements_and_a_refusal_writes_nothing():
         assert _row_counts() == before
     finally:
         event.remove(connection, "before_cursor_execute", _record(statements))
-    assert [s.split()[0] for s in placed] == ["WITH", "WITH"]
-    assert "FOR UPDATE" in placed[0] and "UPDATE loans" in placed[1]
+    assert len(placed) == 3
+    assert "FOR UPDATE" in placed[0]
+    assert "INSERT INTO investments" in placed[1] and "loans" not in _tables_written(placed[1])
+    assert _tables_written(placed[2]) == ["loans", "outbox_messages"]
     assert note.amount == D("50") and db.session.get(Investment, note.id) is note
     assert cash.available_cash(db.session, user.id) == D("50")
+
+
+def test_a_loan_that_cannot_take_the_note_undoes_what_was_written_before_it():
+    """The note, its key, ledger entry and audit row are written before the loan is reserved;
+    when the reservation fails they are rolled back, and the same key works afterwards."""
+    user, loan = lender(D("1000")), listed_loan("100.00")
+    _invest(user, loan, "75")
+    before = _row_counts()
+    balances = cash.available_cash(db.session, user.id)
+    with pytest.raises(DomainError, match=r"Only \$25.00 left"):
+        _invest(user, loan, "50", request_key="second-try")
+    assert _row_counts() == before
+    assert cash.available_cash(db.session, user.id) == balances
+    with pytest.raises(ListingClosed):
+        _invest(user, SimpleNamespace(id=loan.id + 1000), "25", request_key="no-such-loan")
+    assert _row_counts() == before
+    assert _invest(user, loan, "25", request_key="second-try").amount == D("25")
+    assert_ledger_balances()
+
+
+def _tables_written(statement: str) -> list[str]:
+    return sorted(set(re.findall(r"(?:UPDATE|INSERT INTO)\s+(\w+)", statement)))
 
 
 _recorders: dict = {}
@@ -166,7 +193,7 @@ def _record(statements: list):
     """One listener per list, so it can be removed again."""
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE")):
+        if not statement.lstrip().upper().startswith(("SAVEPOINT SA_", "RELEASE SAVEPOINT SA_")):
             statements.append(statement.strip())
 
     return _recorders.setdefault(id(statements), record)

@@ -35,8 +35,9 @@ def invest(
 ) -> Investment:
     """Commit `amount` of a lender's cash to a listed loan; the same key twice has one effect.
 
-    Two statements (`investing_sql`): the first locks the lender's cash, the second reserves
-    the loan and writes all else from its row. A refusal writes nothing; CHECKs back it up.
+    Three statements (`investing_sql`): lock the lender's cash; write the note and all that
+    hangs off it; reserve the loan, whose hot row is so held for one statement and the COMMIT.
+    A refusal writes nothing; CHECKs back it up.
     """
     check_amount(amount, policy)
     now = now or datetime.now(UTC)
@@ -56,10 +57,10 @@ def invest(
         raise DomainError(reason)
     # None only when another first investment of this lender opened the account meanwhile.
     committed_id = claimed.committed_id or _committed_account_id(session, lender_id)
-    placed = None
+    note = None
     if claimed.cash_id is not None and claimed.available >= amount:
-        placed = session.execute(
-            sql.PLACE,
+        note = _place(
+            session,
             {
                 "lender": lender_id,
                 "loan": loan_id,
@@ -73,15 +74,31 @@ def invest(
                 "hash": idempotency.request_hash(request),
                 "auto_reason": auto_reason,
             },
-        ).first()
-    if placed is None:
+        )
+    if note is None:
         return _replay_or_refuse(session, lender_id, loan_id, amount, idempotency_key, now, policy)
-    expire(session, Loan, loan_id)
-    expire(session, LedgerAccount, claimed.cash_id)
-    expire(session, LedgerAccount, committed_id)
     return _attached(
-        session, _new_note(lender_id, loan_id, amount, auto_reason, placed.id, placed.created_at)
+        session, _new_note(lender_id, loan_id, amount, auto_reason, note.id, note.created_at)
     )
+
+
+def _place(session: Session, params: dict):
+    """The note and all that hangs off it, then the loan's reservation; None (and nothing
+    written) when the key was used, the cap is reached or the loan cannot take it."""
+    note = session.execute(sql.NOTE, params).first()
+    reserved = (
+        note
+        and session.execute(
+            sql.RESERVE, {"loan": params["loan"], "amount": params["amount"], "now": params["now"]}
+        ).first()
+    )
+    if reserved is None or note is None:
+        session.execute(sql.UNDO)
+        return None
+    expire(session, Loan, params["loan"])
+    expire(session, LedgerAccount, params["cash_id"])
+    expire(session, LedgerAccount, params["committed_id"])
+    return note
 
 
 def _replay_or_refuse(session, lender_id, loan_id, amount, key, now, policy) -> Investment:
@@ -99,7 +116,7 @@ def _committed_account_id(session: Session, lender_id: int) -> int:
 
 
 def _new_note(lender_id, loan_id, amount, auto_reason, note_id, created_at) -> Investment:
-    """The note PLACE just wrote, as its row reads."""
+    """The note NOTE just wrote, as its row reads."""
     return Investment(
         id=note_id,
         loan_id=loan_id,

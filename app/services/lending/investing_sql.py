@@ -1,12 +1,12 @@
-"""The two statements behind `investing.invest`, compiled once.
+"""The three statements behind `investing.invest`, compiled once.
 
-An investment is two round trips before COMMIT. The first locks the lender's cash row (every
+An investment is three round trips before COMMIT. The first locks the lender's cash row (every
 movement of a lender's cash locks it, so what it shows cannot change under us, and two
 investments by one lender take turns). The second checks the request key and what the lender
-holds in the loan, reserves the loan's remaining amount with the guarded UPDATE and writes the
-note, the key, its balanced ledger entry, the audit row and, for the last note, the issuance
-job, all from that UPDATE's one row: the hot loan row is held from that statement until the
-COMMIT right after it.
+holds in the loan and writes the note, the key, its balanced ledger entry and the audit row,
+behind a savepoint. The third is the guarded UPDATE of the loan (and, for the last note, the
+issuance job): the hot loan row is held for that statement and the COMMIT right after it. If
+the loan cannot take the note, the second statement is rolled back to its savepoint.
 """
 
 from sqlalchemy import text
@@ -34,25 +34,24 @@ SELECT (SELECT role FROM lender) AS role, (SELECT is_active FROM lender) AS is_a
 """)
 
 # Parameters: lender, loan, amount, cap, now, cash_id, committed_id, key, scope, hash,
-# auto_reason. Nothing but the loan UPDATE touches a row another lender needs; every write
-# hangs off its row. The key is looked up in this statement's snapshot, taken after the cash
-# lock: an earlier request with it by this lender has committed by then.
-PLACE = text("""
-WITH reserved AS (
-    UPDATE loans SET funded_amount = funded_amount + :amount, updated_at = :now
-     WHERE id = :loan AND status = 'listed' AND funding_deadline > :now
-       AND funded_amount + :amount <= amount
-       AND :amount + (SELECT coalesce(sum(n.amount), 0) FROM investments n
+# auto_reason. Everything but the loan's row, behind a savepoint that a refused reservation
+# rolls back to. Nothing here touches a row another lender needs: the lender's own notes and
+# key (their cash lock makes their requests take turns, and this snapshot is taken after it),
+# their own ledger accounts. The foreign keys to the loan are checked at COMMIT, when this
+# transaction already holds the loan row: checked now, every investor would take a share lock
+# on the hot row before the one who updates it.
+NOTE = text("""
+SAVEPOINT invest_note;
+SET CONSTRAINTS fk_investments_loan_id_loans, fk_journal_entries_loan_id_loans DEFERRED;
+WITH note AS (
+    INSERT INTO investments (loan_id, lender_id, amount, principal_outstanding, status,
+                             auto_invested, auto_invest_reason, created_at, updated_at)
+    SELECT :loan, :lender, :amount, 0, 'committed', :auto_reason IS NOT NULL, :auto_reason,
+           :now, :now
+     WHERE :amount + (SELECT coalesce(sum(n.amount), 0) FROM investments n
                        WHERE n.lender_id = :lender AND n.loan_id = :loan
                          AND n.status <> 'refunded') <= :cap
        AND NOT EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.user_id = :lender AND k.key = :key)
-    RETURNING id, funded_amount, amount
-), note AS (
-    INSERT INTO investments (loan_id, lender_id, amount, principal_outstanding, status,
-                             auto_invested, auto_invest_reason, created_at, updated_at)
-    SELECT id, :lender, :amount, 0, 'committed', :auto_reason IS NOT NULL, :auto_reason,
-           :now, :now
-      FROM reserved
     RETURNING id, created_at
 ), claim AS (
     INSERT INTO idempotency_keys (user_id, key, scope, request_hash, status, response_code,
@@ -77,6 +76,18 @@ WITH reserved AS (
                               'auto', :auto_reason),
            :now
       FROM note
+)
+SELECT note.id, note.created_at FROM note
+""")
+
+# Parameters: loan, amount, now. The last statement before COMMIT, so the hot row is held for
+# this statement and the COMMIT alone; the note that fills the loan queues its issuance.
+RESERVE = text("""
+WITH reserved AS (
+    UPDATE loans SET funded_amount = funded_amount + :amount, updated_at = :now
+     WHERE id = :loan AND status = 'listed' AND funding_deadline > :now
+       AND funded_amount + :amount <= amount
+    RETURNING id, funded_amount, amount
 ), issue AS (
     INSERT INTO outbox_messages (kind, payload, dedupe_key, status, attempts, max_attempts,
                                  progress, created_at, available_at)
@@ -85,6 +96,7 @@ WITH reserved AS (
       FROM reserved WHERE funded_amount = amount
         ON CONFLICT (dedupe_key) DO NOTHING
 )
-SELECT note.id, note.created_at, reserved.funded_amount, reserved.amount
-  FROM note, reserved
+SELECT funded_amount, amount FROM reserved
 """)
+
+UNDO = text("ROLLBACK TO SAVEPOINT invest_note")
