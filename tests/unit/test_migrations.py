@@ -68,3 +68,61 @@ def test_notification_links_become_endpoints_and_back(migration_app):
     with engine.connect() as connection:
         links = connection.execute(text("SELECT link FROM notifications ORDER BY id")).scalars()
         assert list(links) == [*list(OLD_LINKS)[:-1], None]
+
+
+def test_reset_links_stored_by_earlier_versions_are_forgotten(migration_app):
+    """0009: the tokens old reset notifications and their emails kept are gone (hole 1)."""
+    other, engine = migration_app
+    with other.app_context():
+        upgrade(directory=MIGRATIONS, revision="0008")
+    token = "eyJpZCI6MX0.old-token.signature"
+    with engine.begin() as connection:
+        user = connection.execute(
+            text(
+                "INSERT INTO users (email, password_hash, role, first_name, last_name) "
+                "VALUES ('r@example.com', 'x', 'lender', 'R', 'S') RETURNING id"
+            )
+        ).scalar_one()
+        notices = [
+            connection.execute(
+                text(
+                    "INSERT INTO notifications (user_id, kind, title, body, link_endpoint, "
+                    "link_args, created_at) VALUES (:user, :kind, 't', 'b', :endpoint, "
+                    "CAST(:args AS jsonb), now()) RETURNING id"
+                ),
+                {"user": user, "kind": kind, "endpoint": endpoint, "args": args},
+            ).scalar_one()
+            for kind, endpoint, args in (
+                ("auth.password_reset", "auth.password_reset_form", f'{{"token": "{token}"}}'),
+                ("loan.offered", "borrower.application_show", '{"loan_id": 7}'),
+            )
+        ]
+        for notice in notices:
+            connection.execute(
+                text(
+                    "INSERT INTO email_messages (notification_id, to_address, subject, "
+                    "text_body, html_body, status, attempts, created_at) VALUES (:id, "
+                    "'r@example.com', 's', :body, :body, 'sent', 1, now())"
+                ),
+                {
+                    "id": notice,
+                    "body": f"Open https://x.example/password/reset/{token}"
+                    if notice == notices[0]
+                    else "Your offer: https://x.example/borrower/7",
+                },
+            )
+    with other.app_context():
+        upgrade(directory=MIGRATIONS, revision="0009")
+    with engine.connect() as connection:
+        everything = connection.execute(
+            text(
+                "SELECT string_agg(concat_ws(' ', n.link_endpoint, n.link_args, e.text_body, "
+                "e.html_body), ' ') FROM notifications n JOIN email_messages e "
+                "ON e.notification_id = n.id"
+            )
+        ).scalar_one()
+        kept = connection.execute(
+            text("SELECT link_args FROM notifications WHERE kind = 'loan.offered'")
+        ).scalar_one()
+    assert token not in everything and "password/reset" not in everything
+    assert "Your offer: https://x.example/borrower/7" in everything and kept == {"loan_id": 7}

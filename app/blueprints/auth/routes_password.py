@@ -1,6 +1,6 @@
 """Forgotten passwords: ask for a link by email, then choose a new password through it."""
 
-from flask import current_app, flash, url_for
+from flask import current_app, flash, redirect, request, session, url_for
 
 from app.extensions import db, limiter
 from app.forms import attach_errors
@@ -11,6 +11,7 @@ from app.services.errors import ValidationFailed
 from .forms import ForgotPasswordForm, ResetPasswordForm
 from .routes import _client, _login_limit, bp
 
+TOKEN_KEY = "password_reset_token"  # noqa: S105 - a session key, not a secret
 SENT = "If an account uses that email, a link to set a new password is on its way (valid one hour)."
 
 
@@ -20,9 +21,7 @@ def password_forgot():
     """The same answer whether or not the email has an account (no account discovery)."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        password_reset.request_reset(
-            db.session, form.email.data, current_app.config["SECRET_KEY"], _client()
-        )
+        password_reset.request_reset(db.session, form.email.data, _client())
         db.session.commit()
         flash(SENT, "info")
         return hx_redirect(url_for("auth.login"))
@@ -30,13 +29,23 @@ def password_forgot():
     return render("auth/password_forgot.html", form=form, status=status)
 
 
-@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@bp.route("/password/reset", methods=["GET", "POST"])
 @limiter.limit(lambda: _login_limit(), methods=["POST"])
-def password_reset_form(token: str):
-    """Choose a new password; every existing session and API token of the account ends."""
+def password_reset_form():
+    """Choose a new password; every existing session and API token of the account ends.
+
+    The emailed link carries the token in its query; it moves into the session at once and the
+    browser is sent to this page's bare address, so the token is in no later request, in no
+    history entry and in no Referer."""
     secret = current_app.config["SECRET_KEY"]
+    token = request.args.get("token") if request.method == "GET" else None
+    token = token or session.get(TOKEN_KEY, "")
     if password_reset.user_for_token(db.session, token, secret) is None:
-        return render("auth/password_reset.html", form=None, token=token, status=410)
+        session.pop(TOKEN_KEY, None)
+        return render("auth/password_reset.html", form=None, status=410)
+    if "token" in request.args:
+        session[TOKEN_KEY] = token
+        return redirect(url_for("auth.password_reset_form"), 303)
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
@@ -46,7 +55,8 @@ def password_reset_form(token: str):
             attach_errors(form, error)
         else:
             db.session.commit()
+            session.pop(TOKEN_KEY, None)
             flash("Your new password is set. Sign in with it.", "success")
             return hx_redirect(url_for("auth.login"))
     status = 422 if form.is_submitted() else 200
-    return render("auth/password_reset.html", form=form, token=token, status=status)
+    return render("auth/password_reset.html", form=form, status=status)

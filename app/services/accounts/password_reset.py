@@ -1,8 +1,10 @@
 """Forgotten passwords (and imported accounts' first password): a signed, one-time, timed link.
 
 The token is signed with the app's secret and carries a fingerprint of the current password
-hash, so it stops working once it has been used (the hash changes) and after `max_age`. Nothing
-is stored but the email that carries it.
+hash, so it stops working once it has been used (the hash changes) and after `max_age`. It is
+never stored: the notification says a link was emailed, and the email job mints the token as it
+sends (`background.emails`), keeping only a redacted copy. It travels in the query string of a
+page that moves it into the session at once, so it stays out of paths, history and Referer.
 """
 
 import hashlib
@@ -21,7 +23,10 @@ SALT = "communitylend-password-reset"
 MAX_AGE_SECONDS = 3600
 
 
-def request_reset(session: Session, email: str, secret: str, client: ClientInfo) -> None:
+KIND = "auth.password_reset"  # the notification whose email carries a fresh link
+
+
+def request_reset(session: Session, email: str, client: ClientInfo) -> None:
     """Email a reset link to an active account with this email; say nothing about others."""
     try:
         email = accounts.normalise_email(email)
@@ -41,11 +46,10 @@ def request_reset(session: Session, email: str, secret: str, client: ClientInfo)
     notifications.notify(
         session,
         user.id,
-        "auth.password_reset",
+        KIND,
         "Set a new password",
         "Someone (we hope you) asked to set a new password for your CommunityLend account. The "
         "link works once, for one hour. If it was not you, ignore this email.",
-        link=("auth.password_reset_form", {"token": make_token(user, secret)}),
     )
 
 

@@ -1,6 +1,5 @@
 """Email for notifications: composed once, sent at most once, every attempt counted."""
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -9,8 +8,11 @@ from sqlalchemy.orm import Session
 
 from app.models import EmailMessage, Notification, User
 
-# (notification, user) -> (text body, html body); rendered by the web layer's templates.
-Composer = Callable[[Notification, User], tuple[str, str]]
+
+class Composer(Protocol):
+    def __call__(self, notification: Notification, user: User, *, reveal: bool) -> tuple[str, str]:
+        """(text body, html body), rendered by the web layer's templates; secrets (a reset
+        link) only when `reveal`: that copy is sent and never stored."""
 
 
 class NotSent(Exception):
@@ -33,6 +35,8 @@ def deliver(
     """Send the notification's email once; raises on SMTP failure so the outbox retries.
 
     With no mailer the message is kept as "captured" (development: the admin outbox shows it).
+    What is stored is composed without secrets; the copy handed to the mail server is composed
+    afresh, with them, on every attempt.
     """
     notification = session.get(Notification, notification_id)
     # The switch silences updates, not security mail (a password-reset link must arrive).
@@ -49,8 +53,9 @@ def deliver(
     if mailer is None:
         message.status = "captured"
         return message.status
+    text, html = compose(notification, session.get(User, notification.user_id), reveal=True)
     try:
-        mailer.send(message.to_address, message.subject, message.text_body, message.html_body)
+        mailer.send(message.to_address, message.subject, text, html)
     except NotSent as error:
         message.last_error = str(error)  # the caller commits it before the outbox retries
         raise
@@ -60,7 +65,7 @@ def deliver(
 
 def _compose(session: Session, notification: Notification, compose: Composer) -> EmailMessage:
     user = session.get(User, notification.user_id)
-    text, html = compose(notification, user)
+    text, html = compose(notification, user, reveal=False)
     message = EmailMessage(
         notification_id=notification.id,
         to_address=user.email,
