@@ -32,14 +32,10 @@ def password_forgot():
 @bp.route("/password/reset", methods=["GET", "POST"])
 @limiter.limit(lambda: _login_limit(), methods=["POST"])
 def password_reset_form():
-    """Choose a new password; every existing session and API token of the account ends.
-
-    The emailed link carries the token in its query; it moves into the session at once and the
-    browser is sent to this page's bare address, so the token is in no later request, in no
-    history entry and in no Referer."""
+    """Choose a new password (every session and API token of the account ends); the link's
+    token moves into the session at once, out of later requests, history and Referer."""
     secret = current_app.config["SECRET_KEY"]
-    token = request.args.get("token") if request.method == "GET" else None
-    token = token or session.get(TOKEN_KEY, "")
+    token = _reset_token()
     if password_reset.user_for_token(db.session, token, secret) is None:
         session.pop(TOKEN_KEY, None)
         return render("auth/password_reset.html", form=None, status=410)
@@ -60,3 +56,9 @@ def password_reset_form():
             return hx_redirect(url_for("auth.login"))
     status = 422 if form.is_submitted() else 200
     return render("auth/password_reset.html", form=form, status=status)
+
+
+def _reset_token() -> str:
+    """The token of the link just followed, else the one this browser's session holds."""
+    followed = request.args.get("token") if request.method == "GET" else None
+    return followed or session.get(TOKEN_KEY, "")
