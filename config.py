@@ -81,6 +81,8 @@ class Config:
     STRIPE_SECRET_KEY = _env("STRIPE_SECRET_KEY")
     STRIPE_PUBLISHABLE_KEY = _env("STRIPE_PUBLISHABLE_KEY")
     STRIPE_WEBHOOK_SECRET = _env("STRIPE_WEBHOOK_SECRET")
+    # Where the Stripe API answers: Stripe itself, or localstripe in tests. Production: Stripe.
+    STRIPE_API_BASE = _env("STRIPE_API_BASE", "https://api.stripe.com")
 
     LOG_LEVEL = _env("LOG_LEVEL", "INFO")
     SENTRY_DSN = _env("SENTRY_DSN")
@@ -156,6 +158,18 @@ class ProductionConfig(Config):
             found.append("SEED_DEMO_DATA must be off in production")
         if not _env("DATABASE_URL"):
             found.append("DATABASE_URL must be set in production")
+        return found + self._payment_problems()
+
+    def _payment_problems(self) -> list[str]:
+        """Without Stripe the simulated provider would credit money nobody paid."""
+        found = []
+        if not self.STRIPE_SECRET_KEY or not self.STRIPE_WEBHOOK_SECRET:
+            found.append(
+                "STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET must be set in production "
+                "(the simulated payment provider moves no real money)"
+            )
+        if self.STRIPE_API_BASE != "https://api.stripe.com":
+            found.append("STRIPE_API_BASE must be https://api.stripe.com in production")
         return found
 
 

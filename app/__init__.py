@@ -35,6 +35,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     proxies = app.config["PROXY_COUNT"]
     if proxies:  # trust X-Forwarded-* only from the proxies we really have
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+    register_input_checks(app)  # first: these must run before CSRF's check reads the form
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -116,6 +117,13 @@ def register_blueprints(app: Flask) -> None:
     json_api.register_blueprint(api.bp)
     app.extensions["json_api"] = json_api
     csrf.exempt(api.bp)  # bearer tokens, no cookies: nothing to forge
+
+
+def register_input_checks(app: Flask) -> None:
+    from app.forms import apply_body_limit, refuse_nul_input
+
+    app.before_request(apply_body_limit)
+    app.before_request(refuse_nul_input)
 
 
 def register_errorhandlers(app: Flask) -> None:

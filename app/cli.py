@@ -113,6 +113,8 @@ def settle(path: Path, business_date: str, provider: str) -> None:
     from app.models import Provider
     from app.services.servicing import settlement
 
+    if provider == "simulated" and current_app.config["APP_ENV"] == "production":
+        raise click.ClickException("Production settles no simulated money.")
     with path.open(newline="", encoding="utf-8") as handle:
         rows, errors = settlement.read_file(handle, Provider(provider))
     if errors:

@@ -1,11 +1,13 @@
-"""Form pieces every blueprint shares: money in whole cents, page numbers, idempotency keys,
-and turning a service's DomainError into field messages."""
+"""Form and query-string pieces every blueprint shares: money, whole numbers and page numbers,
+idempotency keys, NUL-free input, and turning a service's DomainError into field messages."""
 
+import re
 import uuid
 from collections.abc import Mapping
-from decimal import Decimal
 
+from flask import abort, current_app, make_response, render_template, request
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import UnprocessableEntity
 from wtforms import DecimalField, Field, HiddenField
 from wtforms.validators import (
     DataRequired,
@@ -14,33 +16,41 @@ from wtforms.validators import (
     NumberRange,
     Optional,
     StopValidation,
-    ValidationError,
 )
 
+from app.htmx import is_htmx, to_flash_region
 from app.services.errors import DomainError, ValidationFailed
+from app.services.money.money import parse_amount
 
 MAX_PAGE = 1_000_000
+# ASCII digits only: "²".isdigit() is True yet int() refuses it, and int() reads "٣" as 3.
+WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
+NUL_MESSAGE = "Text cannot contain NUL characters."
 
 
 class MoneyField(DecimalField):
-    """Dollars and cents: NaN and Infinity are refused as input, not passed on as numbers."""
+    """Dollars and cents as typed, read by `parse_amount` (no NaN, Infinity or 1e100)."""
 
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        if isinstance(self.data, Decimal) and not self.data.is_finite():
-            self.data = None
-            raise ValueError("Enter an amount in dollars and cents.")
+    what = "an amount in dollars and cents"
+    input_places: int | None = None  # decimals accepted, if more than the `places` shown
+
+    def process_formdata(self, valuelist) -> None:
+        self.data = None
+        text = valuelist[0].strip() if valuelist and isinstance(valuelist[0], str) else ""
+        if text:
+            places = self.input_places or self.places
+            self.data = parse_amount(text, places=places, what=self.what)
 
     def pre_validate(self, form) -> None:
-        typed = bool(self.raw_data and self.raw_data[0].strip())
-        if self.process_errors and typed:  # unreadable: one message, not a range check on nothing
+        if self.process_errors:  # unreadable: one message, not a range check on nothing
             raise StopValidation()
 
 
-def whole_cents(form, field) -> None:
-    """Money is entered to the cent, never finer."""
-    if field.data is not None and field.data.as_tuple().exponent < -2:
-        raise ValidationError("Use at most two decimal places.")
+class PercentField(MoneyField):
+    """A percentage as typed (to the thousandth, as stored), read the same way as money."""
+
+    what = "a percentage"
+    input_places = 3
 
 
 def money_field(label: str, minimum, maximum, *, required: bool = True, **kwargs) -> MoneyField:
@@ -56,7 +66,6 @@ def money_field(label: str, minimum, maximum, *, required: bool = True, **kwargs
                 max=maximum,
                 message=f"Enter an amount from {minimum:,} to {maximum:,}.",
             ),
-            whole_cents,
         ],
         **kwargs,
     )
@@ -77,12 +86,51 @@ class IdempotentForm(FlaskForm):
         return cls(formdata=None, idempotency_key=str(uuid.uuid4()), **data)
 
 
+def whole_number(value: str | None) -> int | None:
+    """A query-string number written in ASCII digits (at most nine), else None."""
+    return int(value) if value and WHOLE_NUMBER.fullmatch(value) else None
+
+
 def page_number(args: Mapping[str, str], name: str = "page") -> int:
     """The page a query string asks for: a whole number from 1, anything else is page 1."""
-    value = args.get(name) or ""
-    # isdecimal() alone would pass "²" and other digits int() cannot read.
-    whole = value.isascii() and value.isdecimal()
-    return min(int(value), MAX_PAGE) if whole and int(value) > 0 else 1
+    value = (args.get(name) or "").lstrip("0")
+    if value.isascii() and value.isdigit() and len(value) > 9:
+        return MAX_PAGE
+    return min(whole_number(value) or 1, MAX_PAGE)
+
+
+def body_limit(config_key: str):
+    """Let a view take request bodies up to `config[config_key]`, not MAX_CONTENT_LENGTH."""
+
+    def mark(view):
+        view.body_limit = config_key
+        return view
+
+    return mark
+
+
+def apply_body_limit() -> None:
+    """Set the view's own body limit before anything (CSRF, the NUL check) reads the form."""
+    key = getattr(current_app.view_functions.get(request.endpoint or ""), "body_limit", None)
+    if key:
+        request.max_content_length = current_app.config[key]
+
+
+def refuse_nul_input():
+    """Refuse a request with a NUL byte in any field, file name or query value (422).
+
+    PostgreSQL text cannot hold NUL, so such input would fail at the database. Checked once
+    for every request rather than per field; htmx shows the message in the flash region and
+    leaves the form as the user typed it.
+    """
+    pairs = [*request.args.items(multi=True), *request.form.items(multi=True)]
+    pairs += [(name, upload.filename or "") for name, upload in request.files.items(multi=True)]
+    if not any("\x00" in name + value for name, value in pairs):
+        return None
+    if not is_htmx():
+        abort(422, description=NUL_MESSAGE)
+    body = render_template("errors/fragment.html", error=UnprocessableEntity(NUL_MESSAGE))
+    return to_flash_region(make_response(body, 422))
 
 
 def attach_errors(form: FlaskForm, error: DomainError, field: str | None = None) -> None:

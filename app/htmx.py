@@ -51,6 +51,13 @@ def hx_login_required(login_url: str) -> Response:
     return Response(status=401, headers={"HX-Redirect": login_url})
 
 
+def to_flash_region(response: Response) -> Response:
+    """Show this answer in the page's flash region, leaving the element that asked as it was."""
+    response.headers["HX-Retarget"] = "#flash"
+    response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
 def hx_refresh(response: Response) -> Response:
     """Ask htmx to reload the page (after a rejected CSRF token)."""
     response.headers["HX-Refresh"] = "true"

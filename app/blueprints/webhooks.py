@@ -17,7 +17,7 @@ bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 @bp.post("/stripe")
 @csrf.exempt  # Stripe signs the request instead
 def stripe_event():
-    """Apply a payment the provider confirmed; duplicates and unknown kinds are acknowledged."""
+    """Apply a payment the provider confirmed; a duplicate or unusable event is answered 2xx."""
     secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
     if not secret:
         return jsonify(error="not_configured", message="Stripe webhooks are not configured."), 404
@@ -29,8 +29,11 @@ def stripe_event():
         return jsonify(error="bad_signature", message="The signature does not verify."), 400
     try:
         applied = payments.record_notice(db.session, notice, Provider.STRIPE, get_policy())
-    except DomainError as error:  # recorded; an operator follows up (the money is at Stripe)
+        status = "ok" if applied else "duplicate"
+    except DomainError as error:
+        # Recorded with its reason and answered 2xx, so Stripe does not retry what cannot
+        # work; the money is at Stripe and an operator follows up.
         log.error("stripe event %s not applied: %s", notice.id, error.message)
-        applied = True
+        status = "failed"
     db.session.commit()
-    return jsonify(status="ok" if applied else "duplicate"), 200
+    return jsonify(status=status), 200

@@ -19,8 +19,14 @@ class SimulatedGateway:
         return Charge(reference="sim_" + hashlib.sha256(key.encode()).hexdigest()[:40])
 
 
+class NoGateway(RuntimeError):
+    """Production without Stripe: no money may be taken, and none credited."""
+
+
 def gateway_for(config) -> PaymentGateway:
-    """Stripe when keys are set, otherwise the simulated gateway."""
+    """Stripe when keys are set, otherwise the simulated gateway (never in production)."""
     if config.get("STRIPE_SECRET_KEY"):
-        return StripeGateway(config["STRIPE_SECRET_KEY"])
+        return StripeGateway(config["STRIPE_SECRET_KEY"], config.get("STRIPE_API_BASE"))
+    if config.get("APP_ENV") == "production":
+        raise NoGateway("Production has no simulated payments: set STRIPE_SECRET_KEY.")
     return SimulatedGateway()

@@ -1,5 +1,6 @@
 """Stripe: a PaymentIntent per charge, and its signed webhook events read into `Notice`s."""
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from app.services.money.money import from_cents, to_cents
 from app.services.money.payments import Charge, Notice
 
 BadSignature = stripe.SignatureVerificationError
+TOKEN = re.compile(r"[!-~]{1,120}")  # printable ASCII, no spaces
 
 
 class StripeGateway:
@@ -18,15 +20,15 @@ class StripeGateway:
     provider = Provider.STRIPE
     confirms_later = True
 
-    def __init__(self, secret_key: str):
-        self.client = stripe.StripeClient(secret_key)
+    def __init__(self, secret_key: str, api_base: str | None = None):
+        addresses = {"api": api_base} if api_base else None
+        self.client = stripe.StripeClient(secret_key, base_addresses=addresses or {})
 
     def charge(self, amount: Decimal, *, metadata: dict[str, str], key: str) -> Charge:
         intent = self.client.v1.payment_intents.create(
             params={
                 "amount": to_cents(amount),
-                "currency": "usd",
-                "automatic_payment_methods": {"enabled": True},
+                "currency": "usd",  # payment methods: the account's defaults (automatic)
                 "metadata": metadata,
             },
             options={"idempotency_key": key},
@@ -35,21 +37,43 @@ class StripeGateway:
 
 
 def read_event(body: bytes, signature: str, secret: str) -> Notice:
-    """Verify a webhook delivery on its raw body; raises ValueError or BadSignature."""
-    event = stripe.Webhook.construct_event(body, signature, secret)
-    notice = {
-        "id": event.id,
-        "type": event.type,
-        "created": datetime.fromtimestamp(event.created, UTC),
-        "payload": event.to_dict(),
-    }
-    if event.type != "payment_intent.succeeded":
+    """Verify a webhook delivery on its raw body; raises ValueError or BadSignature.
+
+    Past the signature every event with an id becomes a Notice: parts that are missing or of
+    the wrong type are left empty, for `payments.record_notice` to refuse and record once.
+    """
+    event = stripe.Webhook.construct_event(body, signature, secret).to_dict()
+    event_id, created = event.get("id"), event.get("created")
+    if not (_token(event_id) and _whole(created)):
+        raise ValueError("The event has no usable id or time.")
+    try:
+        when = datetime.fromtimestamp(created, UTC)
+    except (OverflowError, OSError, ValueError) as error:
+        raise ValueError("The event's time is out of range.") from error
+    kind = str(event.get("type")).replace("\x00", "")[:100]
+    notice = {"id": event_id, "type": kind, "created": when, "payload": event}
+    if kind != "payment_intent.succeeded":
         return Notice(**notice)
-    intent = event.data.object
+    intent = _mapping(_mapping(event.get("data")).get("object"))
+    cents = intent.get("amount_received") or intent.get("amount")
+    reference = intent.get("id")
     return Notice(
         **notice,
         succeeded=True,
-        amount=from_cents(intent.amount_received or intent.amount),
-        reference=intent.id,
-        metadata=intent.metadata.to_dict() if intent.metadata else {},
+        amount=from_cents(cents) if _whole(cents) else None,
+        reference=reference if _token(reference) else None,
+        metadata=_mapping(intent.get("metadata")),
     )
+
+
+def _token(value) -> bool:
+    """An id as Stripe writes them, and as our 120-character columns hold them."""
+    return isinstance(value, str) and TOKEN.fullmatch(value) is not None
+
+
+def _mapping(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

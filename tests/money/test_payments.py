@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.integrations.payments import SimulatedGateway
-from app.models import CashTransfer, Payment, Provider
+from app.models import CashTransfer, Payment, Provider, ProviderEvent
 from app.services.errors import DomainError, IdempotencyMismatch, ValidationFailed
 from app.services.money import cash, payments
 from app.services.money.money import from_cents, to_cents
@@ -121,8 +121,9 @@ def test_a_bad_deposit_is_refused_before_the_provider_is_asked():
 def test_a_refused_notice_is_recorded_and_leaves_no_money_behind(loan):
     metadata = {"kind": "loan_payment", "loan_id": str(loan.id), "payer_id": str(loan.borrower_id)}
     notice = _succeeded("evt_3", Decimal("99999.00"), "pi_9", metadata)
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError) as refusal:
         payments.record_notice(db.session, notice, Provider.STRIPE, DEFAULT_POLICY)
+    assert db.session.get(ProviderEvent, "evt_3").failure == refusal.value.message
     assert _count(Payment) == 0
     assert_ledger_balances()
 

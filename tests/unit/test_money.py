@@ -1,15 +1,61 @@
-"""Cent-exact pro-rata splitting (largest remainder, cumulative fairness)."""
+"""Reading amounts as typed; cent-exact pro-rata splitting (largest remainder, fairness)."""
 
+import re
 from collections import Counter
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.services.money.money import cents, split_largest_remainder
+from app.services.money.money import cents, parse_amount, split_largest_remainder
 
 D = Decimal
 G13_NOTES = {1: D("25"), 2: D("50"), 3: D("125"), 4: D("300"), 5: D("9500")}
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [("1500", "1500"), ("12.50", "12.50"), (" 7 ", "7"), (".5", "0.5"), ("-3", "-3"), ("0", "0")],
+)
+def test_amounts_are_read_as_typed(text, amount):
+    assert parse_amount(text) == D(amount)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("NaN", "Enter an amount in dollars and cents."),
+        ("sNaN", "Enter an amount in dollars and cents."),
+        ("Infinity", "Enter an amount in dollars and cents."),
+        ("-Infinity", "Enter an amount in dollars and cents."),
+        ("inf", "Enter an amount in dollars and cents."),
+        ("1e100", "Enter an amount in dollars and cents."),
+        ("1E2", "Enter an amount in dollars and cents."),
+        ("0x10", "Enter an amount in dollars and cents."),
+        ("\u0661\u0660", "Enter an amount in dollars and cents."),  # Arabic-Indic 10
+        ("1,000", "Enter an amount in dollars and cents."),
+        ("1_000", "Enter an amount in dollars and cents."),
+        ("+5", "Enter an amount in dollars and cents."),
+        ("", "Enter an amount in dollars and cents."),
+        (".", "Enter an amount in dollars and cents."),
+        ("1\x00", "Enter an amount in dollars and cents."),
+        ("12.345", "Use at most two decimal places."),
+        ("1000000000.01", "Enter at most 1,000,000,000."),
+        ("9" * 5000, "Enter at most 1,000,000,000."),
+    ],
+)
+def test_anything_else_is_refused_with_a_message(text, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_amount(text)
+
+
+def test_places_limit_and_wording_are_the_callers():
+    assert parse_amount("42.125", places=3) == D("42.125")
+    with pytest.raises(ValueError, match="Enter a percentage."):
+        parse_amount("NaN", what="a percentage")
+    with pytest.raises(ValueError, match="Enter at most 200."):
+        parse_amount("201", limit=D("200"))
 
 
 def test_half_even_rounding():

@@ -138,5 +138,14 @@ def test_an_over_size_file_is_refused_with_413(client, admin, app):
     assert db.session.scalar(select(func.count()).select_from(ImportBatch)) == 0
 
 
+def test_the_import_limit_applies_before_the_csrf_check_reads_the_body(
+    client, admin, app, monkeypatch
+):
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    monkeypatch.setitem(app.config, "IMPORT_MAX_SIZE", 1024)
+    rows = [user_row(f"u{n}@example.com") for n in range(100)]
+    assert upload(client, "users", csv_bytes(USER_HEADER, rows)).status_code == 413
+
+
 def test_missing_batch_is_404(client, admin):
     assert client.get("/admin/imports/999999").status_code == 404

@@ -6,7 +6,7 @@ import pytest
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
-from app.forms import attach_errors, money_field, page_number
+from app.forms import attach_errors, money_field, page_number, whole_number
 from app.models import Role
 from app.services.errors import DomainError, ValidationFailed
 from tests.factories import UserFactory
@@ -25,7 +25,9 @@ def _form(app, **data):
         return form
 
 
-@pytest.mark.parametrize("text", ["NaN", "nan", "Infinity", "-Infinity", "sNaN", "inf"])
+@pytest.mark.parametrize(
+    "text", ["NaN", "nan", "Infinity", "-Infinity", "sNaN", "inf", "1e100", "1E2", "\u0661"]
+)
 def test_money_refuses_numbers_that_are_not_amounts(app, text):
     form = _form(app, amount=text)
     assert form.amount.data is None
@@ -55,11 +57,32 @@ def test_money_takes_dollars_and_cents(app):
         ({"page": "0"}, 1),
         ({"page": "²"}, 1),
         ({"page": "٣"}, 1),
+        ({"page": "1e3"}, 1),
+        ({"page": " 2"}, 1),
+        ({"page": "0002"}, 2),
+        ({"page": "999999"}, 999_999),
         ({"page": "9" * 40}, 1_000_000),
+        ({"page": "9" * 5000}, 1_000_000),
     ],
 )
 def test_page_number(query, page):
     assert page_number(query) == page
+
+
+@pytest.mark.parametrize(
+    ("value", "number"),
+    [
+        ("7", 7),
+        ("0", 0),
+        ("\u00b3", None),
+        ("\u0663", None),
+        ("-1", None),
+        ("9" * 10, None),
+        ("", None),
+    ],
+)
+def test_whole_number_reads_ascii_digits_only(value, number):
+    assert whole_number(value) == number
 
 
 def test_service_errors_land_on_their_fields_or_on_top(app):

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.access import role_required
 from app.extensions import db
-from app.forms import page_number
+from app.forms import page_number, whole_number
 from app.htmx import hx_redirect, render
 from app.models import ActivityLog, EmailMessage, OutboxMessage, OutboxStatus, Role
 from app.services.money import ledger
@@ -25,8 +25,9 @@ def activity_index():
     """Every sign-in, money movement, state change and admin action, filterable."""
     args = request.args
     query = select(ActivityLog).order_by(ActivityLog.id.desc())
-    if args.get("user", "").isdecimal():  # isdigit() would let "²" through to int()
-        query = query.where(ActivityLog.user_id == int(args["user"]))
+    user_id = whole_number(args.get("user"))
+    if user_id is not None:
+        query = query.where(ActivityLog.user_id == user_id)
     if args.get("action"):
         query = query.where(ActivityLog.action.startswith(args["action"]))
     if args.get("entity"):

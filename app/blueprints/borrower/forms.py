@@ -2,7 +2,6 @@
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    DecimalField,
     IntegerField,
     RadioField,
     SelectField,
@@ -12,7 +11,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app.forms import IdempotentForm, MoneyField, money_field, whole_cents
+from app.forms import IdempotentForm, MoneyField, PercentField, money_field
 from app.models import APPLICATION_LIMITS as LIMITS
 from app.models import CREDIT_FACTS, LoanPurpose
 
@@ -62,7 +61,7 @@ class ApplicationForm(FlaskForm):
         "Months since your first credit account", LIMITS["credit_history_months"][1]
     )
     revolving_balance = money_field("Credit card balances (USD)", *LIMITS["revolving_balance"])
-    revolving_utilization = DecimalField(
+    revolving_utilization = PercentField(
         "Credit utilisation (%)",
         places=1,
         validators=[
@@ -98,7 +97,7 @@ class PaymentForm(IdempotentForm):
     amount = MoneyField(
         "Amount (USD)",
         places=2,
-        validators=[Optional(), whole_cents, NumberRange(min=1, message="Enter at least $1.00.")],
+        validators=[Optional(), NumberRange(min=1, message="Enter at least $1.00.")],
     )
 
     def validate(self, extra_validators=None) -> bool:

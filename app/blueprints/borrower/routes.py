@@ -1,7 +1,6 @@
 """Borrower pages: the dashboard, applying with a live preview, the offer and the decision."""
 
 from datetime import date
-from decimal import Decimal
 
 from flask import Blueprint, abort, current_app, flash, redirect, url_for
 from flask_login import current_user
@@ -158,9 +157,8 @@ def _new_page(form: ApplicationForm) -> dict:
 
 def _preview(form: ApplicationForm) -> origination.PaymentPreview | None:
     """The live preview: at the estimated rate once the credit facts allow, else an example."""
-    try:
-        amount, term = Decimal(str(form.amount.data)), int(form.term_months.data)
-    except (TypeError, ValueError, ArithmeticError):
+    amount, term = form.amount.data, form.term_months.data
+    if amount is None or not isinstance(term, int):
         return None
     facts = {
         **{k: v for k, v in form.credit_facts().items() if v is not None},

@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask import abort, request
 from flask_login import current_user
@@ -10,12 +10,13 @@ from sqlalchemy import select
 
 from app.access import role_required
 from app.extensions import db, get_policy
-from app.forms import attach_errors
+from app.forms import attach_errors, page_number, whole_number
 from app.htmx import render, stop_polling
 from app.models import Investment, Loan, LoanPurpose, LoanStatus, Role
 from app.services.errors import DomainError
 from app.services.lending import investing, marketplace
 from app.services.money import cash
+from app.services.money.money import parse_amount
 from app.services.servicing import amortization
 
 from .forms import InvestForm
@@ -153,7 +154,7 @@ def _filters() -> marketplace.Filters:
     grades = tuple(g for g in args.getlist("grade") if g in "ABCDE" and len(g) == 1)
     return marketplace.Filters(
         grades=grades,
-        term=_int(args.get("term")),
+        term=whole_number(args.get("term")),
         purpose=args.get("purpose")
         if args.get("purpose") in {p.value for p in LoanPurpose}
         else None,
@@ -165,20 +166,17 @@ def _filters() -> marketplace.Filters:
         max_dti=_decimal(args.get("max_dti")),
         verified_only=args.get("verified") == "1",
         sort=args.get("sort") if args.get("sort") in marketplace.SORTS else "newest",
-        page=_int(args.get("page")) or 1,
+        page=page_number(args),
     )
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 7 else None
-
-
 def _decimal(value: str | None) -> Decimal | None:
+    """A filter's number, or None (ignored) when it is not a plain non-negative number."""
     try:
-        number = Decimal(value) if value else None
-    except InvalidOperation:
+        number = parse_amount(value, places=3) if value else None
+    except ValueError:
         return None
-    return number if number is not None and number.is_finite() and 0 <= number < 10**9 else None
+    return number if number is not None and number >= 0 else None
 
 
 def _key() -> str:

@@ -78,7 +78,7 @@ def complete(
     user_id: int,
     key: str,
     resource_type: str,
-    resource_id: int,
+    resource_id: int | None,
     response_code: int = 201,
 ) -> None:
     """Record what the claimed request produced, so a repeat can replay it."""

@@ -1,9 +1,37 @@
-"""Rounding rules for money: Decimal throughout, half-even to the cent at defined points."""
+"""Money rules: reading an amount as typed, Decimal throughout, half-even to the cent."""
 
+import re
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+MAX_AMOUNT = Decimal("1000000000")
+# Plain digits only: Decimal() would also read NaN, Infinity, 1e100 and other scripts' digits.
+PLAIN_NUMBER = re.compile(r"-?([0-9]*)(?:\.([0-9]*))?")
+PLACES = {1: "one decimal place", 2: "two decimal places", 3: "three decimal places"}
+
+
+def parse_amount(
+    text: str,
+    *,
+    places: int = 2,
+    limit: Decimal = MAX_AMOUNT,
+    what: str = "an amount in dollars and cents",
+) -> Decimal:
+    """Read a number as people type one ("1500", "12.50", "-3"); ValueError with a message if not.
+
+    Refused: NaN, Infinity, exponents (1e100), digits of other scripts, more than `places`
+    decimals, and anything beyond `limit` either side of zero.
+    """
+    match = PLAIN_NUMBER.fullmatch(text.strip())
+    if match is None or not (match[1] or match[2]):
+        raise ValueError(f"Enter {what}.")
+    if len(match[2] or "") > places:
+        raise ValueError(f"Use at most {PLACES.get(places, f'{places} decimal places')}.")
+    number = Decimal(match[0])
+    if abs(number) > limit:
+        raise ValueError(f"Enter at most {limit:,}.")
+    return number
 
 
 def cents(value: Decimal) -> Decimal:

@@ -4,6 +4,7 @@ Pages and the API ask this module; it talks to the provider only through `Paymen
 which `app.integrations` implements (simulated at once, or Stripe confirming by webhook).
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -13,9 +14,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.models import Loan, Payment, Provider, ProviderEvent
+from app.services.errors import DomainError
 from app.services.money import cash, idempotency
 from app.services.policy import LendingPolicy
 from app.services.servicing import repayments
+
+# What the provider hands back from our own metadata, checked before it reaches a query.
+ROW_ID = re.compile(r"[1-9][0-9]{0,8}")  # ASCII digits within PostgreSQL's integer
+KEY = re.compile(r"[^\x00]{1,120}")  # as the idempotency_key columns hold it
 
 
 @dataclass(frozen=True)
@@ -122,11 +128,15 @@ def deposit(
     scoped = f"deposit-{user_id}-{key}"
     if gateway.confirms_later:
         cash.check_deposit(session, user_id, amount)
-        gateway.charge(
-            amount,
-            metadata={"kind": "deposit", "user_id": str(user_id), "idempotency_key": key},
-            key=scoped,
-        )
+        # The key is ours to keep too: a repeat starts no second charge, whatever the provider
+        # does with its own idempotency key (Stripe keeps them for 24 hours).
+        if idempotency.claim(session, user_id, key, "deposit", {"amount": str(amount)}) is None:
+            gateway.charge(
+                amount,
+                metadata={"kind": "deposit", "user_id": str(user_id), "idempotency_key": key},
+                key=scoped,
+            )
+            idempotency.complete(session, user_id, key, "provider_charge", None, 202)
         return f"Deposit of ${amount:,.2f} started; it is added when your bank confirms it."
     replay = idempotency.claim(session, user_id, key, "deposit", {"amount": str(amount)})
     if replay is None:
@@ -146,8 +156,9 @@ def deposit(
 def record_notice(session: Session, notice: Notice, provider: Provider, policy) -> bool:
     """Store a provider event once and apply the money it confirms; False for a duplicate.
 
-    A DomainError from applying it propagates after the event row is written, so the caller
-    can log it and still commit the row (the money is at the provider: an operator follows up).
+    A DomainError from applying it (a rule refused it, or its metadata is unusable) is written
+    on the event as its `failure` and propagates, so the caller can log it and still commit the
+    row: the provider hears 2xx once, and an operator follows up (the money is at the provider).
     """
     stored = session.execute(
         insert(ProviderEvent)
@@ -155,7 +166,7 @@ def record_notice(session: Session, notice: Notice, provider: Provider, policy) 
             id=notice.id,
             provider=provider,
             type=notice.type,
-            payload=notice.payload,
+            payload=_storable(notice.payload),
             received_at=datetime.now(UTC),
         )
         .on_conflict_do_nothing(index_elements=["id"])
@@ -163,26 +174,36 @@ def record_notice(session: Session, notice: Notice, provider: Provider, policy) 
     ).scalar_one_or_none()
     if stored is None:
         return False
+    event = session.get(ProviderEvent, notice.id)
     try:
         with session.begin_nested():  # a refused event leaves no half-applied money behind
             _apply(session, notice, provider, policy)
+    except DomainError as error:
+        event.failure = error.message
+        raise
     finally:
-        session.get(ProviderEvent, notice.id).processed_at = datetime.now(UTC)
+        event.processed_at = datetime.now(UTC)
     return True
 
 
 def _apply(session: Session, notice: Notice, provider: Provider, policy) -> None:
     if not notice.succeeded:
         return  # states before success carry no money; later ones are handled by reconciliation
+    if notice.reference is None or notice.amount is None or notice.amount <= 0:
+        raise DomainError("The event names no payment, or no amount in whole cents above zero.")
     kind = notice.metadata.get("kind")
     if kind == "loan_payment":
+        loan = session.get(Loan, _metadata_id(notice, "loan_id"))
+        payer_id = _metadata_id(notice, "payer_id")
+        if loan is None or loan.borrower_id != payer_id:
+            raise DomainError("Metadata loan_id and payer_id name no loan of that borrower.")
         repayments.apply_payment(
             session,
-            int(notice.metadata["loan_id"]),
+            loan.id,
             notice.amount,
             received_on=notice.created.date(),
-            idempotency_key=notice.metadata.get("idempotency_key") or f"stripe:{notice.reference}",
-            payer_id=int(notice.metadata["payer_id"]),
+            idempotency_key=_metadata_key(notice) or f"stripe:{notice.reference}",
+            payer_id=payer_id,
             provider=provider,
             provider_ref=notice.reference,
             policy=policy,
@@ -190,8 +211,41 @@ def _apply(session: Session, notice: Notice, provider: Provider, policy) -> None
     elif kind == "deposit":
         cash.deposit(
             session,
-            int(notice.metadata["user_id"]),
+            _metadata_id(notice, "user_id"),
             notice.amount,
             provider=provider,
             provider_ref=notice.reference,
         )
+    else:
+        raise DomainError(f"Metadata kind {_shown(kind)} is neither loan_payment nor deposit.")
+
+
+def _metadata_id(notice: Notice, name: str) -> int:
+    """A row id from the event's metadata (int() would also read "٣", and overflow a query)."""
+    value = notice.metadata.get(name)
+    if not isinstance(value, str) or not ROW_ID.fullmatch(value):
+        raise DomainError(f"Metadata {name} {_shown(value)} is not an id.")
+    return int(value)
+
+
+def _metadata_key(notice: Notice) -> str | None:
+    value = notice.metadata.get("idempotency_key")
+    if value is not None and not (isinstance(value, str) and KEY.fullmatch(value)):
+        raise DomainError(f"Metadata idempotency_key {_shown(value)} is not a request key.")
+    return value
+
+
+def _shown(value: object) -> str:
+    """A value for a failure message: quoted, escaped (no NUL reaches the column), short."""
+    return "(missing)" if value is None else repr(value)[:60]
+
+
+def _storable(value):
+    """The payload as JSONB can hold it (PostgreSQL refuses NUL in text, even inside JSON)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    return value
