@@ -18,6 +18,7 @@ from app.access import SESSION_TOKEN_KEY
 from app.extensions import db, limiter
 from app.forms import attach_errors
 from app.htmx import hx_redirect, is_htmx, render
+from app.links import safe_next
 from app.models import Role
 from app.services.accounts import accounts
 from app.services.errors import DomainError, ValidationFailed
@@ -183,11 +184,7 @@ def _client() -> accounts.ClientInfo:
 
 
 def _safe_next() -> str | None:
-    target = request.args.get("next", "")
-    # Only same-site paths: "//evil.example" and "https://…" would leave the site.
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    return safe_next(request.args.get("next"))
 
 
 def _login_limit() -> str:
