@@ -59,7 +59,9 @@ def weakness(password: str, user_inputs: list[str] | tuple[str, ...] = ()) -> st
         return f"Use at least {MIN_LENGTH} characters."
     if len(password) > MAX_LENGTH:
         return f"Use at most {MAX_LENGTH} characters."
-    result = zxcvbn(password, user_inputs=[value for value in user_inputs if value])
+    # zxcvbn refuses more than 72 characters unless told otherwise; the policy allows 128.
+    inputs = [value for value in user_inputs if value]
+    result = zxcvbn(password, user_inputs=inputs, max_length=MAX_LENGTH)
     if result["score"] < MIN_STRENGTH:
         warning = result["feedback"].get("warning") or "This password is easy to guess."
         return f"{warning} Try a longer phrase of unrelated words."
