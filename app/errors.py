@@ -28,11 +28,19 @@ def _wants_json() -> bool:
 def _http_error(error: HTTPException):
     code = error.code or 500
     if _wants_json():
-        return _json_error(error, code)
-    if is_htmx():
-        return render_template("errors/fragment.html", error=error), code
-    template = f"errors/{code}.html" if code in TEMPLATED else "errors/generic.html"
-    return render_template(template, error=error), code
+        body = _json_error(error, code)
+    elif is_htmx():
+        body = render_template("errors/fragment.html", error=error)
+    else:
+        template = f"errors/{code}.html" if code in TEMPLATED else "errors/generic.html"
+        body = render_template(template, error=error)
+    return body, code, _protocol_headers(error)
+
+
+def _protocol_headers(error: HTTPException) -> list[tuple[str, str]]:
+    """What the error itself says to clients (Allow on a 405, Retry-After, WWW-Authenticate):
+    kept whatever body we answer with; its Content-Type is the body's business."""
+    return [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
 
 
 def _json_error(error: HTTPException, code: int):
@@ -49,7 +57,7 @@ def _json_error(error: HTTPException, code: int):
     if code == 400 and "_body" in fields:
         message = fields.pop("_body")
     error_name = "validation_failed" if code == 422 else error.name.lower().replace(" ", "_")
-    return jsonify(error=error_name, message=message, fields=fields), code
+    return jsonify(error=error_name, message=message, fields=fields)
 
 
 def _flatten(problems) -> list[str]:

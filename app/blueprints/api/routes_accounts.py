@@ -84,6 +84,8 @@ def profile_show():
 @bp.response(200, ProfileSchema)
 @bp.doc(summary="Change profile fields (send only those that change)")
 def profile_update(changes: dict):
+    if not changes:  # no body, or {}: a change of nothing is a mistake worth saying
+        return api_error(422, "validation_failed", "Send at least one profile field to change.")
     user = accounts.update_profile(db.session, api_user(), changes, _client())
     db.session.commit()
     return user
