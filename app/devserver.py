@@ -40,6 +40,37 @@ def _stop_embedded(server) -> None:
         print(f"[db] embedded PostgreSQL stop: {error}", file=sys.stderr)
 
 
+class ConsoleMailbox:
+    """Without SMTP_HOST, `make run` mails here: each message is printed where you ran it, so
+    sign-up and password links reach the one person who can use them (you)."""
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        from email import message_from_bytes
+
+        message = message_from_bytes(envelope.content)
+        part = next((p for p in message.walk() if p.get_content_type() == "text/plain"), message)
+        text = part.get_payload(decode=True).decode(errors="replace")
+        print(
+            f"\n[mail] to {', '.join(envelope.rcpt_tos)}: {message['Subject']}\n{text}", flush=True
+        )
+        return "250 OK"
+
+
+def start_console_mailbox() -> int:
+    """A local SMTP server that prints what it receives; returns its port."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(ConsoleMailbox(), hostname="127.0.0.1", port=port)
+    controller.start()
+    start_console_mailbox.controller = controller  # keep it alive as long as this process
+    return port
+
+
 def relay_forever(app) -> None:
     """Without Redis, the outbox is drained here, in a thread of the web process."""
     from app.background.jobs import relay
@@ -70,6 +101,9 @@ def main() -> None:
     from seeds import run as seed
 
     app = create_app()
+    if not app.config["SMTP_HOST"] and not app.config["REDIS_URL"]:  # jobs run in this process
+        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=start_console_mailbox())
+        print("SMTP_HOST not set: emails are printed here (sign-up and password links too)")
     with app.app_context():
         lines = seed(db.session) if app.config["SEED_DEMO_DATA"] else []
     if not app.config["REDIS_URL"]:

@@ -8,8 +8,8 @@ outbox page shows) is composed with `reveal=False` and says the link went to the
 from flask import current_app, render_template
 
 from app.links import external_url, notification_url
-from app.models import Notification, User
-from app.services.accounts import password_reset
+from app.models import Notification, PendingRegistration, User
+from app.services.accounts import password_reset, registration
 
 
 def _reset_link(user: User) -> str:
@@ -35,4 +35,18 @@ def compose(notification: Notification, user: User, *, reveal: bool) -> tuple[st
     return (
         render_template("emails/notification.txt", **context),
         render_template("emails/notification.html", **context),
+    )
+
+
+def compose_registration(pending: PendingRegistration, *, reveal: bool) -> tuple[str, str]:
+    """The email that confirms a sign-up's address; its link only when `reveal`."""
+    if reveal:
+        token = registration.make_token(pending, current_app.config["SECRET_KEY"])
+        link, withheld = external_url("auth.register_confirm", {"token": token}), None
+    else:
+        link, withheld = None, WITHHELD
+    context = {"pending": pending, "link": link, "withheld": withheld}
+    return (
+        render_template("emails/registration.txt", **context),
+        render_template("emails/registration.html", **context),
     )

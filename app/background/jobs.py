@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from app.background.emails import compose as compose_email
+from app.background.emails import compose_registration
 from app.extensions import db, get_policy, get_queue
 from app.integrations import smtp
 from app.models import (
@@ -18,8 +19,10 @@ from app.models import (
     LoanStatus,
     OutboxMessage,
     OutboxStatus,
+    PendingRegistration,
     User,
 )
+from app.services.accounts import registration
 from app.services.lending import autoinvest, issuance, underwriting
 from app.services.money import ledger
 from app.services.platform import emails, imports, notifications, outbox, risk_models
@@ -78,6 +81,26 @@ def send_email(payload: dict) -> None:
     except emails.NotSent:
         db.session.commit()  # keep the attempt count and error; the outbox retries with backoff
         raise
+
+
+@handler("send_registration_link")
+def send_registration_link(payload: dict) -> None:
+    """Email a sign-up its confirmation link (once; retried with backoff when SMTP fails)."""
+    pending = db.session.get(PendingRegistration, payload["pending_id"])
+    if pending is None or pending.emailed_at is not None:
+        return  # confirmed, replaced by a newer sign-up, or already sent
+    try:
+        emails.send_direct(
+            db.session,
+            to=pending.email,
+            subject="CommunityLend: confirm your email to open your account",
+            compose=lambda reveal: compose_registration(pending, reveal=reveal),
+            mailer=smtp.mailer_for(current_app.config),
+        )
+    except emails.NotSent:
+        db.session.commit()
+        raise
+    pending.emailed_at = datetime.now(UTC)
 
 
 @handler("issue_loan")
@@ -164,8 +187,9 @@ def auto_invest_lender(payload: dict) -> None:
 
 @handler("expire_listings")
 def expire_listings(payload: dict) -> None:
-    """Issue or refund listings past their deadline (hourly)."""
+    """Issue or refund listings past their deadline, and forget expired sign-ups (hourly)."""
     issuance.expire_listings(db.session, now=datetime.now(UTC), policy=get_policy())
+    registration.forget_stale(db.session)
 
 
 @handler("verify_ledger")

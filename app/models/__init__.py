@@ -36,6 +36,7 @@ from app.models.risk import HistoricalOutcome, RiskAssessment, RiskModel
 from app.models.user import (
     ApiToken,
     EmploymentStatus,
+    PendingRegistration,
     Role,
     User,
     UserSession,
@@ -86,6 +87,7 @@ __all__ = [
     "ServicingRun",
     "ServicingStatus",
     "TransferDirection",
+    "PendingRegistration",
     "User",
     "UserSession",
     "VerificationStatus",

@@ -132,3 +132,21 @@ class UserSession(Base):
     revoked_at: Mapped[datetime | None]
     ip_address: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(500))
+
+
+class PendingRegistration(Base):
+    """A sign-up waiting for its email to be confirmed; the account exists only after that.
+
+    Until then nothing about the address is settled, so registering answers the same whether
+    or not it already has an account (the email says which)."""
+
+    __tablename__ = "pending_registrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    emailed_at: Mapped[datetime | None]

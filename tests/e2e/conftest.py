@@ -11,8 +11,10 @@ from pathlib import Path
 from urllib.request import urlopen
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from config import TestConfig
+from tests.mailbox import Inbox
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
@@ -33,10 +35,24 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def live_url(app):
+def live_mailbox():
+    """A real SMTP server the live server sends its email to (sign-up links, notices)."""
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    inbox.port = controller.port
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def live_url(app, live_mailbox):
     """`python -m app.devserver` against the test database, with CSRF and jobs as in dev."""
     port = _free_port()
     environment = {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(live_mailbox.port),
+        "PUBLIC_URL": f"http://127.0.0.1:{port}",  # the links in its emails
         **os.environ,
         "APP_ENV": "development",
         "PORT": str(port),

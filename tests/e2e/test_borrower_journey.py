@@ -1,6 +1,8 @@
 """A borrower registers, completes the profile, applies with the live preview, sees the offer,
 accepts it and uploads a document, in Chromium against the live server."""
 
+import re
+import time
 import uuid
 
 import pytest
@@ -11,7 +13,7 @@ pytestmark = pytest.mark.committing
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-def _register(page, email):
+def _register(page, mailbox, email):
     page.goto("/register?role=borrower")
     page.get_by_label("First name").fill("Ana")
     page.get_by_label("Last name").fill("Journey")
@@ -19,7 +21,20 @@ def _register(page, email):
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Repeat password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("Check your email")).to_be_visible()
+    page.goto(_link_mailed_to(mailbox, email))
     expect(page).to_have_url("/account")
+
+
+def _link_mailed_to(mailbox, email: str) -> str:
+    """The confirmation link, once the live server's job thread has sent it."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for index, (recipients, _) in enumerate(mailbox.messages):
+            if recipients == [email]:
+                return re.search(r"https?://\S+/register/confirm\S*", mailbox.text_of(index))[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no email reached {email}")
 
 
 def _complete_profile(page):
@@ -36,8 +51,8 @@ def _complete_profile(page):
     expect(page.get_by_text("Profile saved.")).to_be_visible()
 
 
-def test_apply_see_the_offer_accept_and_upload(page, committed):
-    _register(page, f"borrower-{uuid.uuid4().hex[:8]}@example.com")
+def test_apply_see_the_offer_accept_and_upload(page, committed, live_mailbox):
+    _register(page, live_mailbox, f"borrower-{uuid.uuid4().hex[:8]}@example.com")
     _complete_profile(page)
     page.goto("/borrower/applications/new")
     page.get_by_label("Amount to borrow (USD)").fill("9000")

@@ -20,7 +20,7 @@ from app.forms import attach_errors
 from app.htmx import hx_redirect, is_htmx, render
 from app.links import safe_next
 from app.models import Role
-from app.services.accounts import accounts
+from app.services.accounts import accounts, registration
 from app.services.errors import DomainError, ValidationFailed
 from app.services.platform import activity
 
@@ -33,6 +33,10 @@ HOME_BY_ROLE = {
     Role.LENDER: "lender.dashboard",
     Role.ADMIN: "admin.dashboard",
 }
+CHECK_EMAIL = (
+    "Check your email: we sent a link to finish opening your account (valid one day). "
+    "If that address already has an account, the email says so."
+)
 
 
 @bp.get("/")
@@ -44,12 +48,13 @@ def home():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(lambda: _login_limit(), methods=["POST"])
 def register():
-    """Open a borrower or lender account."""
+    """Open a borrower or lender account: the same answer whether or not the email has one."""
     form = RegisterForm(role=request.args.get("role", Role.BORROWER.value))
     if form.validate_on_submit():
         try:
-            user = accounts.register(
+            registration.start(
                 db.session,
                 email=form.email.data,
                 password=form.password.data,
@@ -61,12 +66,28 @@ def register():
         except ValidationFailed as error:
             attach_errors(form, error)
         else:
-            _sign_in(user)
             db.session.commit()
-            flash("Welcome to CommunityLend. Complete your profile to get started.", "success")
-            return hx_redirect(url_for("auth.profile_show"))
+            flash(CHECK_EMAIL, "info")
+            return hx_redirect(url_for("auth.login"))
     status = 422 if form.is_submitted() else 200
     return render("auth/register.html", "register_form", form=form, status=status)
+
+
+@bp.get("/register/confirm")
+def register_confirm():
+    """The emailed link: the account is opened and signed in (once)."""
+    try:
+        user = registration.confirm(
+            db.session, request.args.get("token", ""), current_app.config["SECRET_KEY"], _client()
+        )
+    except ValidationFailed as error:
+        db.session.rollback()
+        flash(error.errors["token"], "error")
+        return redirect(url_for("auth.login"), 303)
+    _sign_in(user)
+    db.session.commit()
+    flash("Welcome to CommunityLend. Complete your profile to get started.", "success")
+    return redirect(url_for("auth.profile_show"), 303)
 
 
 @bp.route("/login", methods=["GET", "POST"])

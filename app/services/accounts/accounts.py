@@ -79,9 +79,32 @@ def register(
         errors["password"] = weak
     if errors:
         raise ValidationFailed(errors)
-    user = User(
+    return create_user(
+        session,
         email=email,
         password_hash=passwords.hash_password(password),
+        role=role,
+        first_name=first_name,
+        last_name=last_name,
+        client=client,
+    )
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    password_hash: str,
+    role: Role,
+    first_name: str,
+    last_name: str,
+    client: ClientInfo = ClientInfo(),
+) -> User:
+    """The account row, its audit entry and its welcome job, for checked and normalised values;
+    ValidationFailed when a concurrent registration took the email first."""
+    user = User(
+        email=email,
+        password_hash=password_hash,
         role=role,
         first_name=first_name.strip(),
         last_name=last_name.strip(),

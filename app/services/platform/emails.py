@@ -1,5 +1,6 @@
 """Email for notifications: composed once, sent at most once, every attempt counted."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -78,3 +79,31 @@ def _compose(session: Session, notification: Notification, compose: Composer) ->
     session.add(message)
     session.flush()
     return message
+
+
+def send_direct(
+    session: Session,
+    *,
+    to: str,
+    subject: str,
+    compose: Callable[[bool], tuple[str, str]],
+    mailer: Mailer | None,
+) -> str:
+    """Email an address that has no account yet (a sign-up's link); kept like the others, the
+    kept copy composed with `reveal=False`. Raises NotSent when the server does not take it."""
+    if mailer is not None:
+        mailer.send(to, subject, *compose(True))
+    text, html = compose(False)
+    status = "captured" if mailer is None else "sent"
+    session.add(
+        EmailMessage(
+            to_address=to,
+            subject=subject,
+            text_body=text,
+            html_body=html,
+            status=status,
+            attempts=1,
+            sent_at=datetime.now(UTC) if mailer else None,
+        )
+    )
+    return status
