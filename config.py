@@ -158,6 +158,8 @@ class ProductionConfig(Config):
             found.append("SEED_DEMO_DATA must be off in production")
         if not _env("DATABASE_URL"):
             found.append("DATABASE_URL must be set in production")
+        if not self.REDIS_URL:  # else each process keeps its own rate limits, and jobs wait
+            found.append("REDIS_URL must be set in production (rate limits and jobs)")
         return found + self._payment_problems()
 
     def _payment_problems(self) -> list[str]:

@@ -22,7 +22,7 @@ from app.models import (
     PendingRegistration,
     User,
 )
-from app.services.accounts import registration
+from app.services.accounts import registration, throttle
 from app.services.lending import autoinvest, issuance, underwriting
 from app.services.money import ledger
 from app.services.platform import emails, imports, notifications, outbox, risk_models
@@ -190,6 +190,7 @@ def expire_listings(payload: dict) -> None:
     """Issue or refund listings past their deadline, and forget expired sign-ups (hourly)."""
     issuance.expire_listings(db.session, now=datetime.now(UTC), policy=get_policy())
     registration.forget_stale(db.session)
+    throttle.forget_old(db.session, datetime.now(UTC))
 
 
 @handler("verify_ledger")

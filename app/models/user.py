@@ -150,3 +150,15 @@ class PendingRegistration(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     emailed_at: Mapped[datetime | None]
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins per email address, whether or not it has an account (so the pause
+    reveals nothing), and until when sign-in with it is paused."""
+
+    __tablename__ = "sign_in_throttles"
+
+    email_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime]

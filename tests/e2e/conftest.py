@@ -1,6 +1,7 @@
 """A live server (the dev entry point, on the test database) and real headless Chromium."""
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -32,6 +33,18 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def mailed_link(mailbox, email: str, path: str) -> str:
+    """The link to `path` in the email `email` received, once the live server has sent it."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for index, (recipients, _) in enumerate(mailbox.messages):
+            found = re.search(rf"https?://\S+{re.escape(path)}\S*", mailbox.text_of(index))
+            if recipients == [email] and found:
+                return found[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no email with {path} reached {email}")
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,13 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.models import User
+from tests.e2e.conftest import mailed_link
 
 PASSWORD = "violet anchor harvest 27"
 pytestmark = pytest.mark.committing
 
 
-def test_register_login_edit_profile_inline_and_logout(page, committed):
+def test_register_login_edit_profile_inline_and_logout(page, committed, live_mailbox):
     email = f"journey-{uuid.uuid4().hex[:8]}@example.com"
     page.goto("/")
     page.get_by_role("link", name="Apply for a loan").click()
@@ -27,6 +28,8 @@ def test_register_login_edit_profile_inline_and_logout(page, committed):
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Repeat password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("Check your email")).to_be_visible()
+    page.goto(mailed_link(live_mailbox, email, "/register/confirm"))
     expect(page).to_have_url("/account")
     expect(page.get_by_text("Your profile is incomplete")).to_be_visible()
 

@@ -1,12 +1,12 @@
 """A borrower registers, completes the profile, applies with the live preview, sees the offer,
 accepts it and uploads a document, in Chromium against the live server."""
 
-import re
-import time
 import uuid
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.e2e.conftest import mailed_link
 
 PASSWORD = "violet anchor harvest 27"
 pytestmark = pytest.mark.committing
@@ -22,19 +22,8 @@ def _register(page, mailbox, email):
     page.get_by_label("Repeat password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_text("Check your email")).to_be_visible()
-    page.goto(_link_mailed_to(mailbox, email))
+    page.goto(mailed_link(mailbox, email, "/register/confirm"))
     expect(page).to_have_url("/account")
-
-
-def _link_mailed_to(mailbox, email: str) -> str:
-    """The confirmation link, once the live server's job thread has sent it."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        for index, (recipients, _) in enumerate(mailbox.messages):
-            if recipients == [email]:
-                return re.search(r"https?://\S+/register/confirm\S*", mailbox.text_of(index))[0]
-        time.sleep(0.2)
-    raise AssertionError(f"no email reached {email}")
 
 
 def _complete_profile(page):

@@ -1,5 +1,6 @@
 """Accounts: registration, sign-in sessions, passwords and profiles."""
 
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -11,9 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.models import EmploymentStatus, Role, User, UserSession, VerificationStatus
-from app.services.accounts import api_tokens, passwords
+from app.services.accounts import api_tokens, passwords, throttle
 from app.services.errors import DomainError, ValidationFailed
-from app.services.platform import activity, outbox
+from app.services.platform import activity, notifications, outbox
 
 SELF_SERVICE_ROLES = (Role.BORROWER, Role.LENDER)
 IDLE_TIMEOUT = timedelta(minutes=30)
@@ -129,24 +130,17 @@ def create_user(
 
 
 def authenticate(session: Session, email: str, password: str, client: ClientInfo) -> User:
-    """The user with these credentials; raises DomainError with one vague message otherwise."""
-    email = email.replace("\x00", "")  # PostgreSQL text cannot hold NUL; no account has one
-    try:
-        email = normalise_email(email)
-    except ValidationFailed:
-        email = email.strip().lower()
+    """The user with these credentials; raises DomainError with one vague message otherwise,
+    and while sign-in with this email is paused (`throttle`), without trying the password."""
+    email = _typed_email(email)
+    now = datetime.now(UTC)
+    until = throttle.paused_until(session, email, now)
+    if until is not None:
+        activity.record(session, "auth.sign_in_paused", email=email, **_client(client))
+        raise DomainError(_paused(until, now))
     user = session.scalar(select(User).where(User.email == email))
     if not passwords.verify_password(user.password_hash if user else None, password):
-        if user is not None:
-            user.failed_login_count += 1
-        activity.record(
-            session,
-            "auth.sign_in_failed",
-            user_id=user.id if user else None,
-            email=email,
-            **_client(client),
-        )
-        raise DomainError("Email or password is incorrect.")
+        _failed(session, user, email, now, client)
     if not user.is_active:
         activity.record(
             session,
@@ -160,9 +154,53 @@ def authenticate(session: Session, email: str, password: str, client: ClientInfo
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     user.failed_login_count = 0
-    user.last_login_at = datetime.now(UTC)
+    user.last_login_at = now
+    throttle.clear(session, email)
     activity.record(session, "auth.signed_in", user_id=user.id, entity=user, **_client(client))
     return user
+
+
+def _typed_email(email: str) -> str:
+    email = email.replace("\x00", "")  # PostgreSQL text cannot hold NUL; no account has one
+    try:
+        return normalise_email(email)
+    except ValidationFailed:
+        return email.strip().lower()
+
+
+def _failed(session, user: User | None, email: str, now: datetime, client: ClientInfo):
+    """Count the failure, pause the address when due (telling an owner once), and refuse."""
+    failures, until = throttle.record_failure(session, email, now)
+    if user is not None:
+        user.failed_login_count += 1
+    user_id = user.id if user else None
+    activity.record(session, "auth.sign_in_failed", user_id=user_id, email=email, **_client(client))
+    if until is None:
+        raise DomainError("Email or password is incorrect.")
+    if failures == throttle.PAUSE_AFTER and user is not None:
+        activity.record(
+            session, "auth.account_locked", user_id=user.id, entity=user, **_client(client)
+        )
+        notifications.notify(
+            session,
+            user.id,
+            "auth.sign_in_paused",
+            "Sign-in to your account was paused",
+            f"After {failures} failed attempts in a row, sign-in with your email is paused for a "
+            "while. If that was not you, someone may be guessing your password: choose a new "
+            "one from the sign-in page.",
+            link=("auth.password_forgot", {}),
+        )
+    raise DomainError(_paused(until, now))
+
+
+def _paused(until: datetime, now: datetime) -> str:
+    minutes = max(1, math.ceil((until - now).total_seconds() / 60))
+    unit = "minute" if minutes == 1 else "minutes"
+    return (
+        f"Too many failed sign-ins with this email. Try again in {minutes} {unit}, or set a new "
+        "password from the link below."
+    )
 
 
 def start_session(session: Session, user: User, client: ClientInfo) -> str:

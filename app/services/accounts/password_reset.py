@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import User
-from app.services.accounts import accounts, api_tokens, passwords
+from app.services.accounts import accounts, api_tokens, passwords, throttle
 from app.services.accounts.accounts import ClientInfo
 from app.services.errors import ValidationFailed
 from app.services.platform import activity, notifications
@@ -80,6 +80,7 @@ def reset(session: Session, token: str, new_password: str, secret: str, client: 
     if weak:
         raise ValidationFailed({"password": weak})
     user.password_hash = passwords.hash_password(new_password)
+    throttle.clear(session, user.email)  # the owner proved themselves: sign-in resumes
     accounts.end_all_sessions(session, user.id)
     api_tokens.revoke_all(session, user.id)
     activity.record(
