@@ -40,6 +40,10 @@ def _int(name: str, default: int) -> int:
 class Config:
     APP_ENV = "development"
     SECRET_KEY = _env("SECRET_KEY", DEV_SECRET_KEY)
+    # Old keys, still accepted for verification after a rotation (app/keys.py).
+    SECRET_KEY_FALLBACKS = [
+        key for key in (_env("SECRET_KEY_FALLBACKS", "") or "").split(",") if key
+    ]
     DEBUG = _flag("FLASK_DEBUG", False)
     TESTING = False
 

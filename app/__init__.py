@@ -7,6 +7,7 @@ from flask_login import current_user
 from jinja2 import StrictUndefined
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app import keys
 from config import Config, config_from_env
 
 CONTENT_SECURITY_POLICY = {
@@ -31,6 +32,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         raise RuntimeError("Refusing to start: " + "; ".join(problems))
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_object(config)
+    keys.install(app)
     logging.basicConfig(level=app.config["LOG_LEVEL"])
     proxies = app.config["PROXY_COUNT"]
     if proxies:  # trust X-Forwarded-* only from the proxies we really have

@@ -5,15 +5,16 @@ and exists only in the message handed to the mail server: the stored copy (what 
 outbox page shows) is composed with `reveal=False` and says the link went to the mailbox.
 """
 
-from flask import current_app, render_template
+from flask import render_template
 
+from app.keys import signing_keys
 from app.links import external_url, notification_url
 from app.models import Notification, PendingRegistration, User
 from app.services.accounts import password_reset, registration
 
 
 def _reset_link(user: User) -> str:
-    token = password_reset.make_token(user, current_app.config["SECRET_KEY"])
+    token = password_reset.make_token(user, signing_keys("password-reset"))
     return external_url("auth.password_reset_form", {"token": token})
 
 
@@ -41,7 +42,7 @@ def compose(notification: Notification, user: User, *, reveal: bool) -> tuple[st
 def compose_registration(pending: PendingRegistration, *, reveal: bool) -> tuple[str, str]:
     """The email that confirms a sign-up's address; its link only when `reveal`."""
     if reveal:
-        token = registration.make_token(pending, current_app.config["SECRET_KEY"])
+        token = registration.make_token(pending, signing_keys("confirm-email"))
         link, withheld = external_url("auth.register_confirm", {"token": token}), None
     else:
         link, withheld = None, WITHHELD

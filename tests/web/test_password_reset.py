@@ -77,14 +77,21 @@ def test_an_imported_account_sets_its_first_password(client, login, smtp):
 
 def test_tampered_expired_and_suspended_links_are_refused(app, client):
     user = UserFactory()
-    token = password_reset.make_token(user, app.config["SECRET_KEY"])
+    token = password_reset.make_token(user, app.config["SIGNING_KEYS"]["password-reset"])
     assert client.get(f"/password/reset?token={token}x").status_code == 410
     assert (
-        password_reset.user_for_token(db.session, token, app.config["SECRET_KEY"], max_age=-1)
+        password_reset.user_for_token(
+            db.session, token, app.config["SIGNING_KEYS"]["password-reset"], max_age=-1
+        )
         is None
     )
     assert password_reset.user_for_token(db.session, token, "another secret") is None
-    assert password_reset.user_for_token(db.session, token, app.config["SECRET_KEY"]) == user
+    assert (
+        password_reset.user_for_token(
+            db.session, token, app.config["SIGNING_KEYS"]["password-reset"]
+        )
+        == user
+    )
     user.is_active = False
     assert client.get(f"/password/reset?token={token}").status_code == 410
 

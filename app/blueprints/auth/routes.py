@@ -18,6 +18,7 @@ from app.access import SESSION_TOKEN_KEY
 from app.extensions import db, limiter
 from app.forms import attach_errors
 from app.htmx import hx_redirect, is_htmx, render
+from app.keys import signing_keys
 from app.links import safe_next
 from app.models import Role
 from app.services.accounts import accounts, registration
@@ -78,7 +79,7 @@ def register_confirm():
     """The emailed link: the account is opened and signed in (once)."""
     try:
         user = registration.confirm(
-            db.session, request.args.get("token", ""), current_app.config["SECRET_KEY"], _client()
+            db.session, request.args.get("token", ""), signing_keys("confirm-email"), _client()
         )
     except ValidationFailed as error:
         db.session.rollback()

@@ -1,10 +1,11 @@
 """Forgotten passwords: ask for a link by email, then choose a new password through it."""
 
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import flash, redirect, request, session, url_for
 
 from app.extensions import db, limiter
 from app.forms import attach_errors
 from app.htmx import hx_redirect, render
+from app.keys import signing_keys
 from app.services.accounts import password_reset
 from app.services.errors import ValidationFailed
 
@@ -34,7 +35,7 @@ def password_forgot():
 def password_reset_form():
     """Choose a new password (every session and API token of the account ends); the link's
     token moves into the session at once, out of later requests, history and Referer."""
-    secret = current_app.config["SECRET_KEY"]
+    secret = signing_keys("password-reset")
     token = _reset_token()
     if password_reset.user_for_token(db.session, token, secret) is None:
         session.pop(TOKEN_KEY, None)

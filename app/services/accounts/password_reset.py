@@ -53,12 +53,12 @@ def request_reset(session: Session, email: str, client: ClientInfo) -> None:
     )
 
 
-def make_token(user: User, secret: str) -> str:
+def make_token(user: User, secret: str | list[str]) -> str:
     return _serializer(secret).dumps({"id": user.id, "fp": _fingerprint(user.password_hash)})
 
 
 def user_for_token(
-    session: Session, token: str, secret: str, max_age: int = MAX_AGE_SECONDS
+    session: Session, token: str, secret: str | list[str], max_age: int = MAX_AGE_SECONDS
 ) -> User | None:
     """The account a live, unused token names, else None."""
     try:
@@ -71,7 +71,9 @@ def user_for_token(
     return user
 
 
-def reset(session: Session, token: str, new_password: str, secret: str, client: ClientInfo) -> User:
+def reset(
+    session: Session, token: str, new_password: str, secret: str | list[str], client: ClientInfo
+) -> User:
     """Set the new password; every session and API token of the account ends."""
     user = user_for_token(session, token, secret)
     if user is None:
@@ -94,7 +96,7 @@ def reset(session: Session, token: str, new_password: str, secret: str, client: 
     return user
 
 
-def _serializer(secret: str) -> URLSafeTimedSerializer:
+def _serializer(secret: str | list[str]) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt=SALT)
 
 

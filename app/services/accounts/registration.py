@@ -79,11 +79,13 @@ def _warn_owner(session: Session, owner: User) -> None:
     )
 
 
-def make_token(pending: PendingRegistration, secret: str) -> str:
+def make_token(pending: PendingRegistration, secret: str | list[str]) -> str:
     return _serializer(secret).dumps({"p": pending.id, "e": pending.email})
 
 
-def pending_for_token(session: Session, token: str, secret: str) -> PendingRegistration | None:
+def pending_for_token(
+    session: Session, token: str, secret: str | list[str]
+) -> PendingRegistration | None:
     """The sign-up a live token names, else None (tampered, expired, used or replaced)."""
     try:
         data = _serializer(secret).loads(token, max_age=int(MAX_AGE.total_seconds()))
@@ -97,7 +99,7 @@ def pending_for_token(session: Session, token: str, secret: str) -> PendingRegis
     return pending
 
 
-def confirm(session: Session, token: str, secret: str, client: ClientInfo) -> User:
+def confirm(session: Session, token: str, secret: str | list[str], client: ClientInfo) -> User:
     """Create the account the link's sign-up describes; the link then stops working."""
     pending = pending_for_token(session, token, secret)
     if pending is None:
@@ -124,5 +126,5 @@ def forget_stale(session: Session, now: datetime | None = None) -> int:
     return result.rowcount
 
 
-def _serializer(secret: str) -> URLSafeTimedSerializer:
+def _serializer(secret: str | list[str]) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt=SALT)
