@@ -7,7 +7,7 @@ from flask_login import current_user
 from jinja2 import StrictUndefined
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import keys
+from app import keys, security_events
 from config import Config, config_from_env
 
 CONTENT_SECURITY_POLICY = {
@@ -37,7 +37,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     proxies = app.config["PROXY_COUNT"]
     if proxies:  # trust X-Forwarded-* only from the proxies we really have
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
-    register_input_checks(app)  # first: these must run before CSRF's check reads the form
+    security_events.install(app)  # first: every row written after it knows the client
+    register_input_checks(app)  # these must run before CSRF's check reads the form
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

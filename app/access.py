@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from app.extensions import db, login_manager
 from app.htmx import hx_login_required, is_htmx
 from app.models import Role
+from app.security_events import security_event
 from app.services.accounts import accounts
 
 SESSION_TOKEN_KEY = "sid"  # noqa: S105 - a session key name, not a secret
@@ -53,5 +54,6 @@ def owned_or_404(model, object_id: int, owner_column: str):
     if obj is None:
         abort(404)
     if current_user.role is not Role.ADMIN and getattr(obj, owner_column) != current_user.id:
+        security_event("security.not_yours", entity_type=obj.__tablename__, entity_id=object_id)
         abort(404)
     return obj

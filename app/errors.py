@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
 from app.htmx import hx_refresh, is_htmx
+from app.security_events import security_event
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,13 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
+SECURITY_EVENTS = {403: "security.forbidden", 429: "security.rate_limited"}
+
+
 def _http_error(error: HTTPException):
     code = error.code or 500
+    if code in SECURITY_EVENTS:
+        security_event(SECURITY_EVENTS[code], reason=str(error.description)[:200])
     if _wants_json():
         body = _json_error(error, code)
     elif is_htmx():
@@ -70,10 +76,10 @@ def _flatten(problems) -> list[str]:
 
 def _csrf_error(error: CSRFError):
     log.warning("csrf rejected: %s %s", request.method, request.path)
+    security_event("security.csrf_rejected", reason=str(error.description)[:200])
     response = _http_error(error)
     if is_htmx():
-        body, code = response
-        return hx_refresh(make_response(body, code))
+        return hx_refresh(make_response(*response))
     return response
 
 

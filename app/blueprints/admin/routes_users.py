@@ -15,6 +15,7 @@ from app.models import Loan, Role, User
 from app.services.accounts import documents
 from app.services.errors import DomainError
 from app.services.lending import review
+from app.services.platform import activity
 
 from .forms import ReactivateForm, RoleForm, SuspendForm, VerifyForm
 from .routes import bp
@@ -41,8 +42,11 @@ def user_index():
 @bp.get("/users/<int:user_id>")
 @role_required(Role.ADMIN)
 def user_show(user_id: int):
-    """A person, their documents and the admin actions."""
-    return render(USER_PAGE, **_user_page(db.get_or_404(User, user_id)))
+    """A person, their documents and the admin actions (each view of them is logged)."""
+    person = db.get_or_404(User, user_id)
+    activity.record(db.session, "admin.viewed_person", user_id=current_user.id, entity=person)
+    db.session.commit()
+    return render(USER_PAGE, **_user_page(person))
 
 
 @bp.post("/users/<int:user_id>/verify")

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from app.extensions import db
 from app.models import Role, User
+from app.security_events import security_event
 from app.services.accounts import api_tokens
 from app.services.errors import DomainError, IdempotencyMismatch, ListingClosed, ValidationFailed
 
@@ -73,7 +74,15 @@ def owned_or_404(model, object_id: int, owner_column: str, what: str):
     """The object if the API user owns it (admins see all); anyone else gets a 404."""
     user = api_user()
     found = db.session.get(model, object_id)
-    if found is None or (user.role is not Role.ADMIN and getattr(found, owner_column) != user.id):
+    if found is None:
+        raise NotFound(f"No such {what}.")
+    if user.role is not Role.ADMIN and getattr(found, owner_column) != user.id:
+        security_event(
+            "security.not_yours",
+            user_id=user.id,
+            entity_type=found.__tablename__,
+            entity_id=object_id,
+        )
         raise NotFound(f"No such {what}.")
     return found
 

@@ -12,6 +12,7 @@ from app.htmx import hx_redirect, render
 from app.models import Document, DocumentKind
 from app.services.accounts import documents
 from app.services.errors import ValidationFailed
+from app.services.platform import activity
 
 from .forms import DocumentForm
 from .routes import bp
@@ -57,6 +58,14 @@ def document_download(document_id: int):
     """The file itself, as an attachment, for its owner and admins only (others: 404)."""
     document = owned_or_404(Document, document_id, "user_id")
     path = documents.path_of(document, Path(current_app.config["UPLOAD_FOLDER"]))
+    activity.record(
+        db.session,
+        "document.downloaded",
+        user_id=current_user.id,
+        entity=document,
+        owner_id=document.user_id,
+    )
+    db.session.commit()
     response = send_file(
         path,
         mimetype=document.content_type,

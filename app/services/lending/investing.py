@@ -19,6 +19,7 @@ from app.services.accounts import accounts
 from app.services.errors import DomainError, InsufficientFunds, ListingClosed, ValidationFailed
 from app.services.lending import investing_sql as sql
 from app.services.money import idempotency, ledger
+from app.services.platform import activity
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
 
 
@@ -73,6 +74,8 @@ def invest(
                 "scope": "invest",
                 "hash": idempotency.request_hash(request),
                 "auto_reason": auto_reason,
+                "ip": activity.current_client()[0],
+                "agent": activity.current_client()[1],
             },
         )
     if note is None:

@@ -34,7 +34,7 @@ SELECT (SELECT role FROM lender) AS role, (SELECT is_active FROM lender) AS is_a
 """)
 
 # Parameters: lender, loan, amount, cap, now, cash_id, committed_id, key, scope, hash,
-# auto_reason. Everything but the loan's row, behind a savepoint that a refused reservation
+# auto_reason, ip, agent. Everything but the loan's row, behind a savepoint that a refused reservation
 # rolls back to. Nothing here touches a row another lender needs: the lender's own notes and
 # key (their cash lock makes their requests take turns, and this snapshot is taken after it),
 # their own ledger accounts. The foreign keys to the loan are checked at COMMIT, when this
@@ -70,11 +70,12 @@ WITH note AS (
            (VALUES (CAST(:cash_id AS int), CAST(:amount AS numeric)),
                    (CAST(:committed_id AS int), -CAST(:amount AS numeric))) leg (account_id, amount)
 ), audit AS (
-    INSERT INTO activity_logs (user_id, action, entity_type, entity_id, details, created_at)
+    INSERT INTO activity_logs (user_id, action, entity_type, entity_id, details, ip_address,
+                               user_agent, created_at)
     SELECT :lender, 'loan.invested', 'investments', note.id,
            jsonb_build_object('loan_id', :loan, 'amount', CAST(:amount AS text),
                               'auto', :auto_reason),
-           :now
+           :ip, left(:agent, 500), :now
       FROM note
 )
 SELECT note.id, note.created_at FROM note
