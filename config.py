@@ -46,6 +46,13 @@ class Config:
     ]
     DEBUG = _flag("FLASK_DEBUG", False)
     TESTING = False
+    # AES-GCM keys for secrets the server must read back (TOTP seeds): "id:base64-of-32-bytes",
+    # comma-separated, the last one current (app/services/platform/sealing.py). Unset outside
+    # production: a key derived from SECRET_KEY.
+    ENCRYPTION_KEYS = _env("ENCRYPTION_KEYS")
+    # Admins must use two-step sign-in (production insists; off by default elsewhere so the
+    # demo admin signs in with a password alone).
+    REQUIRE_ADMIN_MFA = _flag("REQUIRE_ADMIN_MFA", False)
 
     SQLALCHEMY_DATABASE_URI = _database_url("DATABASE_URL", EMBEDDED_DATABASE_URL)
     # No ping per checkout (a round trip on every request): see app/pool.py.
@@ -147,6 +154,7 @@ class TestConfig(Config):
 
 class ProductionConfig(Config):
     APP_ENV = "production"
+    REQUIRE_ADMIN_MFA = _flag("REQUIRE_ADMIN_MFA", True)
     SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "__Host-session"
     FORCE_HTTPS = True
@@ -162,6 +170,10 @@ class ProductionConfig(Config):
             found.append("SEED_DEMO_DATA must be off in production")
         if not _env("DATABASE_URL"):
             found.append("DATABASE_URL must be set in production")
+        if not self.ENCRYPTION_KEYS:
+            found.append("ENCRYPTION_KEYS must be set in production (id:base64 of 32 bytes)")
+        if not self.REQUIRE_ADMIN_MFA:
+            found.append("REQUIRE_ADMIN_MFA must be on in production")
         if not self.REDIS_URL:  # else each process keeps its own rate limits, and jobs wait
             found.append("REDIS_URL must be set in production (rate limits and jobs)")
         return found + self._payment_problems()

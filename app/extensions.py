@@ -16,6 +16,7 @@ from rq import Queue
 from app.integrations.payments import gateway_for
 from app.models import Base
 from app.services.money.payments import PaymentGateway
+from app.services.platform.sealing import KeyRing
 from app.services.policy import LendingPolicy
 
 db = SQLAlchemy(model_class=Base)
@@ -55,6 +56,12 @@ def get_queue(name: str = "default") -> Queue | None:
 def get_gateway() -> PaymentGateway:
     """The payment gateway as configured for this app (Stripe, or simulated in development)."""
     return gateway_for(current_app.config)
+
+
+def get_key_ring() -> KeyRing:
+    """The AES-GCM keys for sealed secrets (ENCRYPTION_KEYS; outside production, derived)."""
+    config = current_app.config
+    return KeyRing.from_setting(config["ENCRYPTION_KEYS"], config["SIGNING_KEYS"]["sealing"][-1])
 
 
 def get_policy() -> LendingPolicy:

@@ -13,7 +13,7 @@ import hmac
 
 from flask import Flask, current_app
 
-PURPOSES = ("session", "csrf", "password-reset", "confirm-email")
+PURPOSES = ("session", "csrf", "password-reset", "confirm-email", "sealing")
 
 
 def derive(secret: str, purpose: str) -> str:

@@ -67,6 +67,11 @@ class User(TimestampMixin, Base):
     suspension_reason: Mapped[str | None] = mapped_column(String(500))
     last_login_at: Mapped[datetime | None]
     failed_login_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Two-step sign-in: the TOTP seed sealed with AES-GCM (services/platform/sealing.py), when
+    # it was turned on, and the last time step accepted (a code is never accepted twice).
+    totp_secret_sealed: Mapped[str | None] = mapped_column(String(300))
+    mfa_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]
 
     api_tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
 
@@ -162,3 +167,15 @@ class SignInThrottle(Base):
     failures: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     last_failure_at: Mapped[datetime]
+
+
+class RecoveryCode(Base):
+    """One of a person's one-time codes for when the authenticator is lost; stored hashed."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    used_at: Mapped[datetime | None]

@@ -3,7 +3,7 @@
 from flask import Response, flash, url_for
 from flask_login import current_user
 
-from app.access import role_required
+from app.access import role_required, second_factor_fresh
 from app.extensions import db, get_policy
 from app.forms import attach_errors
 from app.htmx import hx_redirect, render
@@ -40,6 +40,7 @@ def application_show(loan_id: int):
 
 @bp.post("/applications/<int:loan_id>/approve")
 @role_required(Role.ADMIN)
+@second_factor_fresh
 def application_approve(loan_id: int):
     """Approve: lists the loan, or waits for a second admin on large loans."""
     loan = db.get_or_404(Loan, loan_id)

@@ -1,10 +1,12 @@
 """Accounts over the API: register, sign in for a token, sign out, the profile."""
 
+from datetime import UTC, datetime
+
 from flask import current_app, g, request
 
-from app.extensions import db, limiter
+from app.extensions import db, get_key_ring, limiter
 from app.models import Role
-from app.services.accounts import accounts, api_tokens
+from app.services.accounts import accounts, api_tokens, mfa
 from app.services.errors import DomainError
 
 from .routes import api_error, api_user, bearer_required, bp
@@ -56,6 +58,15 @@ def login(body: dict):
     except DomainError as error:
         db.session.commit()  # the failed attempt stays in the audit trail
         return api_error(401, "invalid_credentials", error.message)
+    if user.mfa_enabled_at is not None:
+        problem = (
+            mfa.check(db.session, user, body["otp"], get_key_ring(), datetime.now(UTC))
+            if body.get("otp")
+            else "Two-step sign-in is on: send otp, your app's code (or a recovery code)."
+        )
+        if problem:
+            db.session.commit()  # the miss counts
+            return api_error(401, "second_factor_required", problem)
     answer = _token_for(user)
     db.session.commit()
     return answer

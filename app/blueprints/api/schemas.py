@@ -39,6 +39,11 @@ class LoginSchema(CamelSchema):
     password = fields.String(
         required=True, load_only=True, validate=validate.Length(min=1, max=200)
     )
+    otp = fields.String(
+        load_only=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "With two-step sign-in on: the app's code or a recovery code"},
+    )
 
 
 class ProfileSchema(CamelSchema):

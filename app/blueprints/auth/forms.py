@@ -112,3 +112,11 @@ class DocumentForm(FlaskForm):
         validators=[FileRequired(message="Choose a file to upload.")],
         description="PDF, JPEG, PNG or Word, up to 10 MB.",
     )
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code",
+        validators=[DataRequired(message="Enter the code."), Length(max=40)],
+        description="The 6 digits your authenticator app shows now, or a recovery code.",
+    )

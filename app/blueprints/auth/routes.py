@@ -1,9 +1,11 @@
 """Sign-up, sign-in, sign-out, password and profile pages."""
 
+import time
 from dataclasses import asdict
 
 from flask import (
     Blueprint,
+    Response,
     current_app,
     flash,
     redirect,
@@ -14,7 +16,7 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.access import SESSION_TOKEN_KEY
+from app.access import SESSION_TOKEN_KEY, second_factor_fresh
 from app.extensions import db, limiter
 from app.forms import attach_errors
 from app.htmx import hx_redirect, is_htmx, render
@@ -34,6 +36,7 @@ HOME_BY_ROLE = {
     Role.LENDER: "lender.dashboard",
     Role.ADMIN: "admin.dashboard",
 }
+PENDING_USER, PENDING_SINCE = "mfa_pending_user", "mfa_pending_since"  # half signed in
 CHECK_EMAIL = (
     "Check your email: we sent a link to finish opening your account (valid one day). "
     "If that address already has an account, the email says so."
@@ -103,6 +106,9 @@ def login():
             db.session.commit()  # keep the failed-sign-in audit row
             form.form_errors.append(error.message)
         else:
+            db.session.commit()
+            if user.mfa_enabled_at is not None:  # the password was right; now the code
+                return _start_second_step(user)
             _sign_in(user)
             db.session.commit()
             return hx_redirect(_safe_next() or url_for(HOME_BY_ROLE[user.role]))
@@ -159,6 +165,7 @@ def profile_update():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
+@second_factor_fresh
 def password_edit():
     """Change the password; every other sign-in of this account ends."""
     form = PasswordForm()
@@ -197,6 +204,14 @@ def _sign_in(user) -> None:
     login_user(user)
     session[SESSION_TOKEN_KEY] = token
     session.permanent = True
+
+
+def _start_second_step(user) -> Response:
+    """After the password: remember who is half signed in (five minutes) and ask for a code."""
+    target = _safe_next()
+    session.clear()
+    session[PENDING_USER], session[PENDING_SINCE] = user.id, time.time()
+    return hx_redirect(url_for("auth.login_second_step", next=target))
 
 
 def _client() -> accounts.ClientInfo:

@@ -5,7 +5,7 @@ from datetime import date
 from flask import Blueprint, flash, url_for
 from flask_login import current_user
 
-from app.access import role_required
+from app.access import role_required, second_factor_fresh
 from app.extensions import db, get_gateway
 from app.forms import attach_errors
 from app.htmx import hx_redirect, render
@@ -59,6 +59,7 @@ def deposit_create():
 
 @bp.post("/withdrawals")
 @role_required(Role.LENDER)
+@second_factor_fresh
 def withdrawal_create():
     """Send available cash back to the lender's bank (never more than is available)."""
     form = WithdrawForm()
