@@ -136,6 +136,8 @@ class TestConfig(Config):
     APP_ENV = "testing"
     TESTING = True
     SECRET_KEY = "test-secret"  # noqa: S105
+    # One fixed sealing key for every app the tests build (some rotate SECRET_KEY).
+    ENCRYPTION_KEYS = "test:" + "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0="
     SQLALCHEMY_DATABASE_URI = _database_url(
         "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/communitylend_test"
     )

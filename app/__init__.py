@@ -33,6 +33,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_object(config)
     keys.install(app)
+    install_key_ring(app)
     logging.basicConfig(level=app.config["LOG_LEVEL"])
     proxies = app.config["PROXY_COUNT"]
     if proxies:  # trust X-Forwarded-* only from the proxies we really have
@@ -48,6 +49,18 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     if app.config["APP_ENV"] == "production":
         refuse_demo_accounts(app)
     return app
+
+
+def install_key_ring(app: Flask) -> None:
+    """The AES-GCM keys for sealed columns and values (one ring per process)."""
+    from app.models import sealed
+    from app.services.platform.sealing import KeyRing
+
+    ring = KeyRing.from_setting(
+        app.config["ENCRYPTION_KEYS"], app.config["SIGNING_KEYS"]["sealing"][-1]
+    )
+    app.extensions["key_ring"] = ring
+    sealed.use(ring)
 
 
 def refuse_demo_accounts(app: Flask) -> None:

@@ -18,6 +18,7 @@ users_cli = AppGroup("users", help="Manage user accounts.")
 risk_cli = AppGroup("risk", help="The risk model: train, list, activate.")
 jobs_cli = AppGroup("jobs", help="Background job plumbing.")
 import_cli = AppGroup("import", help="Import a CSV file: every row, or none when any is bad.")
+keys_cli = AppGroup("keys", help="Encryption keys for data at rest.")
 
 
 @users_cli.command("create-admin")
@@ -227,3 +228,15 @@ def register(app: Flask) -> None:
     app.cli.add_command(risk_cli)
     app.cli.add_command(seed)
     app.cli.add_command(import_cli)
+    app.cli.add_command(keys_cli)
+
+
+@keys_cli.command("rotate")
+def rotate_keys() -> None:
+    """Seal every sealed value and stored document again under the newest ENCRYPTION_KEYS key."""
+    from app.extensions import get_key_ring
+    from app.services.platform import rekeying
+
+    counts = rekeying.rotate(db.session, get_key_ring(), Path(current_app.config["UPLOAD_FOLDER"]))
+    db.session.commit()
+    click.echo(", ".join(f"{count:,} {kind}" for kind, count in counts.items()) + " sealed again.")

@@ -60,8 +60,7 @@ def get_gateway() -> PaymentGateway:
 
 def get_key_ring() -> KeyRing:
     """The AES-GCM keys for sealed secrets (ENCRYPTION_KEYS; outside production, derived)."""
-    config = current_app.config
-    return KeyRing.from_setting(config["ENCRYPTION_KEYS"], config["SIGNING_KEYS"]["sealing"][-1])
+    return current_app.extensions["key_ring"]
 
 
 def get_policy() -> LendingPolicy:

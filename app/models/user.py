@@ -7,6 +7,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, Money, TimestampMixin, str_enum
+from app.models.sealed import SealedDate, SealedText
 
 
 class Role(enum.StrEnum):
@@ -44,13 +45,14 @@ class User(TimestampMixin, Base):
     role: Mapped[Role] = mapped_column(str_enum(Role, "role"), index=True)
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
-    phone: Mapped[str | None] = mapped_column(String(32))
-    date_of_birth: Mapped[date | None]
-    address_line1: Mapped[str | None] = mapped_column(String(200))
-    address_line2: Mapped[str | None] = mapped_column(String(200))
-    city: Mapped[str | None] = mapped_column(String(100))
-    state: Mapped[str | None] = mapped_column(String(100))
-    postal_code: Mapped[str | None] = mapped_column(String(20))
+    # Personal data, sealed at rest (models/sealed.py); lengths are the forms' and the API's.
+    phone: Mapped[str | None] = mapped_column(SealedText("users.phone"))
+    date_of_birth: Mapped[date | None] = mapped_column(SealedDate("users.date_of_birth"))
+    address_line1: Mapped[str | None] = mapped_column(SealedText("users.address_line1"))
+    address_line2: Mapped[str | None] = mapped_column(SealedText("users.address_line2"))
+    city: Mapped[str | None] = mapped_column(SealedText("users.city"))
+    state: Mapped[str | None] = mapped_column(SealedText("users.state"))
+    postal_code: Mapped[str | None] = mapped_column(SealedText("users.postal_code"))
     country: Mapped[str] = mapped_column(String(2), default="US", server_default="US")
     annual_income: Mapped[Money | None]
     employment_status: Mapped[EmploymentStatus | None] = mapped_column(

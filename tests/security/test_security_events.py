@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ActivityLog, Document, Role
-from app.services.accounts import api_tokens
+from app.services.accounts import api_tokens, documents
 from tests.builders import listed_loan
 from tests.factories import CompleteUserFactory, LoanFactory, UserFactory
 from tests.helpers import PASSWORD
@@ -109,7 +109,8 @@ def test_downloads_and_admin_views_of_a_person_are_logged(visitor, app):
     db.session.flush()
     folder = app.config["UPLOAD_FOLDER"]
     Path(folder).mkdir(parents=True, exist_ok=True)
-    (Path(folder) / document.stored_name).write_bytes(PDF)
+    sealed = app.extensions["key_ring"].seal_bytes(PDF, documents.PURPOSE)
+    (Path(folder) / document.stored_name).write_bytes(sealed)
     admin = _signed_in(visitor, UserFactory(role=Role.ADMIN))
     assert visitor.get(f"/admin/users/{owner.id}").status_code == 200
     viewed = _event("admin.viewed_person")

@@ -232,7 +232,8 @@ def test_upload_is_checked_by_content_and_stored_outside_static(app, client, bor
         document.content_type == "application/pdf" and document.original_filename == "payslip.pdf"
     )
     stored = Path(app.config["UPLOAD_FOLDER"]) / document.stored_name
-    assert stored.read_bytes() == PDF and "static" not in str(stored)
+    assert stored.read_bytes().startswith(b"CLSEAL1\n") and PDF not in stored.read_bytes()
+    assert "static" not in str(stored)  # sealed, outside the web root
     assert re.fullmatch(r"[0-9a-f]{32}", document.stored_name)
 
 

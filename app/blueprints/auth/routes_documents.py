@@ -1,12 +1,13 @@
 """Identity and income documents: upload (checked by content) and download (owner or admin)."""
 
+import io
 from pathlib import Path
 
 from flask import current_app, flash, send_file, url_for
 from flask_login import current_user, login_required
 
 from app.access import owned_or_404
-from app.extensions import db
+from app.extensions import db, get_key_ring
 from app.forms import attach_errors
 from app.htmx import hx_redirect, render
 from app.models import Document, DocumentKind
@@ -41,6 +42,7 @@ def document_create():
                 data=upload.read(),
                 folder=Path(current_app.config["UPLOAD_FOLDER"]),
                 max_size=current_app.config["UPLOAD_MAX_SIZE"],
+                ring=get_key_ring(),
                 allowed=current_app.config["UPLOAD_ALLOWED_TYPES"],
             )
         except ValidationFailed as error:
@@ -57,7 +59,7 @@ def document_create():
 def document_download(document_id: int):
     """The file itself, as an attachment, for its owner and admins only (others: 404)."""
     document = owned_or_404(Document, document_id, "user_id")
-    path = documents.path_of(document, Path(current_app.config["UPLOAD_FOLDER"]))
+    data = documents.read(document, Path(current_app.config["UPLOAD_FOLDER"]), get_key_ring())
     activity.record(
         db.session,
         "document.downloaded",
@@ -67,7 +69,7 @@ def document_download(document_id: int):
     )
     db.session.commit()
     response = send_file(
-        path,
+        io.BytesIO(data),
         mimetype=document.content_type,
         as_attachment=True,
         download_name=document.original_filename,

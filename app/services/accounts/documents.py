@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from app.models import Document, DocumentKind, VerificationStatus
 from app.services.errors import ValidationFailed
 from app.services.platform import activity
+from app.services.platform.sealing import MAGIC, KeyRing
 
+PURPOSE = "document"  # what sealed files are bound to
 MAX_UNPACKED = 50 * 1024 * 1024  # a .docx is a zip: refuse bombs before anyone opens it
 MAX_ENTRIES = 1000
 
@@ -28,9 +30,11 @@ def store(
     folder: Path,
     max_size: int,
     allowed: tuple[str, ...],
+    ring: KeyRing,
     loan_id: int | None = None,
 ) -> Document:
-    """Check the bytes (not the name) and store them outside the web root; nothing on refusal."""
+    """Check the bytes (not the name) and store them sealed (AES-GCM) outside the web root;
+    nothing on refusal."""
     if not data:
         raise ValidationFailed({"file": "The file is empty."})
     if len(data) > max_size:
@@ -47,7 +51,7 @@ def store(
         _check_zip(data)
     stored_name = secrets.token_hex(16)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / stored_name).write_bytes(data)
+    (folder / stored_name).write_bytes(ring.seal_bytes(data, PURPOSE))
     document = Document(
         user_id=user_id,
         loan_id=loan_id,
@@ -80,6 +84,30 @@ def of_user(session: Session, user_id: int) -> list[Document]:
             select(Document).where(Document.user_id == user_id).order_by(Document.created_at.desc())
         )
     )
+
+
+def read(document: Document, folder: Path, ring: KeyRing) -> bytes:
+    """The document's bytes as uploaded."""
+    return ring.open_bytes(path_of(document, folder).read_bytes(), PURPOSE)
+
+
+def reseal_files(session: Session, folder: Path, ring: KeyRing) -> int:
+    """Seal every stored file again under the ring's current key (files stored before sealing
+    are sealed for the first time); how many were rewritten."""
+    count = 0
+    for document in session.scalars(select(Document)):
+        path = path_of(document, folder)
+        if not path.exists():
+            continue
+        blob = path.read_bytes()
+        if not ring.file_needs_resealing(blob):
+            continue
+        data = ring.open_bytes(blob, PURPOSE) if blob.startswith(MAGIC) else blob
+        temporary = path.with_suffix(".resealing")
+        temporary.write_bytes(ring.seal_bytes(data, PURPOSE))
+        temporary.replace(path)  # atomic: a crash leaves the old file or the new one
+        count += 1
+    return count
 
 
 def path_of(document: Document, folder: Path) -> Path:

@@ -12,6 +12,8 @@ import os
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+MAGIC = b"CLSEAL1\n"  # how a sealed file starts
+
 
 class SealingError(ValueError):
     """The value is not one of ours, or its key is not in the ring."""
@@ -64,3 +66,24 @@ class KeyRing:
 
     def needs_resealing(self, sealed: str) -> bool:
         return sealed.split(".")[1] != self.current
+
+    def seal_bytes(self, data: bytes, purpose: str) -> bytes:
+        """A file's bytes, sealed: MAGIC, the key id and a newline, the nonce, the ciphertext."""
+        nonce = os.urandom(12)
+        sealed = AESGCM(self.keys[self.current]).encrypt(nonce, data, purpose.encode())
+        return MAGIC + self.current.encode() + b"\n" + nonce + sealed
+
+    def open_bytes(self, blob: bytes, purpose: str) -> bytes:
+        if not blob.startswith(MAGIC):
+            raise SealingError("not a sealed file")
+        key_id, _, rest = blob[len(MAGIC) :].partition(b"\n")
+        key = self.keys.get(key_id.decode(errors="replace"))
+        if key is None:
+            raise SealingError("sealed with a key that is not in the ring")
+        try:
+            return AESGCM(key).decrypt(rest[:12], rest[12:], purpose.encode())
+        except Exception as error:  # InvalidTag
+            raise SealingError("the sealed file does not open") from error
+
+    def file_needs_resealing(self, blob: bytes) -> bool:
+        return not blob.startswith(MAGIC + self.current.encode() + b"\n")

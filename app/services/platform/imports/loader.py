@@ -6,16 +6,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
-from app.models import CREDIT_FACTS
+from app.models import CREDIT_FACTS, User
 from app.services.platform.imports import staging
 from app.services.platform.imports.formats import Format, cast_sql
 from app.services.platform.imports.staging import Report
 
 CHUNK_ROWS = 100_000
+# Users' personal data is sealed (models/sealed.py): it cannot be written in SQL from the
+# staging table, so it is read from there, sealed here and written by id after the insert.
+SEALED_PROFILE = ("phone", "date_of_birth", "address_line1", "city", "state", "postal_code")
 Progress = Callable[[int, int], None]  # (rows done, rows in the file)
 
 
@@ -38,13 +41,12 @@ def _casts(fmt: Format, *names: str) -> dict[str, str]:
 def target_for(fmt: Format, batch_id: int | None) -> Target:
     batch = "NULL" if batch_id is None else str(int(batch_id))
     if fmt.kind == "users":
-        profile = ("phone", "date_of_birth", "address_line1", "city", "state", "postal_code")
         return Target(
             "users",
             "email",
             "lower(btrim(s.email))",
-            {
-                **_casts(fmt, "email", "role", "first_name", "last_name", *profile),
+            {  # the SEALED_PROFILE columns follow, sealed, once the rows exist
+                **_casts(fmt, "email", "role", "first_name", "last_name"),
                 **_casts(fmt, "annual_income", "employment_status"),
                 "country": "coalesce(upper(nullif(btrim(s.country), '')), 'US')",
                 # No password until the person sets one: no hash ever verifies against "!".
@@ -176,9 +178,38 @@ def _insert(session: Session, fmt: Format, report: Report, batch_id, progress) -
         f" {target.joins} WHERE s.row_no BETWEEN :first AND :last AND NOT EXISTS"
         f" (SELECT 1 FROM {target.table} t WHERE t.{target.key_column} = {target.key_sql})"
     )
+    if fmt.kind == "users":
+        statement = text(f"{statement.text} RETURNING id, {target.key_column}")
     for first in range(1, report.rows_total + 1, CHUNK_ROWS):
         last = min(first + CHUNK_ROWS - 1, report.rows_total)
-        report.rows_imported += session.execute(statement, {"first": first, "last": last}).rowcount
+        result = session.execute(statement, {"first": first, "last": last})
+        if fmt.kind == "users":
+            report.rows_imported += _seal_profiles(session, fmt, report, result.all(), first, last)
+        else:
+            report.rows_imported += result.rowcount
         if progress:
             progress(last, report.rows_total)
     report.rows_existing = report.rows_total - report.rows_imported
+
+
+def _seal_profiles(session: Session, fmt: Format, report: Report, inserted, first, last) -> int:
+    """Write the just-inserted users' personal data, sealed, through the ORM's column types."""
+    if not inserted:
+        return 0
+    casts = ", ".join(f"{cast_sql(fmt.by_name[name])} AS {name}" for name in SEALED_PROFILE)
+    staged = session.execute(
+        text(
+            f"SELECT lower(btrim(s.email)) AS email, {casts} FROM {report.table} s"
+            " WHERE s.row_no BETWEEN :first AND :last"
+        ),
+        {"first": first, "last": last},
+    ).mappings()
+    profiles = {row["email"]: row for row in staged}
+    session.execute(
+        update(User),
+        [
+            {"id": user_id, **{name: profiles[email][name] for name in SEALED_PROFILE}}
+            for user_id, email in inserted
+        ],
+    )
+    return len(inserted)
