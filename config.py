@@ -79,6 +79,9 @@ class Config:
     MAX_CONTENT_LENGTH = UPLOAD_MAX_SIZE + 512 * 1024
     # Admin CSV uploads may be larger than documents (the CLI has no limit).
     IMPORT_MAX_SIZE = _int("IMPORT_MAX_SIZE", 50 * 1024 * 1024)
+    # How long personal data is kept once done with (services/platform/retention.py).
+    RETENTION_IMPORT_HOURS = _int("RETENTION_IMPORT_HOURS", 24)
+    RETENTION_EMAIL_DAYS = _int("RETENTION_EMAIL_DAYS", 30)
 
     SMTP_HOST = _env("SMTP_HOST")
     SMTP_PORT = _int("SMTP_PORT", 25)

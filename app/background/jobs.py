@@ -25,7 +25,14 @@ from app.models import (
 from app.services.accounts import registration, throttle
 from app.services.lending import autoinvest, issuance, underwriting
 from app.services.money import ledger
-from app.services.platform import emails, imports, notifications, outbox, risk_models
+from app.services.platform import (
+    emails,
+    imports,
+    notifications,
+    outbox,
+    retention,
+    risk_models,
+)
 from app.services.servicing import servicing
 
 log = logging.getLogger(__name__)
@@ -191,6 +198,12 @@ def expire_listings(payload: dict) -> None:
     issuance.expire_listings(db.session, now=datetime.now(UTC), policy=get_policy())
     registration.forget_stale(db.session)
     throttle.forget_old(db.session, datetime.now(UTC))
+    retention.sweep(
+        db.session,
+        datetime.now(UTC),
+        import_hours=current_app.config["RETENTION_IMPORT_HOURS"],
+        email_days=current_app.config["RETENTION_EMAIL_DAYS"],
+    )
 
 
 @handler("verify_ledger")
