@@ -90,6 +90,9 @@ class Config:
     SMTP_USE_TLS = _flag("SMTP_USE_TLS", False)
     MAIL_FROM = _env("MAIL_FROM", "CommunityLend <no-reply@communitylend.test>")
     PUBLIC_URL = _env("PUBLIC_URL", "http://127.0.0.1:5000")  # for links in emails
+    # Passkeys are bound to PUBLIC_URL's host (the relying party id) and origin; browsers
+    # accept "localhost" and real domains, not IP addresses, as that host.
+    WEBAUTHN_RP_NAME = _env("WEBAUTHN_RP_NAME", "CommunityLend")
     LOAN_TERMS = tuple(int(t) for t in (_env("LOAN_TERMS", "36,60") or "36,60").split(","))
 
     STRIPE_SECRET_KEY = _env("STRIPE_SECRET_KEY")

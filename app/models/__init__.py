@@ -36,6 +36,7 @@ from app.models.risk import HistoricalOutcome, RiskAssessment, RiskModel
 from app.models.user import (
     ApiToken,
     EmploymentStatus,
+    Passkey,
     PendingRegistration,
     RecoveryCode,
     Role,
@@ -90,6 +91,7 @@ __all__ = [
     "ServicingRun",
     "ServicingStatus",
     "TransferDirection",
+    "Passkey",
     "PendingRegistration",
     "RecoveryCode",
     "User",

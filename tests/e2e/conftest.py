@@ -1,6 +1,5 @@
 """A live server (the dev entry point, on the test database) and real headless Chromium."""
 
-import os
 import re
 import shutil
 import socket
@@ -14,7 +13,7 @@ from urllib.request import urlopen
 import pytest
 from aiosmtpd.controller import Controller
 
-from config import TestConfig
+from tests.helpers import live_server_environment
 from tests.mailbox import Inbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,21 +60,25 @@ def live_mailbox():
 @pytest.fixture(scope="module")
 def live_url(app, live_mailbox):
     """`python -m app.devserver` against the test database, with CSRF and jobs as in dev."""
+    yield from _live_server("127.0.0.1", live_mailbox)
+
+
+@pytest.fixture(scope="module")
+def localhost_url(app, live_mailbox):
+    """The same on http://localhost: passkeys need a domain, and browsers refuse IP addresses."""
+    yield from _live_server("localhost", live_mailbox)
+
+
+def _live_server(host: str, mailbox):
     port = _free_port()
-    environment = {
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(live_mailbox.port),
-        "PUBLIC_URL": f"http://127.0.0.1:{port}",  # the links in its emails
-        **os.environ,
-        "APP_ENV": "development",
-        "PORT": str(port),
-        "DATABASE_URL": TestConfig.SQLALCHEMY_DATABASE_URI,
-        "REDIS_URL": "",
-        "SEED_DEMO_DATA": "false",
-        "LOGIN_RATE_LIMIT": "1000 per minute",
-        "API_MONEY_RATE_LIMIT": "10000 per minute",
-        "RUN_SCHEDULER": "false",  # tests decide what runs; a tick would leave rows behind
-    }
+    environment = live_server_environment(
+        port,
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(mailbox.port),
+        PUBLIC_URL=f"http://{host}:{port}",  # the links in its emails; the passkeys' domain
+        LOGIN_RATE_LIMIT="1000 per minute",
+        API_MONEY_RATE_LIMIT="10000 per minute",
+    )
     # A file, not a pipe: nobody reads a pipe while tests run, and a full one blocks the server.
     log = tempfile.TemporaryFile(mode="w+")
     server = subprocess.Popen(
@@ -86,7 +89,7 @@ def live_url(app, live_mailbox):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host}:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

@@ -37,7 +37,7 @@ def test_register_login_edit_profile_inline_and_logout(page, committed, live_mai
     expect(page).to_have_url("/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url("/borrower/")
 
     page.get_by_role("link", name="Profile", exact=True).click()

@@ -44,7 +44,7 @@ def test_admin_approves_an_application_then_imports_a_csv_with_one_bad_row(
     page.goto("/login")
     page.get_by_label("Email").fill(admin.email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url("/admin/", timeout=10_000)
     queue = page.get_by_role("link", name="Applications 1 waiting for approval")
     expect(queue).to_be_visible()

@@ -113,7 +113,7 @@ def test_deposit_filter_invest_and_see_the_portfolio(page, committed):
     page.goto("/login")
     page.get_by_label("Email").fill(investor.email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url("/lender/")
     page.locator("#cash-forms").get_by_label("Amount (USD)").first.fill("500")
     page.get_by_role("button", name="Deposit").click()

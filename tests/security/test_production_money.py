@@ -8,7 +8,6 @@ HTTP peer: it keeps the PaymentIntent, charges a test card and delivers the sign
 live server of the app, which writes to the database as production would.
 """
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from app.models import Role
 from app.services.money import ledger
 from config import ProductionConfig, TestConfig
 from tests.factories import UserFactory
+from tests.helpers import live_server_environment
 from tests.mailbox import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,16 +125,7 @@ def stripe_app(app, monkeypatch, localstripe):
         monkeypatch.setitem(app.config, name, value)
     port = free_port()
     live = f"http://127.0.0.1:{port}"
-    environment = {
-        **os.environ,
-        **settings,
-        "APP_ENV": "development",
-        "PORT": str(port),
-        "DATABASE_URL": TestConfig.SQLALCHEMY_DATABASE_URI,
-        "REDIS_URL": "",
-        "SEED_DEMO_DATA": "false",
-        "RUN_SCHEDULER": "false",
-    }
+    environment = live_server_environment(port, **settings)
     server, log = _serve([sys.executable, "-m", "app.devserver"], f"{live}/healthz", environment)
     # Where localstripe delivers its signed events: the live server's webhook.
     urlopen(  # noqa: S310 - loopback

@@ -6,7 +6,6 @@ server (aiosmtpd) is the mailbox; the token it receives must appear in no table,
 admin or the user sees, and no request path.
 """
 
-import os
 import re
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from app.background import jobs
 from app.extensions import db
 from app.models import OutboxMessage, OutboxStatus, Role
 from tests.factories import UserFactory
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, live_server_environment
 from tests.mailbox import free_port
 
 NEW_PASSWORD = "saffron kayak meridian 58"
@@ -121,12 +120,7 @@ def test_gunicorn_access_logs_leave_the_token_out(app, tmp_path):
     query (where a reset link's token travels) is not."""
     log = tmp_path / "access.log"
     port = free_port()
-    environment = {
-        **os.environ,
-        "APP_ENV": "development",
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": "",
-    }
+    environment = live_server_environment(port)
     command = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "1"]
     server = subprocess.Popen(
         [*command, "--access-logfile", str(log), "wsgi:app"], cwd=ROOT, env=environment

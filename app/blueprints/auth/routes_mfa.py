@@ -14,7 +14,7 @@ from app.forms import attach_errors
 from app.htmx import hx_redirect, render
 from app.links import safe_next
 from app.models import Role, User
-from app.services.accounts import mfa
+from app.services.accounts import mfa, passkeys
 from app.services.errors import ValidationFailed
 
 from .forms import CodeForm
@@ -22,6 +22,7 @@ from .routes import HOME_BY_ROLE, PENDING_SINCE, PENDING_USER, _login_limit, _si
 
 PAGE, STEP_PAGE = "auth/mfa.html", "auth/second_step.html"
 SETUP_SECRET = "mfa_setup"  # noqa: S105 - the session key that holds the seed being set up
+NEW_CODES = "mfa_new_codes"  # recovery codes made by adding a first passkey, shown once
 PENDING_FOR_SECONDS = 300
 
 
@@ -66,7 +67,10 @@ def mfa_verify():
 @bp.get("/account/mfa")
 @login_required
 def mfa_show():
-    """Two-step sign-in: its state, or the QR code and secret to set it up."""
+    """Two-step sign-in: its state, the authenticator app (or how to set it up), passkeys."""
+    codes = session.pop(NEW_CODES, None)
+    if codes:
+        return render(PAGE, codes=codes)
     return render(PAGE, **_mfa_page(CodeForm(formdata=None)))
 
 
@@ -75,7 +79,7 @@ def mfa_show():
 def mfa_enable():
     """Turn it on with the first code from the app; the recovery codes are shown once."""
     form = CodeForm()
-    if current_user.mfa_enabled_at is None and form.validate_on_submit():
+    if current_user.totp_secret_sealed is None and form.validate_on_submit():
         try:
             codes = mfa.enable(
                 db.session,
@@ -134,9 +138,12 @@ def _code_accepted(user: User, form: CodeForm) -> bool:
 
 
 def _mfa_page(form: CodeForm) -> dict:
+    page = {"form": form, "passkeys": passkeys.of_user(db.session, current_user.id)}
     if current_user.mfa_enabled_at is not None:
-        return {"form": form, "codes_left": mfa.codes_left(db.session, current_user.id)}
-    secret = session.setdefault(SETUP_SECRET, mfa.new_secret())
-    uri = mfa.provisioning_uri(secret, current_user.email)
-    qr = segno.make(uri, error="m").svg_data_uri(scale=5, dark="#16202c")
-    return {"form": form, "secret": secret, "qr": qr}
+        page["codes_left"] = mfa.codes_left(db.session, current_user.id)
+    if current_user.totp_secret_sealed is None:
+        secret = session.setdefault(SETUP_SECRET, mfa.new_secret())
+        uri = mfa.provisioning_uri(secret, current_user.email)
+        page["secret"] = secret
+        page["qr"] = segno.make(uri, error="m").svg_data_uri(scale=5, dark="#16202c")
+    return page

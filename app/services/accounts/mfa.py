@@ -16,7 +16,7 @@ import pyotp
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from app.models import RecoveryCode, User
+from app.models import Passkey, RecoveryCode, User
 from app.services.accounts import throttle
 from app.services.errors import ValidationFailed
 from app.services.platform import activity, notifications
@@ -72,6 +72,8 @@ def verify(session: Session, user: User, code: str, ring: KeyRing, now: datetime
         return False
     code = "".join(code.split()).replace("-", "").upper()
     if code.isdigit() and len(code) == 6:
+        if user.totp_secret_sealed is None:  # passkeys only: no app codes to check
+            return False
         secret = ring.open(user.totp_secret_sealed, PURPOSE)
         step = _matching_step(secret, code, now, last=user.totp_last_step)
         if step is not None:
@@ -81,8 +83,10 @@ def verify(session: Session, user: User, code: str, ring: KeyRing, now: datetime
 
 
 def disable(session: Session, user: User) -> None:
+    """Turn two-step sign-in off: the app's seed, the recovery codes and every passkey go."""
     user.totp_secret_sealed = user.mfa_enabled_at = user.totp_last_step = None
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    session.execute(delete(Passkey).where(Passkey.user_id == user.id))
     activity.record(session, "mfa.disabled", user_id=user.id, entity=user)
     _tell(session, user, "Two-step sign-in is off", "Signing in now asks for your password only.")
 
