@@ -93,6 +93,12 @@ class Config:
     # Passkeys are bound to PUBLIC_URL's host (the relying party id) and origin; browsers
     # accept "localhost" and real domains, not IP addresses, as that host.
     WEBAUTHN_RP_NAME = _env("WEBAUTHN_RP_NAME", "CommunityLend")
+    # Sign in with Google (OpenID Connect): off unless a client id is set.
+    GOOGLE_CLIENT_ID = _env("GOOGLE_CLIENT_ID")
+    GOOGLE_CLIENT_SECRET = _env("GOOGLE_CLIENT_SECRET")
+    GOOGLE_METADATA_URL = _env(
+        "GOOGLE_METADATA_URL", "https://accounts.google.com/.well-known/openid-configuration"
+    )
     LOAN_TERMS = tuple(int(t) for t in (_env("LOAN_TERMS", "36,60") or "36,60").split(","))
 
     STRIPE_SECRET_KEY = _env("STRIPE_SECRET_KEY")

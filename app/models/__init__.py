@@ -36,6 +36,7 @@ from app.models.risk import HistoricalOutcome, RiskAssessment, RiskModel
 from app.models.user import (
     ApiToken,
     EmploymentStatus,
+    OAuthIdentity,
     Passkey,
     PendingRegistration,
     RecoveryCode,
@@ -91,6 +92,7 @@ __all__ = [
     "ServicingRun",
     "ServicingStatus",
     "TransferDirection",
+    "OAuthIdentity",
     "Passkey",
     "PendingRegistration",
     "RecoveryCode",

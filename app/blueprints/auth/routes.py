@@ -23,7 +23,7 @@ from app.htmx import hx_redirect, is_htmx, render
 from app.keys import signing_keys
 from app.links import safe_next
 from app.models import Role
-from app.services.accounts import accounts, registration
+from app.services.accounts import accounts, identities, registration
 from app.services.errors import DomainError, ValidationFailed
 from app.services.platform import activity
 
@@ -37,6 +37,7 @@ HOME_BY_ROLE = {
     Role.ADMIN: "admin.dashboard",
 }
 PENDING_USER, PENDING_SINCE = "mfa_pending_user", "mfa_pending_since"  # half signed in
+OAUTH_LINK = "oauth_link"  # a provider account waiting for its owner to sign in here
 CHECK_EMAIL = (
     "Check your email: we sent a link to finish opening your account (valid one day). "
     "If that address already has an account, the email says so."
@@ -199,18 +200,25 @@ def _employment_value() -> str:
 
 
 def _sign_in(user) -> None:
+    pending_link = session.get(OAUTH_LINK)
     session.clear()  # a fresh session on every sign-in (no fixation)
     token = accounts.start_session(db.session, user, _client())
     login_user(user)
     session[SESSION_TOKEN_KEY] = token
     session.permanent = True
+    if pending_link and pending_link["email"] == user.email:  # they proved it is theirs
+        provider = pending_link["provider"]
+        identities.link(db.session, user, provider, pending_link["subject"], user.email)
+        flash(f"{provider.title()} is linked: next time, sign in with it.", "success")
 
 
 def _start_second_step(user) -> Response:
     """After the password: remember who is half signed in (five minutes) and ask for a code."""
-    target = _safe_next()
+    target, pending_link = _safe_next(), session.get(OAUTH_LINK)
     session.clear()
     session[PENDING_USER], session[PENDING_SINCE] = user.id, time.time()
+    if pending_link:
+        session[OAUTH_LINK] = pending_link
     return hx_redirect(url_for("auth.login_second_step", next=target))
 
 

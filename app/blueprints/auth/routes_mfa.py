@@ -14,7 +14,7 @@ from app.forms import attach_errors
 from app.htmx import hx_redirect, render
 from app.links import safe_next
 from app.models import Role, User
-from app.services.accounts import mfa, passkeys
+from app.services.accounts import identities, mfa, passkeys
 from app.services.errors import ValidationFailed
 
 from .forms import CodeForm
@@ -138,7 +138,11 @@ def _code_accepted(user: User, form: CodeForm) -> bool:
 
 
 def _mfa_page(form: CodeForm) -> dict:
-    page = {"form": form, "passkeys": passkeys.of_user(db.session, current_user.id)}
+    page = {
+        "form": form,
+        "passkeys": passkeys.of_user(db.session, current_user.id),
+        "identities": identities.of_user(db.session, current_user.id),
+    }
     if current_user.mfa_enabled_at is not None:
         page["codes_left"] = mfa.codes_left(db.session, current_user.id)
     if current_user.totp_secret_sealed is None:
