@@ -133,6 +133,15 @@ def test_admins_must_turn_it_on_when_required(app, client, login, monkeypatch):
     assert db.session.scalars(select(ActivityLog.action)).all().count("mfa.disabled") == 0
 
 
+def test_an_admin_without_a_second_factor_gets_no_api_token_when_required(app, monkeypatch):
+    monkeypatch.setitem(app.config, "REQUIRE_ADMIN_MFA", True)
+    admin = UserFactory(role=Role.ADMIN)
+    answer = app.test_client().post(
+        "/api/v1/auth/login", json={"email": admin.email, "password": PASSWORD}
+    )
+    assert answer.status_code == 403 and answer.json["error"] == "second_factor_setup_required"
+
+
 def test_the_api_asks_for_the_code_too(app, client, login):
     user = login(UserFactory(role=Role.LENDER))
     secret, _ = _turn_on(client)

@@ -50,7 +50,8 @@ def register(body: dict):
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
 @bp.arguments(LoginSchema)
 @bp.response(200, TokenSchema)
-@bp.alt_response(401, schema=ErrorSchema, description="Wrong email or password")
+@bp.alt_response(401, schema=ErrorSchema, description="Wrong email or password, or second step")
+@bp.alt_response(403, schema=ErrorSchema, description="An admin without two-step sign-in")
 @bp.doc(summary="Exchange email and password for a bearer token")
 def login(body: dict):
     try:
@@ -58,6 +59,12 @@ def login(body: dict):
     except DomainError as error:
         db.session.commit()  # the failed attempt stays in the audit trail
         return api_error(401, "invalid_credentials", error.message)
+    if user.role is Role.ADMIN and current_app.config["REQUIRE_ADMIN_MFA"]:
+        if user.mfa_enabled_at is None:  # as on the website: no admin without a second factor
+            db.session.commit()
+            return api_error(
+                403, "second_factor_setup_required", "Turn on two-step sign-in on the website."
+            )
     if user.mfa_enabled_at is not None:
         problem = (
             mfa.check(db.session, user, body["otp"], get_key_ring(), datetime.now(UTC))
