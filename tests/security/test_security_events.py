@@ -116,6 +116,11 @@ def test_downloads_and_admin_views_of_a_person_are_logged(visitor, app):
     viewed = _event("admin.viewed_person")
     _from_the_visitor(viewed, admin)
     assert viewed.entity_id == owner.id
+    application = LoanFactory(borrower=owner)
+    assert visitor.get(f"/admin/applications/{application.id}").status_code == 200
+    seen = _event("admin.viewed_application")
+    _from_the_visitor(seen, admin)
+    assert seen.details["borrower_id"] == owner.id
     assert visitor.get(f"/account/documents/{document.id}/download").status_code == 200
     downloaded = _event("document.downloaded")
     _from_the_visitor(downloaded, admin)

@@ -11,6 +11,7 @@ from app.models import Document, Loan, Role, User
 from app.services.accounts import documents as user_documents
 from app.services.errors import DomainError
 from app.services.lending import review, underwriting
+from app.services.platform import activity
 
 from .forms import ApproveForm, DeclineForm, DocumentReviewForm
 from .routes import bp
@@ -34,8 +35,18 @@ def application_index():
 @bp.get("/applications/<int:loan_id>")
 @role_required(Role.ADMIN)
 def application_show(loan_id: int):
-    """The application, its score and reasons, and the borrower's documents side by side."""
-    return render(APPLICATION, **_application_page(db.get_or_404(Loan, loan_id)))
+    """The application, its score and reasons, and the borrower's documents side by side
+    (each view of a borrower's details is logged)."""
+    loan = db.get_or_404(Loan, loan_id)
+    activity.record(
+        db.session,
+        "admin.viewed_application",
+        user_id=current_user.id,
+        entity=loan,
+        borrower_id=loan.borrower_id,
+    )
+    db.session.commit()
+    return render(APPLICATION, **_application_page(loan))
 
 
 @bp.post("/applications/<int:loan_id>/approve")
