@@ -30,3 +30,21 @@ def live_server_environment(port: int, **overrides: str) -> dict:
         "RUN_SCHEDULER": "false",  # tests decide what runs; a tick would leave rows behind
         **overrides,
     }
+
+
+def every_stored_value(columns_of_type: tuple[str, ...] | None = None) -> str:
+    """Every value of every column of every table (of these types, if given), as one string:
+    what someone holding a copy of the database could read."""
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    query = "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'"
+    if columns_of_type:
+        query += " AND data_type IN (" + ", ".join(f"'{kind}'" for kind in columns_of_type) + ")"
+    values = []
+    for table, column in db.session.execute(text(query)).all():
+        values += db.session.scalars(
+            text(f'SELECT CAST("{column}" AS text) FROM "{table}" WHERE "{column}" IS NOT NULL')
+        ).all()
+    return "\n".join(values)

@@ -18,7 +18,7 @@ from app.models import Document, Role, User, sealed
 from app.services.platform import rekeying
 from app.services.platform.sealing import MAGIC, KeyRing
 from tests.factories import UserFactory
-from tests.helpers import HX
+from tests.helpers import HX, every_stored_value
 
 SECRETS = {
     "phone": "+1 555 0177",
@@ -34,20 +34,9 @@ DOCUMENT = b"%PDF-1.4\n% PAYSLIP-MARKER-Quokka-Salary-123456\n1 0 obj<<>>endobj\
 
 def _everything_stored(app) -> str:
     """Every value in the database as text, and every stored file, as one string."""
-    columns = db.session.execute(
-        text(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = 'public'"
-        )
-    ).all()
-    values = []
-    for table, column in columns:
-        values += db.session.scalars(
-            text(f'SELECT CAST("{column}" AS text) FROM "{table}" WHERE "{column}" IS NOT NULL')
-        ).all()
     folder = Path(app.config["UPLOAD_FOLDER"])
     files = [path.read_bytes().decode("latin-1") for path in folder.glob("*") if path.is_file()]
-    return "\n".join(values + files)
+    return "\n".join([every_stored_value(), *files])
 
 
 def _person_with_everything(client, login) -> tuple[User, str]:

@@ -14,13 +14,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from app.background import jobs
 from app.extensions import db
 from app.models import OutboxMessage, OutboxStatus, Role
 from tests.factories import UserFactory
-from tests.helpers import PASSWORD, live_server_environment
+from tests.helpers import PASSWORD, every_stored_value, live_server_environment
 from tests.mailbox import free_port
 
 NEW_PASSWORD = "saffron kayak meridian 58"
@@ -42,19 +42,7 @@ def _token_of(link: str) -> str:
 
 
 def _every_text_value() -> str:
-    """Every text and JSON value in every table of the database, as one string."""
-    columns = db.session.execute(
-        text(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = 'public' AND data_type IN ('text', 'character varying', 'jsonb')"
-        )
-    ).all()
-    values = []
-    for table, column in columns:
-        values += db.session.scalars(
-            text(f'SELECT CAST("{column}" AS text) FROM "{table}" WHERE "{column}" IS NOT NULL')
-        ).all()
-    return "\n".join(values)
+    return every_stored_value(("text", "character varying", "jsonb"))
 
 
 def test_a_reset_link_is_in_the_mailbox_only(app, client, smtp, login):

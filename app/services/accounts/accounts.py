@@ -69,17 +69,9 @@ def register(
     allow_admin: bool = False,
 ) -> User:
     """Create an account; raises ValidationFailed (nothing created) on any bad field."""
-    if role not in SELF_SERVICE_ROLES and not allow_admin:
-        raise ValidationFailed({"role": "Choose borrower or lender."})
-    email = normalise_email(email)
-    errors = {}
+    email = checked_sign_up(email, password, role, first_name, last_name, allow_admin)
     if email_taken(session, email):
-        errors["email"] = "An account with this email already exists."
-    weak = passwords.weakness(password, [email, first_name, last_name, "communitylend"])
-    if weak:
-        errors["password"] = weak
-    if errors:
-        raise ValidationFailed(errors)
+        raise ValidationFailed({"email": "An account with this email already exists."})
     return create_user(
         session,
         email=email,
@@ -89,6 +81,19 @@ def register(
         last_name=last_name,
         client=client,
     )
+
+
+def checked_sign_up(
+    email: str, password: str, role: Role, first_name: str, last_name: str, allow_admin=False
+) -> str:
+    """The normalised email, once the role and password pass; else ValidationFailed."""
+    if role not in SELF_SERVICE_ROLES and not allow_admin:
+        raise ValidationFailed({"role": "Choose borrower or lender."})
+    email = normalise_email(email)
+    weak = passwords.weakness(password, [email, first_name, last_name, "communitylend"])
+    if weak:
+        raise ValidationFailed({"password": weak})
+    return email
 
 
 def create_user(

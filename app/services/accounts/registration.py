@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.models import PendingRegistration, Role, User
 from app.services.accounts import accounts, passwords
-from app.services.accounts.accounts import SELF_SERVICE_ROLES, ClientInfo
+from app.services.accounts.accounts import ClientInfo
 from app.services.errors import ValidationFailed
 from app.services.platform import activity, notifications, outbox
 
@@ -35,12 +35,7 @@ def start(
     client: ClientInfo,
 ) -> None:
     """Check the fields, then email the address a link (new) or a warning (has an account)."""
-    if role not in SELF_SERVICE_ROLES:
-        raise ValidationFailed({"role": "Choose borrower or lender."})
-    email = accounts.normalise_email(email)
-    weak = passwords.weakness(password, [email, first_name, last_name, "communitylend"])
-    if weak:
-        raise ValidationFailed({"password": weak})
+    email = accounts.checked_sign_up(email, password, role, first_name, last_name)
     owner = session.scalar(select(User).where(User.email == email))
     activity.record(
         session,
