@@ -1,5 +1,6 @@
 """Admin operations: dashboard figures, servicing actions, activity log, jobs, schedule."""
 
+import re
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -22,7 +23,7 @@ from app.models import (
 )
 from app.services.errors import ValidationFailed
 from app.services.money import ledger
-from app.services.platform import outbox
+from app.services.platform import activity, outbox
 from app.services.servicing import repayments, servicing
 from tests.builders import issued_loan
 from tests.factories import UserFactory
@@ -276,6 +277,22 @@ def test_activity_log_filters(client, admin):
         b"Nothing matches"
         in client.get("/admin/activity?since=2999-01-01", headers={"HX-Request": "true"}).data
     )
+
+
+def test_the_activity_log_pages_forward_and_back_keeping_its_filters(client, admin):
+    """Issue 16 defect 6: 50 rows and "Page 1" with no way on."""
+    for n in range(120):
+        activity.record(db.session, "probe.row", user_id=admin.id, n=n)
+    db.session.flush()
+    first = client.get("/admin/activity?action=probe.").get_data(as_text=True)
+    older = re.search(r'href="(/admin/activity\?[^"]*page=2[^"]*)"', first)
+    assert older and "action=probe." in older.group(1) and "Newer" not in first
+    assert first.count("probe.row") == 50 and "n=119" in first
+    last = client.get("/admin/activity?action=probe.&page=3").get_data(as_text=True)
+    assert last.count("probe.row") == 20 and "n=0 " in last
+    pager = last[last.index('<nav class="pager"') :]
+    pager = pager[: pager.index("</nav>")]
+    assert "Older" not in pager and "Newer" in pager and "page=2" in pager
 
 
 @pytest.mark.parametrize(

@@ -39,8 +39,17 @@ def activity_index():
             continue
         query = query.where(getattr(ActivityLog.created_at, op)(datetime.combine(day, time.min)))
     page = page_number(args)
-    rows = db.session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
-    return render("admin/activity.html", "activity_rows", rows=rows, page=page, args=args)
+    rows = db.session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
+    filters = {name: value for name, value in args.items() if name != "page" and value}
+    return render(
+        "admin/activity.html",
+        "activity_rows",
+        rows=rows[:PAGE_SIZE],
+        page=page,
+        more=len(rows) > PAGE_SIZE,  # one row beyond the page says whether there is another
+        args=args,
+        filters=filters,
+    )
 
 
 @bp.get("/jobs")
