@@ -227,3 +227,12 @@ def test_anonymous_page_request_redirects_to_login(client):
     response = client.get("/borrower/")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_a_mismatch_and_a_weak_password_are_told_together(client):
+    """Issue 16 defect 11: the errors came one at a time (mismatch, then weakness)."""
+    response = _register(client, password="password12", confirm="password13")
+    assert response.status_code == 422
+    assert b"do not match" in response.data
+    assert b"Try a longer phrase of unrelated words" in response.data
+    assert _users_with("rita@example.com") == 0

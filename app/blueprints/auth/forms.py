@@ -20,8 +20,29 @@ from wtforms.validators import (
 
 from app.forms import money_field
 from app.models import DocumentKind, EmploymentStatus, Role
+from app.services.accounts import passwords
 from app.services.accounts.accounts import PROFILE_FIELDS
 
+
+class AllPasswordErrorsAtOnce:
+    """A new password's strength is judged with the other fields, so a mismatch and a weak
+    password are told together, not on two tries. The service checks again (it decides)."""
+
+    strength_checked_field = "password"
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        field = getattr(self, self.strength_checked_field)
+        if field.data and not field.errors:
+            hints = [getattr(getattr(self, name, None), "data", None) for name in HINT_FIELDS]
+            weak = passwords.weakness(field.data, [str(hint) for hint in hints if hint])
+            if weak:
+                field.errors.append(weak)
+                return False
+        return valid
+
+
+HINT_FIELDS = ("email", "first_name", "last_name")
 DOCUMENT_CHOICES = [SelectChoice(k.value, k.value.capitalize()) for k in DocumentKind]
 EMPLOYMENT_CHOICES = [SelectChoice("", "Choose…")] + [
     SelectChoice(status.value, status.value.replace("_", " ").capitalize())
@@ -29,7 +50,7 @@ EMPLOYMENT_CHOICES = [SelectChoice("", "Choose…")] + [
 ]
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(AllPasswordErrorsAtOnce, FlaskForm):
     role = RadioField(
         "I want to",
         choices=[
@@ -61,7 +82,7 @@ class ForgotPasswordForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(AllPasswordErrorsAtOnce, FlaskForm):
     password = PasswordField(
         "New password",
         validators=[DataRequired(), Length(max=128)],
@@ -73,7 +94,9 @@ class ResetPasswordForm(FlaskForm):
     )
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(AllPasswordErrorsAtOnce, FlaskForm):
+    strength_checked_field = "new_password"
+
     current_password = PasswordField("Current password", validators=[DataRequired()])
     new_password = PasswordField("New password", validators=[DataRequired(), Length(max=128)])
     confirm = PasswordField(
