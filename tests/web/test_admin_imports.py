@@ -87,6 +87,8 @@ def test_uploading_an_imported_file_again_imports_nothing(client, admin):
     jobs.run_outbox_message(message.id)
     again = upload(client, "loans", data, "copy.csv")
     assert again.headers["Location"].endswith(f"/admin/imports/{batch.id}")
+    shown = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "This file was already imported on" in shown and "(1 of 1 rows)" in shown
     assert client.post(f"/admin/imports/{batch.id}/confirm").status_code == 303
     assert db.session.scalar(select(func.count()).select_from(Loan)) == 1
 

@@ -44,6 +44,14 @@ def import_upload():
         loan_terms=get_policy().loan_terms,
     )
     db.session.commit()
+    if batch.status in imports.TAKEN:  # the same file again: say so, do not land silently
+        when = (batch.finished_at or batch.created_at).strftime("%b %d, %Y")
+        flash(
+            f"This file was already {'imported' if batch.status == 'imported' else 'queued'} "
+            f"on {when} ({batch.rows_imported:,} of {batch.rows_total:,} rows): nothing new "
+            "was done.",
+            "info",
+        )
     return hx_redirect(url_for("admin.import_show", batch_id=batch.id))
 
 
