@@ -342,9 +342,22 @@ def test_the_top_bar_shows_admins_the_review_queues_with_their_counts(client, lo
     for url in ("/admin/", "/admin/risk", "/account/profile"):
         body = client.get(url).get_data(as_text=True)
         assert _nav_link(body, "nav-applications") == "Applications 2 waiting for approval"
-        assert _nav_link(body, "nav-documents") == "Reviews 1 document waiting for review"
+        assert _nav_link(body, "nav-documents") == "Documents 1 waiting for review"
     fragment = client.get("/admin/users?q=x", headers=HX).get_data(as_text=True)
     assert "nav-applications" not in fragment
+    nav = body[body.index('<nav aria-label="Main">') : body.index("</nav>")]
+    links = re.findall(r'href="(/admin/[^"]*)"', nav)
+    assert links == [
+        "/admin/",
+        "/admin/applications",
+        "/admin/documents",
+        "/admin/users",
+        "/admin/imports",
+        "/admin/activity",
+        "/admin/jobs",
+        "/admin/risk",
+    ]  # issue 16 defect 8: every admin room one click away; no personal upload page
+    assert "/account/documents" not in nav
 
 
 def test_the_queue_counts_fall_as_work_is_done(client, login):
@@ -355,7 +368,7 @@ def test_the_queue_counts_fall_as_work_is_done(client, login):
     client.post(f"/admin/applications/{loan.id}/approve")
     body = client.get("/admin/").get_data(as_text=True)
     assert _nav_link(body, "nav-applications").startswith("Applications 0 ")
-    assert _nav_link(body, "nav-documents") == "Reviews 0 documents waiting for review"
+    assert _nav_link(body, "nav-documents") == "Documents 0 waiting for review"
 
 
 @pytest.mark.parametrize("role", [Role.BORROWER, Role.LENDER])
