@@ -270,3 +270,17 @@ def test_portfolio_with_notes_still_in_funding(client, investor):
     _invest(client, loan, "100")
     body = client.get("/lender/portfolio").get_data(as_text=True)
     assert "listed" in body and f"#{loan.id}" in body
+
+
+def test_the_cash_page_says_cash_and_terms_are_explained_where_they_appear(client, login):
+    """Issue 16 defect 14: "Cash" opened a page titled "Invest"; "In funding" and "Committed"
+    named one thing; NAR, adjusted NAR, probability of default and grade went unexplained."""
+    login(lender(D("100")))
+    cash = client.get("/lender/").get_data(as_text=True)
+    assert "<title>Cash" in cash and "<h1>Cash</h1>" in cash
+    assert "In funding" in cash and "Net annualized return" in cash
+    portfolio = client.get("/lender/portfolio").get_data(as_text=True)
+    assert "Committed" not in portfolio and "In funding" in portfolio
+    assert "Net annualized return" in portfolio and "losses to expect" in portfolio
+    loan = client.get(f"/lender/loans/{listed_loan('1000.00').id}").get_data(as_text=True)
+    assert "risk grade" in loan and "stop paying before the end of the term" in loan
