@@ -189,7 +189,8 @@ def test_issued_loans_are_visible_only_to_their_noteholders(client, investor):
     assert client.get(f"/lender/loans/{loan.id}").status_code == 404
 
 
-def test_recommendations_and_preferences(client, investor):
+def test_recommendations_and_preferences(app, client, investor, monkeypatch):
+    monkeypatch.setitem(app.config, "ENABLE_AUTO_MATCHING", True)
     listed_loan("1000.00")
     page = client.get("/lender/recommendations")
     assert page.status_code == 200 and b"match" in page.data
@@ -284,3 +285,42 @@ def test_the_cash_page_says_cash_and_terms_are_explained_where_they_appear(clien
     assert "Net annualized return" in portfolio and "losses to expect" in portfolio
     loan = client.get(f"/lender/loans/{listed_loan('1000.00').id}").get_data(as_text=True)
     assert "risk grade" in loan and "stop paying before the end of the term" in loan
+
+
+PREFERENCES = {
+    "risk_tolerance": "balanced",
+    "min_note_amount": "25",
+    "max_note_amount": "200",
+    "auto_invest_enabled": "y",
+    "auto_amount_per_note": "25",
+    "auto_max_per_loan": "50",
+}
+
+
+def test_auto_invest_controls_are_off_while_the_platform_switch_is(app, client, investor):
+    """Issue 16 defect 10: "switched off on this platform", yet the box could be ticked and
+    "Preferences saved"; and a cash cap of $0.00 that lets auto-invest buy nothing."""
+    page = client.get("/lender/recommendations").get_data(as_text=True)
+    assert "switched off on this platform" in page
+    box = re.search(r'<input[^>]*id="auto_invest_enabled"[^>]*>', page).group(0)
+    assert "disabled" in box
+    saved = client.post(
+        "/lender/preferences", headers=HX, data={**PREFERENCES, "auto_cash_cap": "900"}
+    )
+    assert saved.status_code == 204  # the other preferences save
+    preference = db.session.scalars(select(LenderPreference)).one()
+    assert preference.max_note_amount == D("200") and not preference.auto_invest_enabled
+    assert preference.auto_cash_cap == D("0.00")  # the disabled rules stayed as they were
+
+
+def test_auto_invest_needs_room_for_a_note_and_suggests_the_cash_on_hand(
+    app, client, investor, monkeypatch
+):
+    monkeypatch.setitem(app.config, "ENABLE_AUTO_MATCHING", True)
+    page = client.get("/lender/recommendations").get_data(as_text=True)
+    cap = re.search(r'<input[^>]*id="auto_cash_cap"[^>]*>', page).group(0)
+    assert 'value="1000.00"' in cap or 'value="1000"' in cap  # the investor's cash, not 0.00
+    refused = client.post(
+        "/lender/preferences", headers=HX, data={**PREFERENCES, "auto_cash_cap": "0"}
+    )
+    assert refused.status_code == 422 and b"room for at least one note" in refused.data

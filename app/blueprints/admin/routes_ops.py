@@ -24,6 +24,23 @@ PAGE_SIZE = 50
 def activity_index():
     """Every sign-in, money movement, state change and admin action, filterable."""
     args = request.args
+    page = page_number(args)
+    rows = db.session.scalars(
+        _activity_query(args).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+    ).all()
+    filters = {name: value for name, value in args.items() if name != "page" and value}
+    return render(
+        "admin/activity.html",
+        "activity_rows",
+        rows=rows[:PAGE_SIZE],
+        page=page,
+        more=len(rows) > PAGE_SIZE,  # one row beyond the page says whether there is another
+        args=args,
+        filters=filters,
+    )
+
+
+def _activity_query(args):
     query = select(ActivityLog).order_by(ActivityLog.id.desc())
     user_id = whole_number(args.get("user"))
     if user_id is not None:
@@ -38,18 +55,7 @@ def activity_index():
         except (ValueError, OverflowError):  # not a date, or the day after 9999-12-31
             continue
         query = query.where(getattr(ActivityLog.created_at, op)(datetime.combine(day, time.min)))
-    page = page_number(args)
-    rows = db.session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
-    filters = {name: value for name, value in args.items() if name != "page" and value}
-    return render(
-        "admin/activity.html",
-        "activity_rows",
-        rows=rows[:PAGE_SIZE],
-        page=page,
-        more=len(rows) > PAGE_SIZE,  # one row beyond the page says whether there is another
-        args=args,
-        filters=filters,
-    )
+    return query
 
 
 @bp.get("/jobs")

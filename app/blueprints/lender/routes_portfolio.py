@@ -12,6 +12,7 @@ from app.extensions import db, get_policy
 from app.htmx import hx_redirect, render
 from app.models import LenderPreference, RiskTolerance, Role
 from app.services.lending import recommendations
+from app.services.money import cash
 from app.services.servicing import portfolio, returns
 
 from .forms import PreferencesForm
@@ -89,16 +90,13 @@ def preference_update():
     """Save preferences and auto-invest rules; invalid input is a 422 form."""
     preference = _preference()
     form = _form(preference)
-    if form.validate_on_submit():
-        if form.max_note_amount.data < form.min_note_amount.data:
-            form.max_note_amount.errors = ["Must be at least the smallest note."]
-        elif form.auto_max_per_loan.data < form.auto_amount_per_note.data:
-            form.auto_max_per_loan.errors = ["Must be at least the amount per note."]
-        else:
-            _save(preference, form)
-            db.session.commit()
-            flash("Preferences saved.", "success")
-            return hx_redirect(url_for("lender.recommendation_index"))
+    if not current_app.config["ENABLE_AUTO_MATCHING"]:  # the controls were disabled: keep them
+        _keep_auto_invest(form, preference)
+    if form.validate_on_submit() and _rules_hold(form):
+        _save(preference, form)
+        db.session.commit()
+        flash("Preferences saved.", "success")
+        return hx_redirect(url_for("lender.recommendation_index"))
     return render(
         "lender/recommendations.html",
         "preferences",
@@ -155,9 +153,42 @@ def _form(preference: LenderPreference) -> PreferencesForm:
         "auto_max_per_loan": preference.auto_max_per_loan,
         "auto_cash_cap": preference.auto_cash_cap,
     }
+    if not preference.auto_cash_cap:  # suggest the cash on hand, not a cap that blocks all
+        defaults["auto_cash_cap"] = cash.available_cash(db.session, current_user.id)
     form = PreferencesForm(data=defaults) if request.method == "GET" else PreferencesForm()
     form.terms.choices = [(t, f"{t} months") for t in get_policy().loan_terms]
+    if not current_app.config["ENABLE_AUTO_MATCHING"]:
+        for name in AUTO_FIELDS:
+            getattr(form, name).render_kw = {"disabled": True}
     return form
+
+
+def _rules_hold(form: PreferencesForm) -> bool:
+    """The checks across fields; a broken one puts its message on its field."""
+    if form.max_note_amount.data < form.min_note_amount.data:
+        form.max_note_amount.errors = ["Must be at least the smallest note."]
+    elif form.auto_max_per_loan.data < form.auto_amount_per_note.data:
+        form.auto_max_per_loan.errors = ["Must be at least the amount per note."]
+    elif form.auto_invest_enabled.data and form.auto_cash_cap.data < form.auto_amount_per_note.data:
+        form.auto_cash_cap.errors = [
+            f"Auto-invest needs room for at least one note: "
+            f"${form.auto_amount_per_note.data:,.2f} or more."
+        ]
+    else:
+        return True
+    return False
+
+
+AUTO_FIELDS = ("auto_invest_enabled", "auto_amount_per_note", "auto_max_per_loan", "auto_cash_cap")
+
+
+def _keep_auto_invest(form: PreferencesForm, preference: LenderPreference) -> None:
+    """While the platform's auto-invest is off its controls are disabled (browsers send
+    nothing for them): the stored rules stay as they are."""
+    for name in AUTO_FIELDS:
+        getattr(form, name).raw_data = None
+        getattr(form, name).data = getattr(preference, name)
+        getattr(form, name).validators = []
 
 
 def _save(preference: LenderPreference, form: PreferencesForm) -> None:
