@@ -68,6 +68,8 @@ def test_apply_see_the_offer_accept_and_upload(page, committed, live_mailbox):
     expect(preview).to_contain_text("estimated grade")
     page.get_by_role("button", name="Submit application").click()
     expect(page.get_by_text("Your offer")).to_be_visible(timeout=15000)  # scored by the job
+    expect(page.locator("#application-status")).to_have_text("offered")  # not "submitted"
+    expect(page.locator("#application-status")).to_have_count(1)
     expect(page.get_by_text("APR (with fee)")).to_be_visible()
     page.get_by_role("button", name="Accept this offer").click()
     expect(page.get_by_text("You accepted this offer")).to_be_visible()

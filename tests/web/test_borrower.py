@@ -146,6 +146,8 @@ def test_submitting_queues_the_score_through_the_outbox_then_shows_the_offer(
     decided = client.get(f"/borrower/applications/{loan.id}/status", headers=HX)
     body = decided.get_data(as_text=True)
     assert "hx-trigger" not in body  # polling stops
+    badge = re.search(r'<span id="application-status"[^>]*>([^<]*)<', body)  # issue 16 defect 4
+    assert badge and 'hx-swap-oob="true"' in badge.group(0) and badge.group(1) == "offered"
     assert "Your offer" in body and "APR (with fee)" in body and "You receive" in body
     db.session.refresh(loan)
     assert f"{loan.amount - loan.origination_fee:,.2f}" in body

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.access import owned_or_404, role_required
 from app.extensions import db, get_policy
-from app.htmx import hx_redirect, render
+from app.htmx import hx_redirect, is_htmx, render
 from app.models import CREDIT_FACTS, Loan, LoanPurpose, LoanStatus, Role
 from app.risk.features import FeatureError
 from app.services.errors import DomainError
@@ -104,7 +104,8 @@ def application_show(loan_id: int):
 def application_status(loan_id: int):
     """Polled until the score is in; then the decision replaces the waiting notice."""
     loan = owned_or_404(Loan, loan_id, "borrower_id")
-    return render("borrower/applications/show.html", "decision", **_show_page(loan))
+    oob = {"oob": True} if is_htmx() else {}  # the page head's badge, updated with it
+    return render("borrower/applications/show.html", "decision", **oob, **_show_page(loan))
 
 
 @bp.post("/applications/<int:loan_id>/accept")
