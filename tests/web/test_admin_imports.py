@@ -73,6 +73,9 @@ def test_upload_confirm_and_job_import_the_file(client, admin):
     assert jobs.run_outbox_message(message.id) == "done", message.last_error
     fragment = client.get(location, headers={"HX-Request": "true"})
     assert b"Imported 2 rows" in fragment.data and b"<html" not in fragment.data
+    assert (
+        b'id="flash"' in fragment.data and b'hx-swap-oob="true"' in fragment.data
+    )  # no stale "queued"
     assert b"every 1s" not in fragment.data  # polling stops when done
     assert db.session.scalar(select(func.count()).select_from(Loan)) == 2
 

@@ -49,6 +49,10 @@ def test_inline_edit_saves_and_returns_the_details_fragment(client, login):
     assert response.status_code == 200
     assert b"<html" not in response.data
     assert b"Profile saved." in response.data
+    # Issue 16 defect 4: the "Welcome... complete your profile" flash must not stay beside it.
+    assert b'<div id="flash" class="container" aria-live="polite" hx-swap-oob="true"></div>' in (
+        response.data
+    )
     assert b"$85,000.50" in response.data
     db.session.refresh(user)
     assert user.annual_income == Decimal("85000.50")
