@@ -324,3 +324,18 @@ def test_auto_invest_needs_room_for_a_note_and_suggests_the_cash_on_hand(
         "/lender/preferences", headers=HX, data={**PREFERENCES, "auto_cash_cap": "0"}
     )
     assert refused.status_code == 422 and b"room for at least one note" in refused.data
+
+
+def test_empty_filters_stay_out_of_the_address_and_filters_can_be_cleared(client, investor):
+    """Issue 16 defect 7 (part): empty parameters in the URL; no way to clear; no titles."""
+    loan = listed_loan("1000.00")
+    loan.title = "New roof before winter"
+    db.session.flush()
+    plain = client.get("/lender/loans?grade=A&term=&purpose=&min_amount=&sort=rate")
+    assert (
+        plain.status_code == 303 and plain.headers["Location"] == "/lender/loans?grade=A&sort=rate"
+    )
+    htmx = client.get("/lender/loans?grade=&term=36&max_dti=", headers=HX)
+    assert htmx.status_code == 200 and htmx.headers["HX-Push-Url"] == "/lender/loans?term=36"
+    page = client.get("/lender/loans").get_data(as_text=True)
+    assert 'href="/lender/loans">Clear filters</a>' in page and "New roof before winter" in page

@@ -3,15 +3,16 @@
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from urllib.parse import urlencode
 
-from flask import abort, request
+from flask import abort, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.access import role_required
 from app.extensions import db, get_policy
 from app.forms import attach_errors, page_number, whole_number
-from app.htmx import render, stop_polling
+from app.htmx import is_htmx, render, stop_polling
 from app.models import Investment, Loan, LoanPurpose, LoanStatus, Role
 from app.services.errors import DomainError
 from app.services.lending import investing, marketplace
@@ -26,10 +27,14 @@ from .routes import bp
 @bp.get("/loans")
 @role_required(Role.LENDER)
 def listing_index():
-    """Listed loans, filtered and sorted; htmx asks for just the results."""
+    """Listed loans, filtered and sorted; htmx asks for just the results. Empty filters stay
+    out of the address (the page is sent to, or htmx pushes, the address without them)."""
+    clean, emptied = _without_empty_filters()
+    if emptied and not is_htmx():
+        return redirect(clean, 303)
     filters = _filters()
     page = marketplace.search(db.session, filters)
-    return render(
+    response = render(
         "lender/loans/index.html",
         "results",
         filters=filters,
@@ -41,6 +46,17 @@ def listing_index():
         query=request.args.to_dict(flat=False),
         now=datetime.now(UTC),
     )
+    if is_htmx():
+        response.headers["HX-Push-Url"] = clean
+    return response
+
+
+def _without_empty_filters() -> tuple[str, bool]:
+    """This page's address without its empty parameters, and whether there were any."""
+    given = list(request.args.items(multi=True))
+    kept = [(name, value) for name, value in given if value != ""]
+    clean = url_for("lender.listing_index") + (f"?{urlencode(kept)}" if kept else "")
+    return clean, len(kept) < len(given)
 
 
 @bp.get("/loans/<int:loan_id>")
