@@ -150,11 +150,13 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_jinja(app: Flask) -> None:
     from app.extensions import get_policy
-    from app.formatting import money, pct
+    from app.formatting import day, money, pct, status_name
     from app.links import notification_url
 
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["pct"] = pct
+    app.jinja_env.filters["status_name"] = status_name
+    app.jinja_env.filters["day"] = day
     app.jinja_env.globals["notification_url"] = notification_url
     # The lending numbers pages show (note unit, terms) come from the one policy.
     app.context_processor(lambda: {"policy": get_policy()})

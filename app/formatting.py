@@ -1,5 +1,7 @@
 """How money, rates and dates read on the page."""
 
+import enum
+from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
 CENT = Decimal("0.01")
@@ -20,3 +22,30 @@ def pct(value: Decimal | None, places: int = 2) -> str:
         return "—"
     quantum = Decimal(1).scaleb(-places)
     return f"{Decimal(value).quantize(quantum, rounding=ROUND_HALF_EVEN)}%"
+
+
+# States whose code names read badly as words ("late 16 30"); the rest read as they are.
+STATUS_NAMES = {
+    "late_16_30": "late 16–30 days",
+    "late_31_120": "late 31–120 days",
+    "grace": "in grace period",
+    "pending_approval": "pending approval",
+    "charged_off": "charged off",
+    "paid_off": "paid off",
+    "default": "in default",
+}
+
+
+def status_name(value: enum.Enum | str | None) -> str:
+    """A loan's or installment's state in words: 'late 16–30 days', not 'late_16_30'."""
+    if value is None:
+        return "—"
+    code = value.value if isinstance(value, enum.Enum) else str(value)
+    return STATUS_NAMES.get(code, code.replace("_", " "))
+
+
+def day(value: date | None) -> str:
+    """Jan 29, 2027 (a schedule's or a birth date), not 2027-01-29."""
+    if value is None:
+        return "—"
+    return f"{value:%b} {value.day}, {value.year}"

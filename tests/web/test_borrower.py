@@ -306,6 +306,9 @@ def test_loan_page_and_fragments_render(client, my_loan):
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and "Make a payment" in body and "Schedule" in body
     assert "$10,000.00" in body
+    first_due = my_loan.installments[0].due_date
+    assert f"{first_due:%b} {first_due.day}, {first_due.year}" in body  # not {first_due}
+    assert first_due.isoformat() not in body
     history = client.get(f"/borrower/loans/{my_loan.id}/payments?page=1", headers=HX)
     assert history.status_code == 200 and b"<html" not in history.data
 
