@@ -46,3 +46,10 @@ def security_event(action: str, user_id: int | None = None, **details) -> None:
     except SQLAlchemyError:  # the refusal still goes out; the log says why the event is missing
         db.session.rollback()
         log.exception("could not record %s", action)
+
+
+def record_viewing(action: str, entity, **details) -> None:
+    """Log that the signed-in person looked at someone's personal data (a document, a person,
+    an application), and keep the row whatever the page does next."""
+    activity.record(db.session, action, user_id=current_user.id, entity=entity, **details)
+    db.session.commit()

@@ -8,10 +8,10 @@ from app.extensions import db, get_policy
 from app.forms import attach_errors
 from app.htmx import hx_redirect, render
 from app.models import Document, Loan, Role, User
+from app.security_events import record_viewing
 from app.services.accounts import documents as user_documents
 from app.services.errors import DomainError
 from app.services.lending import review, underwriting
-from app.services.platform import activity
 
 from .forms import ApproveForm, DeclineForm, DocumentReviewForm
 from .routes import bp
@@ -38,14 +38,7 @@ def application_show(loan_id: int):
     """The application, its score and reasons, and the borrower's documents side by side
     (each view of a borrower's details is logged)."""
     loan = db.get_or_404(Loan, loan_id)
-    activity.record(
-        db.session,
-        "admin.viewed_application",
-        user_id=current_user.id,
-        entity=loan,
-        borrower_id=loan.borrower_id,
-    )
-    db.session.commit()
+    record_viewing("admin.viewed_application", loan, borrower_id=loan.borrower_id)
     return render(APPLICATION, **_application_page(loan))
 
 

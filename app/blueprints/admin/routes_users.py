@@ -12,10 +12,10 @@ from app.extensions import db
 from app.forms import attach_errors
 from app.htmx import hx_redirect, render
 from app.models import Loan, Role, User
+from app.security_events import record_viewing
 from app.services.accounts import documents
 from app.services.errors import DomainError
 from app.services.lending import review
-from app.services.platform import activity
 
 from .forms import ReactivateForm, RoleForm, SuspendForm, VerifyForm
 from .routes import bp
@@ -44,8 +44,7 @@ def user_index():
 def user_show(user_id: int):
     """A person, their documents and the admin actions (each view of them is logged)."""
     person = db.get_or_404(User, user_id)
-    activity.record(db.session, "admin.viewed_person", user_id=current_user.id, entity=person)
-    db.session.commit()
+    record_viewing("admin.viewed_person", person)
     return render(USER_PAGE, **_user_page(person))
 
 

@@ -11,9 +11,9 @@ from app.extensions import db, get_key_ring
 from app.forms import attach_errors
 from app.htmx import hx_redirect, render
 from app.models import Document, DocumentKind
+from app.security_events import record_viewing
 from app.services.accounts import documents
 from app.services.errors import ValidationFailed
-from app.services.platform import activity
 
 from .forms import DocumentForm
 from .routes import bp
@@ -60,14 +60,7 @@ def document_download(document_id: int):
     """The file itself, as an attachment, for its owner and admins only (others: 404)."""
     document = owned_or_404(Document, document_id, "user_id")
     data = documents.read(document, Path(current_app.config["UPLOAD_FOLDER"]), get_key_ring())
-    activity.record(
-        db.session,
-        "document.downloaded",
-        user_id=current_user.id,
-        entity=document,
-        owner_id=document.user_id,
-    )
-    db.session.commit()
+    record_viewing("document.downloaded", document, owner_id=document.user_id)
     response = send_file(
         io.BytesIO(data),
         mimetype=document.content_type,

@@ -12,11 +12,9 @@ from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import abort, current_app, flash, redirect, session, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.extensions import db, limiter
-from app.models import User
-from app.services.accounts import identities
+from app.services.accounts import accounts, identities
 
 from .routes import HOME_BY_ROLE, OAUTH_LINK, _login_limit, _sign_in, _start_second_step, bp
 
@@ -91,7 +89,7 @@ def _arrived(provider: str, subject: str, email: str):
         _sign_in(user)
         db.session.commit()
         return redirect(url_for(HOME_BY_ROLE[user.role]), 303)
-    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+    if accounts.email_taken(db.session, email):
         session[OAUTH_LINK] = {"provider": provider, "subject": subject, "email": email}
         flash(
             f"An account here uses {email}. Sign in once with its password or passkey to link "
