@@ -17,6 +17,21 @@
     else if (status === 429) showToast("Too many attempts. Please wait a minute and try again.");
     else showToast("Something went wrong. Nothing was changed; please try again.");
   });
+  // A table wider than the screen scrolls inside its card; the keyboard must reach it too.
+  function letWideTablesScroll() {
+    document.querySelectorAll("table.table").forEach(function (table) {
+      if (table.scrollWidth > table.clientWidth + 1) {
+        table.tabIndex = 0;
+        var heading = table.closest("section, .card") && table.closest("section, .card").querySelector("h1, h2");
+        if (heading && !table.hasAttribute("aria-label")) table.setAttribute("aria-label", heading.textContent.trim());
+      } else {
+        table.removeAttribute("tabindex");
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", letWideTablesScroll);
+  document.addEventListener("htmx:afterSettle", letWideTablesScroll);
+  window.addEventListener("resize", letWideTablesScroll);
   document.addEventListener("htmx:sendError", function () {
     showToast("We couldn't reach the server. Check your connection and try again.");
   });

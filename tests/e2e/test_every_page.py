@@ -1,0 +1,165 @@
+"""Every page of every role in real Chromium, at desktop and at phone width (390 px): nothing
+scrolls sideways, and axe-core (WCAG 2.1 AA rules) finds no serious or critical violation."""
+
+import os
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+from app.models import Document, DocumentKind, LoanPurpose, Role, User
+from app.services.lending import origination
+from app.services.lending.origination import Offer
+from tests.builders import CREDIT_FACTS, issued_loan, lender, listed_loan
+from tests.factories import UserFactory
+from tests.helpers import PASSWORD
+
+pytestmark = pytest.mark.committing
+SCREENSHOTS = os.environ.get("SCREENSHOTS_DIR")
+WIDTHS = {"desktop": 1280, "phone": 390}
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+ACCOUNT_PAGES = [
+    "/account",
+    "/account/profile/edit",
+    "/account/password",
+    "/account/mfa",
+    "/account/sessions",
+    "/account/notifications",
+    "/account/documents",
+]
+# The outermost elements that stick out past the right edge: where a layout fix belongs.
+WIDEST_ELEMENTS = """width => {
+  const clipped = e => {
+    for (let a = e.parentElement; a; a = a.parentElement)
+      if (getComputedStyle(a).overflowX !== 'visible') return true;
+    return false;
+  };
+  const out = [...document.body.querySelectorAll('*')].filter(
+    e => e.getBoundingClientRect().right > width + 1 && !clipped(e));
+  const outermost = out.filter(e => !out.includes(e.parentElement));
+  return outermost.slice(0, 4).map(e => e.tagName.toLowerCase() +
+    (e.id ? '#' + e.id : '') + (e.className && e.className.baseVal === undefined
+      ? '.' + e.className.split(' ').join('.') : '') + ' «' + e.textContent.trim().slice(0, 30) + '»');
+}"""
+
+
+def _book(session) -> dict:
+    """One of everything a page can show: an issued loan with notes, an open listing, an
+    application with an offer, a document waiting for review."""
+    loan, notes = issued_loan(["600.00", "400.00"], issued_on=date(2026, 1, 15))
+    listing = listed_loan("5000.00")
+    borrower = session.get(User, loan.borrower_id)
+    application = origination.create_application(
+        session,
+        borrower.id,
+        amount=Decimal("3000.00"),
+        term_months=36,
+        purpose=LoanPurpose.HOME_IMPROVEMENT,
+        credit_facts=dict(CREDIT_FACTS),
+        title="A reliable car",
+    )
+    origination.make_offer(session, application, Offer("B2", Decimal("11.25"), Decimal("3"), []))
+    session.add(
+        Document(
+            user_id=borrower.id,
+            kind=DocumentKind.INCOME,
+            original_filename="payslip.pdf",
+            stored_name="payslip-in-the-queue.pdf",  # pages list it; nobody downloads it here
+            content_type="application/pdf",
+            size_bytes=1024,
+            sha256="0" * 64,
+        )
+    )
+    admin = UserFactory(role=Role.ADMIN)
+    investor = session.get(User, notes[0].lender_id)
+    lender(Decimal("250.00"))
+    session.commit()
+    return {
+        "borrower": (
+            borrower.email,
+            [
+                "/borrower/",
+                "/borrower/applications/new",
+                f"/borrower/applications/{application.id}",
+                f"/borrower/loans/{loan.id}",
+                *ACCOUNT_PAGES,
+            ],
+        ),
+        "lender": (
+            investor.email,
+            [
+                "/lender/",
+                "/lender/loans",
+                f"/lender/loans/{listing.id}",
+                "/lender/portfolio",
+                "/lender/recommendations",
+                *ACCOUNT_PAGES,
+            ],
+        ),
+        "admin": (
+            admin.email,
+            [
+                "/admin/",
+                "/admin/applications",
+                f"/admin/applications/{application.id}",
+                "/admin/documents",
+                "/admin/users",
+                f"/admin/users/{borrower.id}",
+                f"/admin/loans/{loan.id}",
+                "/admin/imports",
+                "/admin/activity",
+                "/admin/jobs",
+                "/admin/risk",
+                *ACCOUNT_PAGES,
+            ],
+        ),
+        "visitor": (
+            None,
+            ["/", "/login", "/register", "/register?role=lender", "/password/forgot"],
+        ),
+    }
+
+
+def _sign_in(page, email):
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def _problems_on(page, axe, path: str, width: int) -> list[str]:
+    response = page.goto(path)
+    page.wait_for_load_state("networkidle")
+    if SCREENSHOTS:  # to look at the pages after a change of layout
+        name = f"{width}-{path.strip('/').replace('/', '-') or 'home'}.png"
+        page.screenshot(path=Path(SCREENSHOTS) / name, full_page=True)
+    problems = [] if response.ok else [f"{path}: HTTP {response.status}"]
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    if scroll_width > width:
+        culprits = page.evaluate(WIDEST_ELEMENTS, width)
+        problems.append(f"{path}: {scroll_width} px wide at {width} px, because of {culprits}")
+    found = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_AA}})
+    for violation in found.response["violations"]:
+        if violation["impact"] in ("serious", "critical"):
+            targets = [" ".join(node["target"]) for node in violation["nodes"][:3]]
+            problems.append(f"{path}: {violation['id']} ({violation['impact']}) at {targets}")
+    return problems
+
+
+@pytest.mark.parametrize("width_name", WIDTHS)
+@pytest.mark.parametrize("role", ["visitor", "borrower", "lender", "admin"])
+def test_every_page_fits_and_passes_axe(browser, live_url, committed, role, width_name):
+    email, paths = _book(committed)[role]
+    width = WIDTHS[width_name]
+    context = browser.new_context(base_url=live_url, viewport={"width": width, "height": 900})
+    page = context.new_page()
+    if email:
+        _sign_in(page, email)
+    axe = Axe()
+    problems = [problem for path in paths for problem in _problems_on(page, axe, path, width)]
+    context.close()
+    assert not problems, "\n".join(problems)
