@@ -163,3 +163,24 @@ def test_every_page_fits_and_passes_axe(browser, live_url, committed, role, widt
     problems = [problem for path in paths for problem in _problems_on(page, axe, path, width)]
     context.close()
     assert not problems, "\n".join(problems)
+
+
+def test_the_estimate_stays_in_view_while_a_borrower_types_on_a_phone(browser, live_url, committed):
+    email, _ = _book(committed)["borrower"]
+    context = browser.new_context(base_url=live_url, viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    _sign_in(page, email)
+    page.goto("/borrower/applications/new")
+    amount = page.get_by_label("Amount to borrow (USD)")
+    amount.fill("9000")
+    expect(page.locator("#preview")).to_contain_text("/ month")
+    for field in (amount, page.get_by_label("Monthly debt payments (USD)")):
+        field.scroll_into_view_if_needed()
+        box = page.locator("#preview .big-number").bounding_box()
+        assert 0 <= box["y"] and box["y"] + box["height"] <= 800, box
+        assert not _overlaps(field.bounding_box(), page.locator("#preview").bounding_box())
+    context.close()
+
+
+def _overlaps(a, b) -> bool:
+    return a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
