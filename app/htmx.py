@@ -58,6 +58,18 @@ def to_flash_region(response: Response) -> Response:
     return response
 
 
+def trigger_id() -> str | None:
+    """The id of the element whose htmx request this is (a form's id when a form was sent)."""
+    return request.headers.get("HX-Trigger") if is_htmx() else None
+
+
+def to_confirm_region(response: Response) -> Response:
+    """Show this answer in the page's confirmation region, leaving the form that asked as it was."""
+    response.headers["HX-Retarget"] = "#confirm-step"
+    response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
 def hx_refresh(response: Response) -> Response:
     """Ask htmx to reload the page (after a rejected CSRF token)."""
     response.headers["HX-Refresh"] = "true"

@@ -3,6 +3,7 @@
 import pytest
 
 HX = {"HX-Request": "true"}
+YES = {"confirmed": "yes"}  # the answer to a confirmation step (tests of the step leave it out)
 PASSWORD = "correct horse battery staple 9"
 
 

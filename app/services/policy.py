@@ -18,6 +18,7 @@ class LendingPolicy:
     note_unit: Decimal = D("25.00")  # notes are bought in multiples of this
     minimum_investment: Decimal = D("25.00")
     max_investment_per_loan: Decimal = D("5000.00")  # one lender's cap in one loan
+    confirm_investment_above: Decimal = D("500.00")  # larger investments ask "are you sure?"
     listing_days: int = 14
     issue_threshold_percent: Decimal = D("70")  # an expiring listing still issues at or above this
     grace_days: int = 15  # no late fee up to here
@@ -42,6 +43,10 @@ class LendingPolicy:
         """The smallest and largest amount a borrower may apply for."""
         low, high = APPLICATION_LIMITS["amount"]
         return D(low), D(high)
+
+    def needs_confirmation(self, investment: Decimal) -> bool:
+        """Whether an investment this large is shown back to the lender before it is made."""
+        return investment > self.confirm_investment_above
 
     def needs_second_approval(self, amount: Decimal) -> bool:
         """Whether a loan of `amount` waits for a second admin before it lists."""

@@ -62,6 +62,16 @@ def test_admin_approves_an_application_then_imports_a_csv_with_one_bad_row(
 
     page.get_by_label("Note (optional)").fill("Documents checked")
     page.get_by_role("button", name="Approve and list").click()
+    # The confirmation step: the figures, then "Go back" leaves everything as it was.
+    step = page.get_by_role("alertdialog", name=f"Approve and list loan #{loan.id} for $8,000.00?")
+    expect(step).to_contain_text("lists in the marketplace for 14 days")
+    step.get_by_role("button", name="Go back").click()
+    expect(step).to_have_count(0)
+    committed.expire_all()
+    assert committed.get(Loan, loan.id).status is LoanStatus.PENDING_APPROVAL
+    page.get_by_role("button", name="Approve and list").click()
+    expect(step.get_by_role("button", name="Approve and list")).to_be_focused()
+    step.get_by_role("button", name="Approve and list").click()
     expect(page.locator("#flash")).to_contain_text("list")
     expect(page.get_by_role("link", name="Applications 0 waiting for approval")).to_be_visible()
     committed.expire_all()

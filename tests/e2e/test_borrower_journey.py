@@ -2,11 +2,17 @@
 accepts it and uploads a document, in Chromium against the live server."""
 
 import uuid
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import func, select
 
+from app.models import Payment, User
+from tests.builders import issued_loan
 from tests.e2e.conftest import mailed_link
+from tests.helpers import PASSWORD as FACTORY_PASSWORD
 
 PASSWORD = "violet anchor harvest 27"
 pytestmark = pytest.mark.committing
@@ -72,6 +78,9 @@ def test_apply_see_the_offer_accept_and_upload(page, committed, live_mailbox):
     expect(page.locator("#application-status")).to_have_count(1)
     expect(page.get_by_text("APR (with fee)")).to_be_visible()
     page.get_by_role("button", name="Accept this offer").click()
+    step = page.get_by_role("alertdialog", name="Accept the offer for $9,000.00?")
+    expect(step).to_contain_text("You receive")
+    step.get_by_role("button", name="Accept this offer").click()
     expect(page.get_by_text("You accepted this offer")).to_be_visible()
     page.get_by_role("link", name="Upload documents").click()
     page.get_by_label("Document").select_option("identity")
@@ -83,3 +92,27 @@ def test_apply_see_the_offer_accept_and_upload(page, committed, live_mailbox):
     expect(page.get_by_role("link", name="passport.pdf")).to_be_visible()
     unexpected = [text for text in page.console_errors if "status of 422" not in text]
     assert unexpected == []
+
+
+def test_a_payment_shows_its_amount_and_is_collected_once_confirmed(page, committed):
+    loan, _ = issued_loan(["1000.00"], issued_on=date.today() - timedelta(days=40))
+    borrower = committed.get(User, loan.borrower_id)
+    committed.commit()
+    page.goto("/login")
+    page.get_by_label("Email").fill(borrower.email)
+    page.get_by_label("Password").fill(FACTORY_PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page).to_have_url("/borrower/")
+    page.goto(f"/borrower/loans/{loan.id}")
+    page.get_by_label("Another amount").check()
+    page.get_by_label("Amount (USD)").fill("50")
+    page.get_by_role("button", name="Pay now").click()
+    step = page.get_by_role("alertdialog", name=f"Pay $50.00 towards loan #{loan.id}?")
+    expect(step).to_contain_text("overdue amounts first")
+    step.get_by_role("button", name="Go back").click()
+    assert committed.scalar(select(func.count()).select_from(Payment)) == 0
+    page.get_by_role("button", name="Pay now").click()
+    step.get_by_role("button", name="Pay $50.00").click()
+    expect(page.locator("#flash")).to_contain_text("$50.00")
+    committed.expire_all()
+    assert committed.scalars(select(Payment.amount)).all() == [Decimal("50.00")]

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from app.models import Investment, Loan
 from app.services.lending import investing
-from app.services.money import ledger
+from app.services.money import cash, ledger
 from tests.builders import key, lender, listed_loan
 from tests.helpers import PASSWORD
 
@@ -135,3 +135,38 @@ def test_deposit_filter_invest_and_see_the_portfolio(page, committed):
     expect(page.locator("#notes")).to_contain_text(f"#{target.id}")
     expect(page.get_by_text("$425.00").first).to_be_visible()
     assert [text for text in page.console_errors if "status of 422" not in text] == []
+
+
+def test_a_large_investment_and_a_withdrawal_are_confirmed_before_they_happen(page, committed):
+    target = listed_loan("3000.00", rate="13.49", term=36)
+    investor = lender(Decimal("1000"))
+    committed.commit()
+    page.goto("/login")
+    page.get_by_label("Email").fill(investor.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page).to_have_url("/lender/")
+    page.goto(f"/lender/loans/{target.id}")
+    page.get_by_label("Invest (USD)").fill("600")
+    page.get_by_role("button", name="Invest").click()
+    step = page.get_by_role("alertdialog", name=f"Invest $600.00 in loan #{target.id}?")
+    expect(step).to_contain_text("$400.00")  # the cash left after it
+    step.get_by_role("button", name="Invest $600.00").click()
+    expect(page.get_by_text("You invested $600.00")).to_be_visible()
+    expect(step).to_have_count(0)
+
+    page.goto("/lender/")
+    page.locator("#cash-forms").get_by_label("Amount (USD)").last.fill("100")
+    page.get_by_role("button", name="Withdraw").click()
+    step = page.get_by_role("alertdialog", name="Withdraw $100.00 to your bank?")
+    expect(step).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(step).to_have_count(0)
+    committed.expire_all()
+    assert cash.available_cash(committed, investor.id) == Decimal("400.00")
+    page.get_by_role("button", name="Withdraw").click()
+    step.get_by_role("button", name="Withdraw $100.00").click()
+    expect(page.locator("#flash")).to_contain_text("$100.00 is on its way to your bank")
+    committed.expire_all()
+    assert cash.available_cash(committed, investor.id) == Decimal("300.00")
+    assert committed.scalar(select(func.count()).select_from(Investment)) == 1

@@ -117,7 +117,7 @@ def test_a_withdrawal_asks_for_a_fresh_code_after_five_minutes(client, login):
     assert refused.headers["Location"].startswith("/account/verify?next=/lender/")
     confirmed = client.post(refused.headers["Location"], data={"code": _code_for(secret, 1)})
     assert confirmed.status_code == 303 and confirmed.headers["Location"] == "/lender/"
-    assert client.post("/lender/withdrawals", data=form).status_code == 303
+    assert client.post("/lender/withdrawals", data={**form, "confirmed": "yes"}).status_code == 303
     assert db.session.scalars(select(ActivityLog.action)).all().count("cash.withdrawn") == 1
     assert user.mfa_enabled_at is not None
 

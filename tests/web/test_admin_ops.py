@@ -27,7 +27,7 @@ from app.services.platform import activity, outbox
 from app.services.servicing import repayments, servicing
 from tests.builders import issued_loan
 from tests.factories import UserFactory
-from tests.helpers import HX
+from tests.helpers import HX, YES
 
 D = Decimal
 
@@ -228,7 +228,7 @@ def test_charging_off_needs_a_reason_and_a_loan_that_can_be_charged_off(client, 
     assert b"<html" not in response.data
     db.session.refresh(loan)
     assert loan.servicing_status is not ServicingStatus.CHARGED_OFF
-    assert client.post(url, data={"reason": "Bankruptcy filed"}).status_code == 303
+    assert client.post(url, data={"reason": "Bankruptcy filed", **YES}).status_code == 303
     again = client.post(url, data={"reason": "Bankruptcy filed"})
     assert again.status_code == 422 and b"cannot be charged off now" in again.data
     assert len(_actions("loan.charged_off")) == 1
@@ -257,7 +257,7 @@ def test_waiving_a_late_fee_and_charging_off(client, admin):
     db.session.refresh(first)
     assert first.fee_due == D("0.00")
     assert client.get(f"/admin/loans/{loan.id}").status_code == 200
-    client.post(f"/admin/loans/{loan.id}/charge_off", data={"reason": "Bankruptcy filed"})
+    client.post(f"/admin/loans/{loan.id}/charge_off", data={"reason": "Bankruptcy filed", **YES})
     db.session.refresh(loan)
     assert loan.servicing_status is ServicingStatus.CHARGED_OFF
     assert ledger.verify(db.session) == []

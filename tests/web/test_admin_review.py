@@ -21,7 +21,7 @@ from app.models import (
 from app.services.lending import origination
 from tests.builders import CREDIT_FACTS
 from tests.factories import UserFactory
-from tests.helpers import HX, PASSWORD
+from tests.helpers import HX, PASSWORD, YES
 
 D = Decimal
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -70,7 +70,7 @@ def test_approving_lists_the_loan_with_a_deadline_and_tells_the_borrower(client,
     login(UserFactory(role=Role.ADMIN))
     assert b"#%d" % loan.id in client.get("/admin/applications").data
     assert client.get(f"/admin/applications/{loan.id}").status_code == 200
-    assert client.post(f"/admin/applications/{loan.id}/approve").status_code == 303
+    assert client.post(f"/admin/applications/{loan.id}/approve", data=YES).status_code == 303
     assert loan.status is LoanStatus.LISTED and loan.funding_deadline is not None
     assert db.session.scalars(
         select(Notification.kind).where(
@@ -83,13 +83,13 @@ def test_a_large_loan_needs_two_different_admins(app, client, login):
     loan = _pending("30000.00")
     first, second = UserFactory(role=Role.ADMIN), UserFactory(role=Role.ADMIN)
     login(first)
-    client.post(f"/admin/applications/{loan.id}/approve")
+    client.post(f"/admin/applications/{loan.id}/approve", data=YES)
     assert loan.status is LoanStatus.PENDING_APPROVAL
-    client.post(f"/admin/applications/{loan.id}/approve")  # the same admin again
+    client.post(f"/admin/applications/{loan.id}/approve", data=YES)  # the same admin again
     assert loan.status is LoanStatus.PENDING_APPROVAL
     client.post("/logout")
     login(second)
-    client.post(f"/admin/applications/{loan.id}/approve")
+    client.post(f"/admin/applications/{loan.id}/approve", data=YES)
     assert loan.status is LoanStatus.LISTED
 
 
@@ -100,7 +100,7 @@ def test_declining_needs_reasons_the_borrower_sees(client, login):
     assert loan.status is LoanStatus.PENDING_APPROVAL
     client.post(
         f"/admin/applications/{loan.id}/decline",
-        data={"reason": "Income could not be verified\nAddress does not match"},
+        data={"reason": "Income could not be verified\nAddress does not match", **YES},
     )
     assert loan.status is LoanStatus.DECLINED
     assert loan.decision_reasons == ["Income could not be verified", "Address does not match"]
@@ -140,7 +140,7 @@ def test_suspension_ends_sessions_and_blocks_sign_in(app, client, login):
     login(UserFactory(role=Role.ADMIN))
     client.post(f"/admin/users/{person.id}/suspend", data={"reason": ""})
     assert person.is_active
-    client.post(f"/admin/users/{person.id}/suspend", data={"reason": "Suspected fraud"})
+    client.post(f"/admin/users/{person.id}/suspend", data={"reason": "Suspected fraud", **YES})
     assert not person.is_active
     assert their_browser.get("/lender/").status_code == 302
     assert (
@@ -261,9 +261,9 @@ def test_declining_without_reasons_is_422_with_the_message(client, login, htmx):
 def test_approving_twice_as_the_same_admin_is_422_with_the_reason(client, login):
     loan = _pending("30000.00")
     login(UserFactory(role=Role.ADMIN))
-    first = client.post(f"/admin/applications/{loan.id}/approve", headers=HX)
+    first = client.post(f"/admin/applications/{loan.id}/approve", data=YES, headers=HX)
     assert first.status_code == 204 and first.headers["HX-Redirect"] == "/admin/applications"
-    again = client.post(f"/admin/applications/{loan.id}/approve", headers=HX)
+    again = client.post(f"/admin/applications/{loan.id}/approve", data=YES, headers=HX)
     assert again.status_code == 422 and b"already decided" in again.data
     assert b"<html" not in again.data
     assert db.session.scalar(select(func.count()).select_from(LoanApproval)) == 1
@@ -271,7 +271,7 @@ def test_approving_twice_as_the_same_admin_is_422_with_the_reason(client, login)
 
 def test_deciding_on_a_missing_application_is_404(client, login):
     login(UserFactory(role=Role.ADMIN))
-    assert client.post("/admin/applications/999999/approve").status_code == 404
+    assert client.post("/admin/applications/999999/approve", data=YES).status_code == 404
     assert (
         client.post("/admin/applications/999999/decline", data={"reason": "x"}).status_code == 404
     )
@@ -306,7 +306,11 @@ def test_business_refusals_on_people_are_422_with_the_message(client, login):
     admin = login(UserFactory(role=Role.ADMIN))
     cases = [
         (f"/admin/users/{person.id}/verify", {}, b"Verify one of their identity documents first."),
-        (f"/admin/users/{admin.id}/suspend", {"reason": "Test"}, b"You cannot suspend yourself."),
+        (
+            f"/admin/users/{admin.id}/suspend",
+            {"reason": "Test", **YES},
+            b"You cannot suspend yourself.",
+        ),
         (f"/admin/users/{admin.id}/role", {"role": "lender"}, b"at least one active admin"),
     ]
     for url, data, message in cases:
@@ -365,7 +369,7 @@ def test_the_queue_counts_fall_as_work_is_done(client, login):
     login(UserFactory(role=Role.ADMIN))
     body = client.get("/admin/").get_data(as_text=True)
     assert _nav_link(body, "nav-applications").startswith("Applications 1 ")
-    client.post(f"/admin/applications/{loan.id}/approve")
+    client.post(f"/admin/applications/{loan.id}/approve", data=YES)
     body = client.get("/admin/").get_data(as_text=True)
     assert _nav_link(body, "nav-applications").startswith("Applications 0 ")
     assert _nav_link(body, "nav-documents") == "Documents 0 waiting for review"

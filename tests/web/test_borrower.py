@@ -27,7 +27,7 @@ from app.models import (
 from app.services.money import ledger
 from tests.builders import issued_loan
 from tests.factories import CompleteUserFactory, UserFactory
-from tests.helpers import HX
+from tests.helpers import HX, YES
 
 D = Decimal
 GOOD_FACTS = {
@@ -188,13 +188,19 @@ def test_accept_and_withdraw(client, borrower, no_redis):
     _apply(client)
     jobs.relay()
     loan = _loan(borrower)
-    assert client.post(f"/borrower/applications/{loan.id}/accept").status_code == 303
+    asked = client.post(f"/borrower/applications/{loan.id}/accept")
+    assert asked.status_code == 200 and b"Accept the offer for $" in asked.data
+    assert b"You receive" in asked.data and b'name="confirmed" value="yes"' in asked.data
+    db.session.refresh(loan)
+    assert loan.status is LoanStatus.OFFERED
+    assert client.post(f"/borrower/applications/{loan.id}/accept", data=YES).status_code == 303
     assert loan.status is LoanStatus.PENDING_APPROVAL
-    assert client.post(f"/borrower/applications/{loan.id}/withdraw").status_code == 303
+    asked = client.post(f"/borrower/applications/{loan.id}/withdraw")
+    assert b"Withdraw your application" in asked.data and b"button-danger" in asked.data
+    assert client.post(f"/borrower/applications/{loan.id}/withdraw", data=YES).status_code == 303
     assert loan.status is LoanStatus.WITHDRAWN
-    assert (
-        client.post(f"/borrower/applications/{loan.id}/accept").status_code == 303
-    )  # refused, flashed
+    # No offer to accept any more: no question, the refusal (flashed).
+    assert client.post(f"/borrower/applications/{loan.id}/accept").status_code == 303
     assert loan.status is LoanStatus.WITHDRAWN
 
 
@@ -314,9 +320,15 @@ def test_loan_page_and_fragments_render(client, my_loan):
 
 
 def _pay(client, loan, key=None, **data):
+    """Pay, saying yes to the confirmation step (see the test of that step)."""
     return client.post(
         f"/borrower/loans/{loan.id}/payments",
-        data={"choice": "scheduled", "idempotency_key": key or str(uuid.uuid4()), **data},
+        data={
+            "choice": "scheduled",
+            "idempotency_key": key or str(uuid.uuid4()),
+            "confirmed": "yes",
+            **data,
+        },
         headers=HX,
     )
 

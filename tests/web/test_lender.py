@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Investment, LenderPreference, Role, User, VerificationStatus
+from app.models import Investment, LenderPreference, Provider, Role, User, VerificationStatus
 from app.services.money import cash, ledger
 from tests.builders import issued_loan, key, lender, listed_loan
 from tests.factories import UserFactory
@@ -49,10 +49,20 @@ def test_cash_page_deposit_and_withdraw(client, investor):
     )
     assert too_much.status_code == 422 and b"at most $1,250.00" in too_much.data
     withdraw_key = key()
+    asked = client.post(
+        "/lender/withdrawals",
+        data={"amount": "50", "idempotency_key": withdraw_key},
+        headers={**HX, "HX-Trigger": "withdraw-form"},
+    )
+    # First the confirmation step, in the page's confirmation region; nothing has moved yet.
+    assert asked.status_code == 200 and asked.headers["HX-Retarget"] == "#confirm-step"
+    assert b"Withdraw $50.00 to your bank?" in asked.data and b"$1,200.00" in asked.data
+    assert b'form="withdraw-form" name="confirmed" value="yes"' in asked.data
+    assert cash.available_cash(db.session, investor.id) == D("1250.00")
     for _ in range(2):
         client.post(
             "/lender/withdrawals",
-            data={"amount": "50", "idempotency_key": withdraw_key},
+            data={"amount": "50", "idempotency_key": withdraw_key, "confirmed": "yes"},
             headers=HX,
         )
     assert cash.available_cash(db.session, investor.id) == D("1200.00")
@@ -109,12 +119,14 @@ def test_the_funding_bar_polls_until_the_loan_is_fully_funded(client, investor):
     assert f'hx-get="{url}" hx-trigger="every 5s' in page
     polling = client.get(url, headers=HX)
     assert polling.status_code == 200 and "every 5s" in polling.get_data(as_text=True)
+    order = {"amount": "1000.00", "idempotency_key": key()}
+    asked = client.post(f"/lender/loans/{loan.id}/investments", data=order, headers=HX)
+    assert asked.status_code == 200 and b"Invest $1,000.00 in loan" in asked.data
+    assert client.get(url, headers=HX).status_code == 200  # nothing bought yet: still polling
     bought = client.post(
-        f"/lender/loans/{loan.id}/investments",
-        data={"amount": "1000.00", "idempotency_key": key()},
-        headers=HX,
+        f"/lender/loans/{loan.id}/investments", data={**order, "confirmed": "yes"}, headers=HX
     )
-    assert bought.status_code == 200
+    assert bought.status_code == 200 and b"You invested $1,000.00" in bought.data
     final = client.get(url, headers=HX)
     assert final.status_code == 286  # htmx stops an `every 5s` poll on 286
     body = final.get_data(as_text=True)
@@ -129,6 +141,34 @@ def test_investing_updates_funding_and_balance_through_events(client, investor):
     events = json.loads(response.headers["HX-Trigger"])
     assert events["balance-changed"] is True and events["loan-funded"] == {"loan_id": loan.id}
     assert cash.available_cash(db.session, investor.id) == D("900.00")
+
+
+def test_investments_above_500_dollars_are_confirmed_first_and_smaller_ones_are_not(
+    client, investor
+):
+    loan = listed_loan("2000.00")
+    loan.title = "New roof"
+    small = _invest(client, loan, "500")  # at the threshold: no question asked
+    assert small.status_code == 200 and b"You invested $500.00" in small.data
+    cash.deposit(
+        db.session, investor.id, D("250"), provider=Provider.SIMULATED, idempotency_key=key()
+    )
+    order = {"amount": "525", "idempotency_key": key()}
+    headers = {**HX, "HX-Trigger": f"invest-{loan.id}"}
+    asked = client.post(
+        f"/lender/loans/{loan.id}/investments?from=row", data=order, headers=headers
+    )
+    text = asked.get_data(as_text=True)
+    assert asked.headers["HX-Retarget"] == "#confirm-step"
+    assert f"Invest $525.00 in loan #{loan.id} New roof?" in text
+    assert "<dt>Cash left to invest</dt><dd>$225.00</dd>" in text
+    assert f'form="invest-{loan.id}" name="confirmed" value="yes"' in text
+    assert cash.available_cash(db.session, investor.id) == D("750.00")
+    # More than the cash left: no confirmation, the service's refusal.
+    refused = client.post(
+        f"/lender/loans/{loan.id}/investments", data={**order, "amount": "800"}, headers=HX
+    )
+    assert refused.status_code == 422 and b"HX-Retarget" not in refused.data
 
 
 def _key_in(body: bytes) -> str:

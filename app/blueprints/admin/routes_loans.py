@@ -8,6 +8,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.access import role_required
+from app.confirmation import ask, confirmed
 from app.extensions import db, get_policy
 from app.forms import attach_errors
 from app.htmx import hx_redirect, render
@@ -15,6 +16,7 @@ from app.models import Loan, Role
 from app.services.errors import DomainError
 from app.services.servicing import repayments, servicing
 
+from . import confirmations
 from .forms import ChargeOffForm, PaymentForm, WaiveForm
 from .routes import bp
 
@@ -78,16 +80,34 @@ def loan_charge_off(loan_id: int):
         lambda loan, form: servicing.charge_off(
             db.session, loan.id, date.today(), reason=form.reason.data, admin_id=current_user.id
         ),
+        confirmation=_charge_off_step,
     )
 
 
-def _act(loan_id: int, name: str, form: FlaskForm, field: str | None, action: Callable) -> Response:
-    """Validate, call `action(loan, form)`, commit; a refusal re-renders the forms with its message.
+def _charge_off_step(loan: Loan):
+    """The write-off's figures, while the loan can be charged off (else the service says no)."""
+    if not servicing.can_charge_off(loan):
+        return None
+    return confirmations.charge_off(loan, servicing.noteholders(db.session, loan.id))
+
+
+def _act(
+    loan_id: int,
+    name: str,
+    form: FlaskForm,
+    field: str | None,
+    action: Callable,
+    confirmation: Callable | None = None,
+) -> Response:
+    """Validate, call `action(loan, form)` (once the step `confirmation(loan)` returns, if any,
+    is confirmed), commit; a refusal re-renders the forms with its message.
 
     `field` is where a refusal that names no field of its own is shown (None: above the form).
     """
     loan = db.get_or_404(Loan, loan_id)
     if form.validate_on_submit():
+        if confirmation and not confirmed() and (step := confirmation(loan)):
+            return ask(step, url_for("admin.loan_service", loan_id=loan.id))
         try:
             action(loan, form)
         except DomainError as error:

@@ -4,6 +4,7 @@ from flask import Response, flash, url_for
 from flask_login import current_user
 
 from app.access import role_required, second_factor_fresh
+from app.confirmation import ask, confirmed
 from app.extensions import db, get_policy
 from app.forms import attach_errors
 from app.htmx import hx_redirect, render
@@ -13,6 +14,7 @@ from app.services.accounts import documents as user_documents
 from app.services.errors import DomainError
 from app.services.lending import review, underwriting
 
+from . import confirmations
 from .forms import ApproveForm, DeclineForm, DocumentReviewForm
 from .routes import bp
 
@@ -50,6 +52,8 @@ def application_approve(loan_id: int):
     loan = db.get_or_404(Loan, loan_id)
     form = ApproveForm()
     if form.validate_on_submit():
+        if not confirmed():
+            return ask(_approval_step(loan), url_for("admin.application_show", loan_id=loan.id))
         try:
             outcome = review.approve_application(
                 db.session,
@@ -75,10 +79,11 @@ def application_decline(loan_id: int):
     loan = db.get_or_404(Loan, loan_id)
     form = DeclineForm()
     if form.validate_on_submit():
+        if not confirmed():
+            step = confirmations.decline(loan, _reasons(form))
+            return ask(step, url_for("admin.application_show", loan_id=loan.id))
         try:
-            review.decline_application(
-                db.session, loan.id, current_user.id, form.reason.data.splitlines()
-            )
+            review.decline_application(db.session, loan.id, current_user.id, _reasons(form))
         except DomainError as error:
             db.session.rollback()
             attach_errors(form, error)
@@ -120,6 +125,16 @@ def document_review(document_id: int):
             flash("Review saved.", "success")
             return hx_redirect(_review_origin_url(loan))
     return _review_refused(document, form, loan)
+
+
+def _approval_step(loan: Loan):
+    approvals = sum(1 for approval in loan.approvals if approval.approved)
+    borrower = db.session.get(User, loan.borrower_id)
+    return confirmations.approval(loan, borrower, approvals, get_policy())
+
+
+def _reasons(form: DeclineForm) -> list[str]:
+    return [line.strip() for line in form.reason.data.splitlines() if line.strip()]
 
 
 def _decided(outcome: str) -> Response:

@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
 
 from app.access import role_required
+from app.confirmation import ask, confirmed
 from app.extensions import db
 from app.forms import attach_errors
 from app.htmx import hx_redirect, render
@@ -17,6 +18,7 @@ from app.services.accounts import documents
 from app.services.errors import DomainError
 from app.services.lending import review
 
+from . import confirmations
 from .forms import ReactivateForm, RoleForm, SuspendForm, VerifyForm
 from .routes import bp
 
@@ -69,6 +71,7 @@ def user_suspend(user_id: int):
         "suspend",
         SuspendForm(),
         lambda user, form: review.suspend(db.session, user.id, current_user.id, form.reason.data),
+        confirmation=lambda user, form: confirmations.suspension(user, form.reason.data),
     )
 
 
@@ -98,10 +101,15 @@ def user_role(user_id: int):
     )
 
 
-def _act(user_id: int, name: str, form: FlaskForm, action: Callable) -> Response:
-    """Validate, call `action(user, form)`, commit; a refusal re-renders the actions with it."""
+def _act(
+    user_id: int, name: str, form: FlaskForm, action: Callable, confirmation: Callable = None
+) -> Response:
+    """Validate, call `action(user, form)` (once `confirmation(user, form)` is confirmed, if
+    given), commit; a refusal re-renders the actions with it."""
     user = db.get_or_404(User, user_id)
     if form.validate_on_submit():
+        if confirmation and not confirmed():
+            return ask(confirmation(user, form), url_for("admin.user_show", user_id=user.id))
         try:
             action(user, form)
         except DomainError as error:

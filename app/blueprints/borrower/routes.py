@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.access import owned_or_404, role_required
+from app.confirmation import ask, confirmed
 from app.extensions import db, get_policy
 from app.htmx import hx_redirect, is_htmx, render
 from app.models import CREDIT_FACTS, Loan, LoanPurpose, LoanStatus, Role
@@ -14,6 +15,7 @@ from app.risk.features import FeatureError
 from app.services.errors import DomainError
 from app.services.lending import origination, underwriting
 
+from . import confirmations
 from .forms import ApplicationForm
 
 bp = Blueprint("borrower", __name__, url_prefix="/borrower")
@@ -112,18 +114,22 @@ def application_status(loan_id: int):
 @role_required(Role.BORROWER)
 def application_accept(loan_id: int):
     """Take the offer: admins verify and approve it next."""
-    return _answer(loan_id, origination.accept_offer, origination.OFFER_ACCEPTED)
+    return _answer(loan_id, origination.accept_offer, origination.OFFER_ACCEPTED, _acceptance_of)
 
 
 @bp.post("/applications/<int:loan_id>/withdraw")
 @role_required(Role.BORROWER)
 def application_withdraw(loan_id: int):
     """Walk away from the application."""
-    return _answer(loan_id, origination.withdraw, origination.WITHDRAWN)
+    return _answer(loan_id, origination.withdraw, origination.WITHDRAWN, confirmations.withdrawal)
 
 
-def _answer(loan_id: int, action, message: str):
+def _answer(loan_id: int, action, message: str, confirmation):
+    """`action` on the loan once the borrower has confirmed what `confirmation` shows them."""
     loan = owned_or_404(Loan, loan_id, "borrower_id")
+    page = url_for("borrower.application_show", loan_id=loan_id)
+    if not confirmed() and (step := confirmation(loan)):
+        return ask(step, page)
     try:
         action(db.session, loan)
     except DomainError as error:
@@ -132,7 +138,15 @@ def _answer(loan_id: int, action, message: str):
     else:
         db.session.commit()
         flash(message, "success")
-    return hx_redirect(url_for("borrower.application_show", loan_id=loan_id))
+    return hx_redirect(page)
+
+
+def _acceptance_of(loan: Loan):
+    """The offer's figures, while there is an offer to accept (else the service says no)."""
+    offer = origination.offer_summary(loan, date.today(), get_policy())
+    if loan.status is not LoanStatus.OFFERED or offer is None:
+        return None
+    return confirmations.acceptance(loan, offer.net_amount)
 
 
 def _application_form(**defaults) -> ApplicationForm:

@@ -6,6 +6,7 @@ from flask import flash, request, url_for
 from sqlalchemy import func, select
 
 from app.access import owned_or_404, role_required
+from app.confirmation import ask, confirmed
 from app.extensions import db, get_gateway, get_policy
 from app.forms import attach_errors, page_number
 from app.htmx import hx_redirect, render
@@ -14,6 +15,7 @@ from app.services.errors import DomainError
 from app.services.money import payments
 from app.services.servicing import repayments, statements
 
+from . import confirmations
 from .forms import PaymentForm
 from .routes import bp
 
@@ -49,7 +51,11 @@ def payment_create(loan_id: int):
     page = _loan_page(loan, form)
     if form.validate_on_submit():
         try:
-            result = _pay(loan, form, page)
+            amount = _amount(loan, form, page)
+            if not confirmed():
+                step = confirmations.payment(loan, amount, form.choice.data)
+                return ask(step, url_for("borrower.loan_show", loan_id=loan.id))
+            result = _pay(loan, amount, form)
         except DomainError as error:
             db.session.rollback()
             attach_errors(form, error, "amount")
@@ -60,11 +66,16 @@ def payment_create(loan_id: int):
     return render("borrower/loans/show.html", "pay_form", status=422, **page)
 
 
-def _pay(loan: Loan, form: PaymentForm, page: dict) -> payments.PaymentResult:
+def _amount(loan: Loan, form: PaymentForm, page: dict):
     payoff = page["payoff"].total if page["payoff"] else None
     amount = statements.payment_amount(form.choice.data, page["account"], payoff, form.amount.data)
     if amount is None:
         raise DomainError("Nothing is due on this loan now.", field="amount")
+    repayments.check_payable(db.session, loan, amount, date.today())  # before asking to confirm
+    return amount
+
+
+def _pay(loan: Loan, amount, form: PaymentForm) -> payments.PaymentResult:
     return payments.pay_loan(
         db.session,
         get_gateway(),

@@ -9,16 +9,17 @@ from app.forms import IdempotentForm, MoneyField, money_field
 from app.models import LoanPurpose, RiskTolerance
 
 
-def amount_field(label="Amount (USD)", minimum=1, maximum=1_000_000):
-    return money_field(label, minimum, maximum)
+def amount_field(label="Amount (USD)", minimum=1, maximum=1_000_000, **kwargs):
+    return money_field(label, minimum, maximum, **kwargs)
 
 
+# Both forms sit on the cash page: each field needs an id of its own for its label.
 class DepositForm(IdempotentForm):
-    amount = amount_field()
+    amount = amount_field(id="deposit-amount")
 
 
 class WithdrawForm(IdempotentForm):
-    amount = amount_field()
+    amount = amount_field(id="withdraw-amount")
 
 
 class InvestForm(IdempotentForm):

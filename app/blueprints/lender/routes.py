@@ -6,6 +6,7 @@ from flask import Blueprint, flash, url_for
 from flask_login import current_user
 
 from app.access import role_required, second_factor_fresh
+from app.confirmation import Confirmation, ask, confirmed
 from app.extensions import db, get_gateway
 from app.forms import attach_errors
 from app.htmx import hx_redirect, render
@@ -14,6 +15,7 @@ from app.services.errors import DomainError
 from app.services.money import cash, payments
 from app.services.servicing import returns
 
+from . import confirmations
 from .forms import DepositForm, WithdrawForm
 
 bp = Blueprint("lender", __name__, url_prefix="/lender")
@@ -64,6 +66,8 @@ def withdrawal_create():
     """Send available cash back to the lender's bank (never more than is available)."""
     form = WithdrawForm()
     if form.validate_on_submit():
+        if step := _confirmation_of(form.amount.data):
+            return ask(step, url_for("lender.dashboard"))
         try:
             cash.withdraw(
                 db.session,
@@ -80,6 +84,14 @@ def withdrawal_create():
             flash(f"${form.amount.data:,.2f} is on its way to your bank.", "success")
             return hx_redirect(url_for("lender.dashboard"))
     return render("lender/dashboard.html", "cash_forms", status=422, **_cash_page(withdraw=form))
+
+
+def _confirmation_of(amount) -> Confirmation | None:
+    """A withdrawal the lender's cash covers is shown back to them first."""
+    available = cash.available_cash(db.session, current_user.id)
+    if confirmed() or amount > available:
+        return None  # an amount above the cash gets the service's refusal instead
+    return confirmations.withdrawal(amount, available)
 
 
 def _cash_page(deposit: DepositForm | None = None, withdraw: WithdrawForm | None = None) -> dict:

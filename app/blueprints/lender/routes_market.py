@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.access import role_required
+from app.confirmation import Confirmation, ask, confirmed
 from app.extensions import db, get_policy
 from app.forms import attach_errors, page_number, whole_number
 from app.htmx import is_htmx, render, stop_polling
@@ -20,6 +21,7 @@ from app.services.money import cash
 from app.services.money.money import parse_amount
 from app.services.servicing import amortization
 
+from . import confirmations
 from .forms import InvestForm
 from .routes import bp
 
@@ -84,15 +86,10 @@ def investment_create(loan_id: int):
     loan = _listed_or_lent(loan_id)
     form = InvestForm()
     if form.validate_on_submit():
+        if step := _confirmation_of(loan, form.amount.data):
+            return ask(step, url_for("lender.listing_show", loan_id=loan.id))
         try:
-            investing.invest(
-                db.session,
-                lender_id=current_user.id,
-                loan_id=loan.id,
-                amount=form.amount.data,
-                idempotency_key=form.idempotency_key.data,
-                policy=get_policy(),
-            )
+            _invest(loan, form)
         except DomainError as error:
             attach_errors(form, error, "amount")
         else:
@@ -103,6 +100,25 @@ def investment_create(loan_id: int):
             return _invest_response(loan, done, 200, events, invested=form.amount.data)
     db.session.rollback()
     return _invest_response(loan, form, 422, None)
+
+
+def _invest(loan: Loan, form: InvestForm) -> None:
+    investing.invest(
+        db.session,
+        lender_id=current_user.id,
+        loan_id=loan.id,
+        amount=form.amount.data,
+        idempotency_key=form.idempotency_key.data,
+        policy=get_policy(),
+    )
+
+
+def _confirmation_of(loan: Loan, amount) -> Confirmation | None:
+    """A large investment the lender can pay for is shown back to them first."""
+    if confirmed() or not get_policy().needs_confirmation(amount):
+        return None
+    available = cash.available_cash(db.session, current_user.id)
+    return confirmations.investment(loan, amount, available) if amount <= available else None
 
 
 def _invest_response(loan: Loan, form: InvestForm, status: int, events, invested=None):

@@ -230,6 +230,23 @@ def close_paid_off(session: Session, loan: Loan, today: date) -> None:
     activity.record(session, "loan.paid_off", entity=loan, on=today.isoformat())
 
 
+def can_charge_off(loan: Loan) -> bool:
+    """Issued and still being repaid."""
+    return loan.status is LoanStatus.ISSUED and loan.servicing_status not in (
+        ServicingStatus.CHARGED_OFF,
+        ServicingStatus.PAID_OFF,
+    )
+
+
+def noteholders(session: Session, loan_id: int) -> int:
+    """How many lenders hold an active note of the loan."""
+    return session.scalar(
+        select(func.count(func.distinct(Investment.lender_id))).where(
+            Investment.loan_id == loan_id, Investment.status == InvestmentStatus.ACTIVE
+        )
+    )
+
+
 def charge_off(
     session: Session, loan_id: int, business_date: date, *, reason: str, admin_id: int | None = None
 ) -> Loan:
@@ -239,11 +256,7 @@ def charge_off(
     back to these noteholders, pro rata.
     """
     loan = session.get(Loan, loan_id, with_for_update=True, populate_existing=True)
-    if (
-        loan is None
-        or loan.status is not LoanStatus.ISSUED
-        or loan.servicing_status in (ServicingStatus.CHARGED_OFF, ServicingStatus.PAID_OFF)
-    ):
+    if loan is None or not can_charge_off(loan):
         raise DomainError(f"Loan #{loan_id} cannot be charged off now.")
     notes = list(
         session.scalars(

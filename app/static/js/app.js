@@ -32,6 +32,24 @@
   document.addEventListener("DOMContentLoaded", letWideTablesScroll);
   document.addEventListener("htmx:afterSettle", letWideTablesScroll);
   window.addEventListener("resize", letWideTablesScroll);
+  // The confirmation step: its button is focused when it appears; "Go back" or Escape closes it;
+  // its own button closes it once htmx has taken the form it sends.
+  function closeConfirmation() {
+    var region = document.getElementById("confirm-step");
+    if (region && region.firstChild) region.replaceChildren();
+  }
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target.id !== "confirm-step") return;
+    var button = event.detail.target.querySelector("[data-confirm-button]");
+    if (button) button.focus();
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-dismiss-confirm]")) closeConfirmation();
+    else if (event.target.closest("[data-confirm-button]")) setTimeout(closeConfirmation, 0);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") closeConfirmation();
+  });
   document.addEventListener("htmx:sendError", function () {
     showToast("We couldn't reach the server. Check your connection and try again.");
   });
