@@ -6,7 +6,14 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from app.extensions import db
-from app.models import LoanPurpose, Provider, Role
+from app.models import (
+    Document,
+    DocumentKind,
+    LoanPurpose,
+    Provider,
+    Role,
+    VerificationStatus,
+)
 from app.services.lending import investing, issuance, origination
 from app.services.lending.origination import Offer
 from app.services.money import cash, ledger
@@ -41,6 +48,31 @@ def lender(cash_amount: Decimal | None = None):
             db.session, user.id, cash_amount, provider=Provider.SIMULATED, idempotency_key=key()
         )
     return user
+
+
+def verified_borrower(**fields):
+    """A borrower whose identity and income an admin has verified (approval requires both)."""
+    borrower = CompleteUserFactory(
+        role=Role.BORROWER,
+        identity_status=VerificationStatus.VERIFIED,
+        identity_verified_at=datetime.now(UTC),
+        **fields,
+    )
+    for kind in (DocumentKind.IDENTITY, DocumentKind.INCOME):
+        db.session.add(
+            Document(
+                user_id=borrower.id,
+                kind=kind,
+                original_filename=f"{kind.value}.pdf",
+                stored_name=f"{uuid.uuid4().hex}.pdf",
+                content_type="application/pdf",
+                size_bytes=1024,
+                sha256="0" * 64,
+                status=VerificationStatus.VERIFIED,
+            )
+        )
+    db.session.flush()
+    return borrower
 
 
 def listed_loan(

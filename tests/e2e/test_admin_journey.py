@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from app.models import ImportBatch, Loan, LoanPurpose, LoanStatus, Role, User
 from app.services.lending import origination
 from app.services.lending.origination import Offer
-from tests.builders import CREDIT_FACTS
-from tests.factories import CompleteUserFactory, UserFactory
+from tests.builders import CREDIT_FACTS, verified_borrower
+from tests.factories import UserFactory
 from tests.helpers import PASSWORD
 from tests.imports.csvfiles import USER_HEADER, csv_bytes, user_row
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.committing
 
 
 def _application_waiting_for_approval(session) -> Loan:
-    borrower = CompleteUserFactory(role=Role.BORROWER)
+    borrower = verified_borrower()
     loan = origination.create_application(
         session,
         borrower.id,

@@ -2,6 +2,7 @@
 
 import io
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -19,8 +20,8 @@ from app.models import (
     VerificationStatus,
 )
 from app.services.lending import origination
-from tests.builders import CREDIT_FACTS
-from tests.factories import UserFactory
+from tests.builders import CREDIT_FACTS, verified_borrower
+from tests.factories import CompleteUserFactory, UserFactory
 from tests.helpers import HX, PASSWORD, YES
 
 D = Decimal
@@ -28,12 +29,11 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 ADMIN_URLS = ["/admin/", "/admin/applications", "/admin/documents", "/admin/users", "/admin/risk"]
 
 
-def _pending(amount="9000.00"):
+def _pending(amount="9000.00", borrower=None):
     from app.models import LoanPurpose
     from app.services.lending.origination import Offer
-    from tests.factories import CompleteUserFactory
 
-    borrower = CompleteUserFactory(role=Role.BORROWER)
+    borrower = borrower or verified_borrower()
     loan = origination.create_application(
         db.session,
         borrower.id,
@@ -390,3 +390,44 @@ def test_the_review_queue_counts_come_from_one_report(client, login):
     _pending()
     _upload(client, login, UserFactory(role=Role.BORROWER))
     assert reports.review_queues(db.session) == {"applications": 1, "documents": 1}
+
+
+def test_an_unverified_borrower_is_listed_only_with_a_reason_and_two_admins(client, login):
+    borrower = CompleteUserFactory(role=Role.BORROWER)
+    loan = _pending(borrower=borrower)
+    first, second = UserFactory(role=Role.ADMIN), UserFactory(role=Role.ADMIN)
+    login(first)
+    page = client.get(f"/admin/applications/{loan.id}").get_data(as_text=True)
+    assert "Not verified yet: identity and income." in page
+    assert "Reason to approve before verification" in page
+    asked = client.post(f"/admin/applications/{loan.id}/approve", headers=HX)
+    assert b"Approve and list" in asked.data  # no reason yet: the step says what is missing
+    refused = client.post(f"/admin/applications/{loan.id}/approve", data=YES, headers=HX)
+    assert refused.status_code == 422
+    assert b"identity and income are not verified yet" in refused.data
+    assert b'id="approve-override_reason-error"' in refused.data
+    assert db.session.scalar(select(func.count()).select_from(LoanApproval)) == 0
+
+    borrower.identity_verified_at = datetime.now(UTC)  # half-way: income still unverified
+    refused = client.post(f"/admin/applications/{loan.id}/approve", data=YES, headers=HX)
+    assert b"income is not verified yet" in refused.data
+
+    override = {"override_reason": "Payslips came by post; checked by phone", **YES}
+    step = client.post(
+        f"/admin/applications/{loan.id}/approve", data={"override_reason": "x"}, headers=HX
+    )
+    assert b"not verified: income" in step.data and b"first of two approvals" in step.data
+    waiting = client.post(f"/admin/applications/{loan.id}/approve", data=override, headers=HX)
+    assert waiting.status_code == 204 and loan.status is LoanStatus.PENDING_APPROVAL
+    client.post("/logout")
+    login(second)
+    client.post(f"/admin/applications/{loan.id}/approve", data=override, headers=HX)
+    assert loan.status is LoanStatus.LISTED
+    logged = db.session.scalars(
+        select(ActivityLog).where(ActivityLog.action == "loan.verification_overridden")
+    ).all()
+    assert [(entry.user_id, entry.details["missing"]) for entry in logged] == [
+        (first.id, ["income"]),
+        (second.id, ["income"]),
+    ]
+    assert logged[0].details["reason"] == "Payslips came by post; checked by phone"

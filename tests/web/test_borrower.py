@@ -25,7 +25,7 @@ from app.models import (
     ServicingStatus,
 )
 from app.services.money import ledger
-from tests.builders import issued_loan
+from tests.builders import issued_loan, verified_borrower
 from tests.factories import CompleteUserFactory, UserFactory
 from tests.helpers import HX, YES
 
@@ -425,3 +425,30 @@ def test_a_late_fee_owed_on_a_current_loan_is_shown_as_owed_not_late(client, log
     body = client.get(f"/borrower/loans/{loan.id}").get_data(as_text=True)
     assert "Late fees owed" in body and "$16.37" in body
     assert "Your payments are up to date" in body and "days past due" not in body
+
+
+def _steps(client) -> list[str]:
+    page = client.get("/borrower/").get_data(as_text=True)
+    if "Next steps" not in page:
+        return []
+    return re.findall(
+        r"<strong>([^<]+)</strong><span class=\"visually-hidden\">: ([^<]+)</span>", page
+    )
+
+
+def test_the_dashboard_lists_the_steps_to_a_listed_loan_until_all_are_done(client, login):
+    person = login(UserFactory(role=Role.BORROWER))
+    assert _steps(client) == [
+        ("Profile complete", "not yet"),
+        ("Identity document sent", "not yet"),
+        ("Income document sent", "not yet"),
+        ("Identity verified", "not yet"),
+        ("Income verified", "not yet"),
+    ]
+    page = client.get("/borrower/").get_data(as_text=True)
+    assert (
+        'href="/account">Complete it</a>' in page and 'href="/account/documents">Upload it' in page
+    )
+    client.post("/logout")
+    verified = login(verified_borrower())
+    assert verified.id != person.id and _steps(client) == []

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.blueprints.auth.forms import ProfileForm
 from app.extensions import db
-from app.models import ActivityLog, EmploymentStatus
+from app.models import ActivityLog, EmploymentStatus, Role
 from app.services.accounts.accounts import PROFILE_FIELDS
 from tests.factories import UserFactory
 from tests.helpers import HX
@@ -54,6 +54,9 @@ def test_inline_edit_saves_and_returns_the_details_fragment(client, login):
         response.data
     )
     assert b"$85,000.50" in response.data
+    # The next step for a borrower whose profile is now complete: applying.
+    assert user.role is Role.BORROWER and user.profile_complete
+    assert b'Next: <a href="/borrower/applications/new">apply for a loan</a>' in response.data
     db.session.refresh(user)
     assert user.annual_income == Decimal("85000.50")
     assert user.date_of_birth == date(1990, 2, 14)

@@ -6,8 +6,10 @@ from app.models import Loan, User
 from app.services.policy import LendingPolicy
 
 
-def approval(loan: Loan, borrower: User, approvals: int, policy: LendingPolicy) -> Confirmation:
-    if policy.needs_second_approval(loan.amount) and approvals == 0:
+def approval(
+    loan: Loan, borrower: User, approvals: int, unverified: list[str], policy: LendingPolicy
+) -> Confirmation:
+    if (unverified or policy.needs_second_approval(loan.amount)) and approvals == 0:
         consequence = (
             "This is the first of two approvals: the loan lists when a second admin approves."
         )
@@ -22,10 +24,14 @@ def approval(loan: Loan, borrower: User, approvals: int, policy: LendingPolicy) 
             ("Borrower", borrower.full_name),
             ("Grade / rate", f"{loan.risk_grade} / {pct(loan.interest_rate)}"),
             ("Term", f"{loan.term_months} months"),
-            ("Identity", "verified" if borrower.identity_verified_at else "not verified"),
+            (
+                "Verification",
+                f"not verified: {' and '.join(unverified)}" if unverified else "complete",
+            ),
         ],
         consequence=consequence,
         button="Approve and list",
+        destructive=bool(unverified),
     )
 
 

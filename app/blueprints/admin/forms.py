@@ -55,6 +55,11 @@ class ApproveForm(AdminForm):
         id_prefix = "approve"
 
     reason = StringField("Note (optional)", validators=[Optional(), Length(max=2000)])
+    override_reason = TextAreaField(
+        "Reason to approve before verification",
+        validators=[Optional(), Length(max=2000)],
+        description="Only while identity or income is unverified; a second admin must approve too.",
+    )
 
 
 class DeclineForm(AdminForm):

@@ -11,6 +11,7 @@ from app.htmx import hx_redirect, render
 from app.models import Document, Loan, Role, User
 from app.security_events import record_viewing
 from app.services.accounts import documents as user_documents
+from app.services.accounts import verification
 from app.services.errors import DomainError
 from app.services.lending import review, underwriting
 
@@ -60,6 +61,7 @@ def application_approve(loan_id: int):
                 loan.id,
                 current_user.id,
                 reason=form.reason.data or None,
+                override_reason=form.override_reason.data or None,
                 policy=get_policy(),
             )
         except DomainError as error:
@@ -130,7 +132,8 @@ def document_review(document_id: int):
 def _approval_step(loan: Loan):
     approvals = sum(1 for approval in loan.approvals if approval.approved)
     borrower = db.session.get(User, loan.borrower_id)
-    return confirmations.approval(loan, borrower, approvals, get_policy())
+    gaps = verification.listing_gaps(db.session, borrower)
+    return confirmations.approval(loan, borrower, approvals, gaps, get_policy())
 
 
 def _reasons(form: DeclineForm) -> list[str]:
@@ -150,9 +153,11 @@ def _application_page(
     reviews: dict[int, DocumentReviewForm] | None = None,
 ) -> dict:
     documents = user_documents.of_user(db.session, loan.borrower_id)
+    borrower = db.session.get(User, loan.borrower_id)
     return {
         "loan": loan,
-        "borrower": db.session.get(User, loan.borrower_id),
+        "borrower": borrower,
+        "unverified": verification.listing_gaps(db.session, borrower),
         "assessment": underwriting.latest_assessment(db.session, loan.id),
         "documents": documents,
         "reviews": _review_forms(documents, reviews, loan_id=loan.id),

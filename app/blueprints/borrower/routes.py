@@ -12,6 +12,7 @@ from app.extensions import db, get_policy
 from app.htmx import hx_redirect, is_htmx, render
 from app.models import CREDIT_FACTS, Loan, LoanPurpose, LoanStatus, Role
 from app.risk.features import FeatureError
+from app.services.accounts import verification
 from app.services.errors import DomainError
 from app.services.lending import origination, underwriting
 
@@ -30,7 +31,8 @@ def dashboard():
     loans = db.session.scalars(
         select(Loan).where(Loan.borrower_id == current_user.id).order_by(Loan.created_at.desc())
     ).all()
-    return render("borrower/dashboard.html", loans=loans)
+    steps = verification.checklist(db.session, current_user)
+    return render("borrower/dashboard.html", loans=loans, steps=steps)
 
 
 @bp.get("/applications/new")

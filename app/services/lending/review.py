@@ -16,7 +16,7 @@ from app.models import (
     User,
     VerificationStatus,
 )
-from app.services.accounts import accounts
+from app.services.accounts import accounts, verification
 from app.services.errors import DomainError, ValidationFailed
 from app.services.lending import origination
 from app.services.platform import activity, notifications
@@ -58,18 +58,35 @@ def approve_application(
     admin_id: int,
     *,
     reason: str | None = None,
+    override_reason: str | None = None,
     policy: LendingPolicy = DEFAULT_POLICY,
     now: datetime | None = None,
 ) -> str:
-    """Approve; the loan lists once it has enough approvals. Returns "listed" or "waiting"."""
+    """Approve; the loan lists once it has enough approvals. Returns "listed" or "waiting".
+
+    A borrower whose identity or income is not verified yet is approved only with a reason for
+    overriding that (`override_reason`, logged), and by two different admins.
+    """
     loan = _pending(session, loan_id)
+    gaps = verification.listing_gaps(session, session.get(User, loan.borrower_id))
+    if gaps and not (override_reason and override_reason.strip()):
+        raise ValidationFailed({"override_reason": _unverified(gaps)})
     _record(session, loan, admin_id, True, reason)
+    if gaps:
+        activity.record(
+            session,
+            "loan.verification_overridden",
+            user_id=admin_id,
+            entity=loan,
+            missing=gaps,
+            reason=override_reason.strip(),
+        )
     approvals = session.scalar(
         select(func.count())
         .select_from(LoanApproval)
         .where(LoanApproval.loan_id == loan.id, LoanApproval.approved.is_(True))
     )
-    needed = 2 if policy.needs_second_approval(loan.amount) else 1
+    needed = 2 if gaps or policy.needs_second_approval(loan.amount) else 1
     if approvals < needed:
         activity.record(
             session,
@@ -91,6 +108,14 @@ def approve_application(
         dedupe_key=f"listed-{loan.id}",
     )
     return "listed"
+
+
+def _unverified(gaps: list[str]) -> str:
+    missing = " and ".join(gaps)
+    return (
+        f"The borrower's {missing} {'is' if len(gaps) == 1 else 'are'} not verified yet. Verify "
+        "the documents first, or give the reason to approve anyway: two admins must then approve."
+    )
 
 
 def decline_application(session: Session, loan_id: int, admin_id: int, reasons: list[str]) -> Loan:
