@@ -150,10 +150,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_jinja(app: Flask) -> None:
     from app.extensions import get_policy
-    from app.formatting import day, money, pct, status_name
+    from app.formatting import day, money, pct, status_name, when
     from app.links import notification_url
 
     app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["when"] = when
     app.jinja_env.filters["pct"] = pct
     app.jinja_env.filters["status_name"] = status_name
     app.jinja_env.filters["day"] = day

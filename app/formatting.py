@@ -1,7 +1,7 @@
 """How money, rates and dates read on the page."""
 
 import enum
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
 CENT = Decimal("0.01")
@@ -42,6 +42,13 @@ def status_name(value: enum.Enum | str | None) -> str:
         return "—"
     code = value.value if isinstance(value, enum.Enum) else str(value)
     return STATUS_NAMES.get(code, code.replace("_", " "))
+
+
+def when(value: datetime | None, seconds: bool = False) -> str:
+    """Jan 29, 2027 14:05 (UTC, as stored): a moment, written like a day plus the time."""
+    if value is None:
+        return "—"
+    return f"{day(value)} {value:%H:%M:%S}" if seconds else f"{day(value)} {value:%H:%M}"
 
 
 def day(value: date | None) -> str:

@@ -64,7 +64,7 @@ def money_field(label: str, minimum, maximum, *, required: bool = True, **kwargs
             NumberRange(
                 min=minimum,
                 max=maximum,
-                message=f"Enter an amount from {minimum:,} to {maximum:,}.",
+                message=f"Enter an amount from ${minimum:,} to ${maximum:,}.",
             ),
         ],
         **kwargs,

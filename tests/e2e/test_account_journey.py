@@ -52,7 +52,7 @@ def test_register_login_edit_profile_inline_and_logout(page, committed, live_mai
     page.get_by_label("Annual income (USD)").fill("-1")
     page.get_by_label("Employment status").select_option("employed")
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text("Enter an amount from 0")).to_be_visible()
+    expect(page.get_by_text("Enter an amount from $0")).to_be_visible()
     page.get_by_label("Annual income (USD)").fill("64000")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Profile saved.")).to_be_visible()

@@ -146,6 +146,13 @@ def test_a_large_investment_and_a_withdrawal_are_confirmed_before_they_happen(pa
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url("/lender/")
+    # The marketplace row answers $30 with the server's message, not the browser's popup.
+    page.goto("/lender/loans")
+    page.get_by_label(f"Amount for loan {target.id}").fill("30")
+    page.locator(f"#invest-{target.id}").get_by_role("button", name="Invest").click()
+    expect(page.locator(f"#invest-{target.id}")).to_contain_text(
+        "Invest in multiples of $25: $30.00 is not a multiple of $25."
+    )
     page.goto(f"/lender/loans/{target.id}")
     page.get_by_label("Invest (USD)").fill("600")
     page.get_by_role("button", name="Invest").click()

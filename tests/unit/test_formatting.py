@@ -1,10 +1,11 @@
 """How states, dates and rates read on pages (issue 16 defect 13: "late 16 30", ISO dates,
 "31.000%")."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
-from app.formatting import day, pct, status_name
+from app.formatting import day, pct, status_name, when
 from app.models import InstallmentStatus, LoanStatus, ServicingStatus
 
 
@@ -22,6 +23,15 @@ def test_dates_read_as_people_write_them():
     assert day(date(2027, 1, 29)) == "Jan 29, 2027"
     assert day(date(1979, 11, 3)) == "Nov 3, 1979"
     assert day(None) == "—"
+    moment = datetime(2027, 1, 29, 14, 5, 9, tzinfo=UTC)
+    assert day(moment) == "Jan 29, 2027"
+    assert when(moment) == "Jan 29, 2027 14:05"
+    assert when(moment, seconds=True) == "Jan 29, 2027 14:05:09"
+
+
+def test_no_page_writes_its_own_date_format():
+    templates = Path(__file__).resolve().parents[2] / "app" / "templates"
+    assert [p.name for p in templates.rglob("*.html") if "strftime" in p.read_text()] == []
 
 
 def test_a_utilisation_shows_one_decimal():

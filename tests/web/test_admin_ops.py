@@ -164,7 +164,7 @@ def test_the_service_records_a_manual_payment_once_per_key(admin, loan):
         ({"amount": "Infinity"}, b"Enter an amount in dollars and cents."),
         ({"amount": "abc"}, b"Enter an amount in dollars and cents."),
         ({"amount": ""}, b"Enter an amount."),
-        ({"amount": "-5"}, b"Enter an amount from 0.01 to 10,000,000."),
+        ({"amount": "-5"}, b"Enter an amount from $0.01 to $10,000,000."),
         ({"amount": "1.001"}, b"Use at most two decimal places."),
         ({"received_on": "yesterday"}, b"Not a valid date value."),
         ({"reason": "  "}, b"Every servicing action needs a reason."),

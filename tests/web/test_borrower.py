@@ -121,7 +121,7 @@ def test_invalid_application_is_422_and_creates_nothing(client, borrower):
     response = _apply(client, amount="500", credit_score="")
     assert response.status_code == 422
     assert (
-        b"Enter an amount from 1,000" in response.data
+        b"Enter an amount from $1,000" in response.data
         and b"This field is required" in response.data
     )
     assert db.session.scalar(select(func.count()).select_from(Loan)) == 0

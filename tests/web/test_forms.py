@@ -36,7 +36,7 @@ def test_money_refuses_numbers_that_are_not_amounts(app, text):
 
 @pytest.mark.parametrize(
     ("text", "error"),
-    [("12.345", "two decimal places"), ("0.50", "from 1 to 1,000"), ("", "Enter an amount")],
+    [("12.345", "two decimal places"), ("0.50", "from $1 to $1,000"), ("", "Enter an amount")],
 )
 def test_money_refuses_fractions_of_cents_out_of_range_and_blank(app, text, error):
     assert any(error in message for message in _form(app, amount=text).amount.errors)

@@ -78,7 +78,7 @@ def test_invalid_inline_edit_is_422_with_field_errors_and_changes_nothing(client
     )
     assert negative.status_code == 422
     assert b"<html" not in negative.data
-    assert b"Enter an amount from 0" in negative.data
+    assert b"Enter an amount from $0" in negative.data
     underage = client.post(
         "/account/profile",
         headers=HX,

@@ -185,7 +185,7 @@ def check_amount(amount: Decimal, policy: LendingPolicy = DEFAULT_POLICY) -> Non
         raise ValidationFailed(
             {
                 "amount": f"Invest in multiples of ${policy.note_unit:,.0f}: "
-                f"{amount:,.2f} is not a multiple of ${policy.note_unit:,.0f}."
+                f"${amount:,.2f} is not a multiple of ${policy.note_unit:,.0f}."
             }
         )
     if amount < policy.minimum_investment:
