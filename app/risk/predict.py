@@ -46,7 +46,7 @@ def score(
         )
     model = model or load_model()
     pd = float(model.probability([features])[0])
-    reasons = reason_list(model.contributions(features), features)
+    reasons = reason_list(model.contributions(features), features, model.reference)
     return _result(pd, reasons, model.version, "ml", features, term_months)
 
 

@@ -43,4 +43,5 @@ def probability(features: dict) -> tuple[float, dict[str, float], str]:
 
 def reasons(contributions: dict[str, float], features: dict) -> list[dict]:
     """The rules that added the most risk, in plain words."""
-    return reason_list(contributions, features)
+    typical = {name: value for name, (value, _) in RULES.items()}
+    return reason_list(contributions, features, typical)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from app.extensions import db
@@ -372,3 +374,62 @@ def test_risk_train_cli_registers_the_version_and_says_how_to_activate_it(app, q
     assert result.output.startswith(f"Trained {version}: logistic + sigmoid, CV AUC 0.")
     assert result.output.rstrip().endswith(f"Activate with: flask risk activate {version}")
     assert quick_training == [None]  # no platform outcomes yet: public data only
+
+
+# Issue 16 defect 12: this applicant was told "Loan amount is large" and "Debt payments are
+# high compared with income".
+EIGHT_THOUSAND_AT_15_PERCENT_DTI = {
+    "amount": "8000",
+    "annual_income": "72000",
+    "monthly_debt": "900",  # 15 % of income
+    "credit_score": 712,
+    "revolving_utilization": 42,
+    "revolving_balance": 8000,
+    "inquiries_6m": 1,
+    "public_records": 0,
+    "purpose": "debt_consolidation",
+}
+
+
+@pytest.mark.parametrize("use_ml", [True, False])
+def test_no_reason_contradicts_the_applicants_own_numbers(use_ml):
+    result = predict.score(EIGHT_THOUSAND_AT_15_PERCENT_DTI, use_ml=use_ml)
+    texts = [reason["text"] for reason in result.reasons]
+    assert "Loan amount is large" not in texts
+    assert "Debt payments are high compared with income" not in texts
+
+
+APPLICATIONS = st.fixed_dictionaries(
+    {
+        "amount": st.integers(1000, 40000).map(str),
+        "annual_income": st.integers(12000, 400000).map(str),
+        "monthly_debt": st.integers(0, 6000).map(str),
+        "credit_score": st.integers(600, 850),
+        "revolving_utilization": st.integers(0, 120),
+        "revolving_balance": st.integers(0, 80000),
+        "inquiries_6m": st.integers(0, 8),
+        "public_records": st.integers(0, 3),
+        "purpose": st.sampled_from(["debt_consolidation", "credit_card", "business", "other"]),
+    }
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(application=APPLICATIONS, use_ml=st.booleans())
+def test_every_reason_is_material_and_on_the_risky_side_of_the_average(application, use_ml):
+    from app.risk.model import MATERIAL_LOG_ODDS
+    from app.risk.schema import BY_NAME
+
+    result = predict.score(application, use_ml=use_ml)
+    features = build_features(application)
+    average = (
+        predict.load_model().reference
+        if use_ml
+        else {name: typical for name, (typical, _) in rules.RULES.items()}
+    )
+    for reason in result.reasons:
+        assert reason["contribution"] >= MATERIAL_LOG_ODDS
+        direction = BY_NAME[reason["code"]].direction
+        if direction and reason["code"] in average:
+            gap = features[reason["code"]] - average[reason["code"]]
+            assert direction * gap > 0, (reason, features[reason["code"]], average)
