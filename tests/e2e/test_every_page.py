@@ -108,6 +108,7 @@ def _book(session) -> dict:
                 "/admin/documents",
                 "/admin/users",
                 f"/admin/users/{borrower.id}",
+                "/admin/loans",
                 f"/admin/loans/{loan.id}",
                 "/admin/imports",
                 "/admin/activity",

@@ -25,7 +25,7 @@ from app.services.errors import ValidationFailed
 from app.services.money import ledger
 from app.services.platform import activity, outbox
 from app.services.servicing import repayments, servicing
-from tests.builders import issued_loan
+from tests.builders import issued_loan, listed_loan
 from tests.factories import UserFactory
 from tests.helpers import HX, YES
 
@@ -332,3 +332,23 @@ def test_schedule_writes_each_recurring_job_once_per_period(no_redis):
     assert db.session.scalars(
         select(ActivityLog).where(ActivityLog.action == "ledger.verified")
     ).all()
+
+
+def test_the_loan_book_filters_by_state_and_finds_by_number_or_borrower(client, admin, loan):
+    listing = listed_loan("4000.00")
+    listing.title = "Solar panels"
+    book = client.get("/admin/loans").get_data(as_text=True)
+    assert "2 loans" in book and f"#{loan.id}" in book and f"#{listing.id} Solar panels" in book
+    assert f'href="/admin/loans/{loan.id}"' in book  # issued: its servicing page
+    assert f'href="/admin/applications/{listing.id}"' in book
+    listed = client.get("/admin/loans?state=listed", headers=HX).get_data(as_text=True)
+    assert "<html" not in listed and "1 loan" in listed and f"#{listing.id}" in listed
+    assert f"#{loan.id}<" not in listed
+    by_number = client.get(f"/admin/loans?q=%23{loan.id}").get_data(as_text=True)
+    assert "1 loan" in by_number and f"#{loan.id}" in by_number
+    email = listing.borrower.email
+    by_email = client.get(f"/admin/loans?q={email}").get_data(as_text=True)
+    assert "1 loan" in by_email and f"#{listing.id}" in by_email
+    # Nonsense is no error: an unknown state is ignored, a bad page is the first.
+    odd = client.get("/admin/loans?state=lost&page=abc")
+    assert odd.status_code == 200 and "2 loans" in odd.get_data(as_text=True)

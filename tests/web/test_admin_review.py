@@ -26,7 +26,14 @@ from tests.helpers import HX, PASSWORD, YES
 
 D = Decimal
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-ADMIN_URLS = ["/admin/", "/admin/applications", "/admin/documents", "/admin/users", "/admin/risk"]
+ADMIN_URLS = [
+    "/admin/",
+    "/admin/applications",
+    "/admin/documents",
+    "/admin/users",
+    "/admin/loans",
+    "/admin/risk",
+]
 
 
 def _pending(amount="9000.00", borrower=None):
@@ -356,6 +363,7 @@ def test_the_top_bar_shows_admins_the_review_queues_with_their_counts(client, lo
         "/admin/applications",
         "/admin/documents",
         "/admin/users",
+        "/admin/loans",
         "/admin/imports",
         "/admin/activity",
         "/admin/jobs",

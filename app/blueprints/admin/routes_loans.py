@@ -3,24 +3,41 @@
 from collections.abc import Callable
 from datetime import date
 
-from flask import Response, flash, url_for
+from flask import Response, flash, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.access import role_required
 from app.confirmation import ask, confirmed
 from app.extensions import db, get_policy
-from app.forms import attach_errors
+from app.forms import attach_errors, page_number
 from app.htmx import hx_redirect, render
 from app.models import Loan, Role
 from app.services.errors import DomainError
-from app.services.servicing import repayments, servicing
+from app.services.servicing import loan_book, repayments, servicing
 
 from . import confirmations
 from .forms import ChargeOffForm, PaymentForm, WaiveForm
 from .routes import bp
 
 LOAN_PAGE = "admin/loan.html"
+
+
+@bp.get("/loans")
+@role_required(Role.ADMIN)
+def loan_index():
+    """Every loan, filtered by state and searched by number, name or email (active search)."""
+    state = request.args.get("state") or None
+    query = (request.args.get("q") or "").strip()[:100]
+    book = loan_book.search(db.session, state=state, query=query, page=page_number(request.args))
+    return render(
+        "admin/loans.html",
+        "loan_rows",
+        book=book,
+        state=state,
+        query=query,
+        states=loan_book.STATES,
+    )
 
 
 @bp.get("/loans/<int:loan_id>")
