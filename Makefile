@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test venv worker relay lint migrations-check
+.PHONY: run test venv worker relay lint migrations-check reset
 
 run: venv  ## Serve on http://127.0.0.1:5000 (embedded PostgreSQL, demo data, in-process jobs)
 	$(BIN)/python -m app.devserver
@@ -18,6 +18,9 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
+
+reset:  ## Forget the embedded database: the next `make run` seeds the demo again
+	rm -rf instance/pgdata
 
 worker: venv  ## An RQ worker (needs REDIS_URL)
 	$(BIN)/python worker.py

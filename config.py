@@ -126,6 +126,8 @@ class Config:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
     SEED_DEMO_DATA = _flag("SEED_DEMO_DATA", True)
+    # `make run`: also build the living demo book (seeds/book.py) in the background.
+    SEED_DEMO_BOOK = _flag("SEED_DEMO_BOOK", True)
     # Lending rules (app.services.policy.LendingPolicy); decimals as strings.
     LISTING_DAYS = _int("LISTING_DAYS", 14)
     ISSUE_THRESHOLD_PERCENT = _env("ISSUE_THRESHOLD_PERCENT", "70")

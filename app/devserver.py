@@ -1,6 +1,7 @@
 """`make run`: a real PostgreSQL (embedded when DATABASE_URL is unset), migrations, demo data, server."""
 
 import atexit
+import logging
 import os
 import signal
 import subprocess
@@ -71,6 +72,27 @@ def start_console_mailbox() -> int:
     return port
 
 
+def build_demo_book(app) -> None:
+    """The living demo book (seeds/book.py), replayed after start-up: the site is up at once
+    and its pages fill month by month; later runs find it built."""
+    from app.extensions import db
+    from seeds import book
+
+    with app.app_context():
+        if not book.needs_building(db.session):
+            return
+        print("Building the demo book in the background; its pages fill as it goes.", flush=True)
+        started = time.monotonic()
+        try:
+            lines = book.run(db.session)
+        except Exception:  # a demo nicety: the app goes on without it
+            db.session.rollback()
+            logging.getLogger(__name__).exception("The demo book could not be built")
+            return
+        for line in lines:
+            print(f"{line} ({time.monotonic() - started:.0f} s)", flush=True)
+
+
 def relay_forever(app) -> None:
     """Without Redis, the outbox is drained here, in a thread of the web process."""
     from app.background.jobs import relay
@@ -106,6 +128,8 @@ def main() -> None:
         print("SMTP_HOST not set: emails are printed here (sign-up and password links too)")
     with app.app_context():
         lines = seed(db.session) if app.config["SEED_DEMO_DATA"] else []
+    if app.config["SEED_DEMO_DATA"] and app.config["SEED_DEMO_BOOK"]:
+        threading.Thread(target=build_demo_book, args=(app,), daemon=True).start()
     if not app.config["REDIS_URL"]:
         threading.Thread(target=relay_forever, args=(app,), daemon=True).start()
         print("REDIS_URL not set: background jobs run inside this process")

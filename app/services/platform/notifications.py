@@ -1,5 +1,8 @@
 """In-app notifications; each can also go out by email through the outbox."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
@@ -7,6 +10,25 @@ from sqlalchemy.orm import Session
 
 from app.models import Notification
 from app.services.platform import outbox
+
+# Replayed history (the demo book) tells its people in the app only: years of notices by
+# email would bury the real ones. Per thread of work, so nothing else goes quiet.
+_in_app_only: ContextVar[bool] = ContextVar("in_app_only", default=False)
+
+
+@contextmanager
+def in_app_only() -> Iterator[None]:
+    """Within this block, notifications are not emailed."""
+    token = _in_app_only.set(True)
+    try:
+        yield
+    finally:
+        _in_app_only.reset(token)
+
+
+def emailing() -> bool:
+    """Whether notices made now go out by email too (not inside `in_app_only`)."""
+    return not _in_app_only.get()
 
 
 def notify(
@@ -40,7 +62,7 @@ def notify(
     )
     session.add(notification)
     session.flush()
-    if email:
+    if email and emailing():
         outbox.add(
             session,
             "send_email",

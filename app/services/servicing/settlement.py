@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from app.models import AccountKind, Provider
 from app.services.errors import DomainError
 from app.services.money import ledger
+from app.services.platform import notifications
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
 from app.services.servicing import repayments
 from app.services.servicing import settlement_sql as sql
@@ -157,6 +158,7 @@ def _apply_together(session: Session, business_date: date, policy: LendingPolicy
         **day,
         "clearing": ledger.account(session, AccountKind.PROCESSOR_CLEARING).id,
         "revenue": ledger.account(session, AccountKind.FEE_REVENUE).id,
+        "emailed": notifications.emailing(),  # the notices' emails, as `notify` would
     }
     for statement in sql.WRITES:
         session.execute(text(statement), params)

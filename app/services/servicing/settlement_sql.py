@@ -216,6 +216,7 @@ INSERT INTO outbox_messages (kind, payload, dedupe_key, status, attempts, max_at
 SELECT 'send_email', jsonb_build_object('notification_id', id), 'email-' || id, 'pending', 0, 5,
        user_id, 0, now(), now()
   FROM notices
+ WHERE :emailed
     ON CONFLICT (dedupe_key) DO NOTHING
 """
 

@@ -1,0 +1,310 @@
+"""A living demo book: real LendingClub applications run through the platform's own services.
+
+People arrive through the CSV import, applications through the loans import and the risk
+model; then three years are replayed day by day: loans list, lenders fund them (placement),
+they issue, and their borrowers behave as the LendingClub file says they did: a loan that was
+not fully paid goes silent into default and charge-off (some recover a part later), the others
+pay on time through the daily settlement file, a share of them prepay, a few pay late and catch
+up. The daily cycle assesses late fees and moves every state. The last two weeks' applications
+stay open in the marketplace, part-funded.
+"""
+
+import csv
+import io
+import random
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from app.models import ActivityLog, Loan, LoanStatus, Provider, User
+from app.risk.features import application_from_lendingclub
+from app.risk.train import DEFAULT_CSV as DATA_FILE
+from app.services.errors import DomainError
+from app.services.lending import issuance, origination, placement, underwriting
+from app.services.money import cash
+from app.services.platform import activity, imports, notifications
+from app.services.servicing import repayments, servicing, settlement
+from config import DEMO_EMAIL_DOMAIN
+
+D = Decimal
+UNIT = D("25")
+SEED = 2026
+BUILT = "demo.book_built"
+PURPOSES = {  # LendingClub's purposes as the platform's
+    "debt_consolidation": "debt_consolidation",
+    "credit_card": "credit_card",
+    "home_improvement": "home_improvement",
+    "major_purchase": "major_purchase",
+    "small_business": "business",
+    "educational": "education",
+    "all_other": "other",
+}
+
+
+@dataclass(frozen=True)
+class BookSize:
+    issued: int = 2000
+    open_listings: int = 300
+    lenders: int = 150
+    days: int = 3 * 365  # of history replayed
+
+
+@dataclass
+class Plan:
+    """One application's life: when it lists and issues, and how its borrower pays."""
+
+    loan_id: int
+    lists_on: date
+    issues_on: date | None  # None: still open in the marketplace
+    behaviour: str  # on_time / prepays / late_catches_up / silent
+    stop_after: int = 0  # silent: installments paid before going quiet; prepays: before payoff
+    share: D = D("1")  # of the amount lenders fund (open listings: part)
+    recovery_on: date | None = None
+    missed: set = field(default_factory=set)
+
+
+def run(session: Session, today: date | None = None, size: BookSize | None = None) -> list[str]:
+    """Build the book once (skipped when its people exist); returns what was made.
+
+    Months of history are committed as they are replayed, so the pages fill while it runs;
+    a build that was stopped half-way says so (the embedded database can be reset).
+    """
+    today, size = today or date.today(), size or BookSize()
+    if session.scalar(select(User.id).where(User.email == _lender_email(1))):
+        if not needs_building(session):
+            return []
+        return ["The demo book was stopped half-way last time: `make reset` rebuilds it."]
+    with notifications.in_app_only():
+        plans = _build(session, today, size)
+    issued = sum(1 for plan in plans.values() if plan.issues_on)
+    activity.record(session, BUILT, issued=issued, open=len(plans) - issued)
+    session.commit()
+    return [f"Demo book: {issued:,} issued loans over {size.days:,} days, "
+            f"{len(plans) - issued:,} open listings, {size.lenders:,} lenders"]  # fmt: skip
+
+
+def needs_building(session: Session) -> bool:
+    """Not built yet (or stopped half-way)."""
+    done = select(ActivityLog.id).where(ActivityLog.action == BUILT).limit(1)
+    return session.scalar(done) is None
+
+
+def _build(session: Session, today: date, size: BookSize) -> dict:
+    rng = random.Random(SEED)
+    rows = _lendingclub_rows(rng, int((size.issued + size.open_listings) * 1.08))
+    lenders = _people(session, rows, size)
+    applications = _applications(session, rows)
+    offered = [(loan_id, row) for loan_id, row in applications if _scored(session, loan_id)]
+    plans = _plans(rng, offered, today, size)
+    _replay(session, rng, plans, lenders, today)
+    return plans
+
+
+def _lendingclub_rows(rng: random.Random, count: int) -> list[dict]:
+    with DATA_FILE.open(newline="") as stream:
+        rows = [row for row in csv.DictReader(stream) if row["credit.policy"] == "1"]
+    return rng.sample(rows, min(count, len(rows)))
+
+
+def _lender_email(number: int) -> str:
+    return f"lender{number:03d}@book.{DEMO_EMAIL_DOMAIN}"
+
+
+def _people(session: Session, rows: list[dict], size: BookSize) -> list[int]:
+    """Lenders and borrowers through the users import; the lenders deposit their cash."""
+    people = [
+        [_lender_email(n), "Book", f"Lender {n}", "lender", ""] for n in range(1, size.lenders + 1)
+    ]
+    for index, row in enumerate(rows):
+        income = application_from_lendingclub(row)["annual_income"]
+        people.append(
+            [_borrower_email(index), "Book", f"Borrower {index}", "borrower", f"{income:.2f}"]
+        )
+    _import(session, "users", ["email", "first_name", "last_name", "role", "annual_income"], people)
+    emails = [_lender_email(n) for n in range(1, size.lenders + 1)]
+    lenders = list(session.scalars(select(User.id).where(User.email.in_(emails))))
+    main = session.scalar(select(User.id).where(User.email == f"lender@{DEMO_EMAIL_DOMAIN}"))
+    for lender_id in lenders + [main]:
+        for deposit in range(2):
+            cash.deposit(session, lender_id, D("500000.00"), provider=Provider.SIMULATED,
+                         idempotency_key=f"book-deposit-{lender_id}-{deposit}")  # fmt: skip
+    return [main, *lenders]
+
+
+def _borrower_email(index: int) -> str:
+    return f"borrower{index:04d}@book.{DEMO_EMAIL_DOMAIN}"
+
+
+def _applications(session: Session, rows: list[dict]) -> list[tuple[int, dict]]:
+    """Every sampled LendingClub application through the loans import (submitted)."""
+    header = ["external_id", "borrower_email", "amount", "term_months", "purpose",
+              "annual_income", "monthly_debt", "credit_score", "credit_history_months",
+              "revolving_balance", "revolving_utilization", "inquiries_6m",
+              "delinquencies_2y", "public_records"]  # fmt: skip
+    lines = []
+    for index, row in enumerate(rows):
+        a = application_from_lendingclub(row)
+        term = 60 if index % 4 == 0 else 36
+        lines.append([f"LC-{index:05d}", _borrower_email(index), max(a["amount"], 1000), term,
+                      PURPOSES.get(a["purpose"], "other"), f"{a['annual_income']:.2f}",
+                      f"{a['monthly_debt']:.2f}", int(a["credit_score"]),
+                      int(a["credit_history_months"]), int(a["revolving_balance"]),
+                      f"{min(a['revolving_utilization'], 150):.1f}", int(a["inquiries_6m"]),
+                      int(a["delinquencies_2y"]), int(a["public_records"])])  # fmt: skip
+    _import(session, "loans", header, lines)
+    found = dict(
+        session.execute(
+            select(Loan.external_id, Loan.id).where(Loan.external_id.like("LC-%"))
+        ).all()
+    )
+    return [(found[f"LC-{i:05d}"], row) for i, row in enumerate(rows) if f"LC-{i:05d}" in found]
+
+
+def _import(session: Session, kind: str, header: list[str], rows: list[list]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"book-{kind}.csv"
+        path.write_text(buffer.getvalue())
+        _, report = imports.import_file(session, kind, path, loan_terms=(36, 60))
+    if report is None or report.error_count:
+        raise RuntimeError(f"the demo book's {kind} did not import: {report and report.errors[:3]}")
+
+
+def _scored(session: Session, loan_id: int) -> bool:
+    """The risk model's decision: an offer (True) or a reasoned decline."""
+    underwriting.score_application(session, loan_id)
+    return session.get(Loan, loan_id).status is LoanStatus.OFFERED
+
+
+def _plans(rng, offered: list[tuple[int, dict]], today: date, size: BookSize) -> dict:
+    """Who lists when; the first `size.issued` issue and live out their LendingClub outcome."""
+    start = today - timedelta(days=size.days)
+    plans = {}
+    for loan_id, row in offered[: size.issued]:
+        lists_on = start + timedelta(days=rng.randrange(size.days - 20))
+        defaulted = row["not.fully.paid"] == "1"
+        plans[loan_id] = _issued_plan(rng, loan_id, lists_on, defaulted, today)
+    for loan_id, _ in offered[size.issued : size.issued + size.open_listings]:
+        lists_on = today - timedelta(days=rng.randrange(13))
+        plans[loan_id] = Plan(loan_id, lists_on, None, "open", share=D(rng.randrange(5, 95)) / 100)
+    return plans
+
+
+def _issued_plan(rng, loan_id: int, lists_on: date, defaulted: bool, today: date) -> Plan:
+    """How this borrower behaves; a loan too young to live out its story lives it sooner."""
+    issues_on = lists_on + timedelta(days=rng.randrange(1, 8))
+    months = max((today - issues_on).days // 30, 2)
+    if defaulted:
+        plan = Plan(
+            loan_id, lists_on, issues_on, "silent", stop_after=rng.randrange(min(18, months))
+        )
+        if rng.random() < 0.3:
+            plan.recovery_on = issues_on + timedelta(days=30 * (plan.stop_after + 7))
+        return plan
+    roll = rng.random()
+    if roll < 0.2:
+        payoff = rng.randrange(1, min(30, months))
+        return Plan(loan_id, lists_on, issues_on, "prepays", stop_after=payoff)
+    if roll < 0.3:
+        missed = {rng.randrange(1, min(20, months))}
+        return Plan(loan_id, lists_on, issues_on, "late_catches_up", missed=missed)
+    return Plan(loan_id, lists_on, issues_on, "on_time")
+
+
+def _replay(session: Session, rng, plans: dict, lenders: list[int], today: date) -> None:
+    by_listing, by_issue = {}, {}
+    for plan in plans.values():
+        by_listing.setdefault(plan.lists_on, []).append(plan)
+        if plan.issues_on:
+            by_issue.setdefault(plan.issues_on, []).append(plan)
+    first = min(by_listing)
+    for day in servicing.business_dates(first, today):
+        for plan in by_listing.get(day, []):
+            _list_and_fund(session, rng, plan, lenders, day)
+        for plan in by_issue.get(day, []):
+            issuance.issue_loan(session, plan.loan_id, today=day, allow_partial=True)
+        _pay(session, plans, day)
+        servicing.run_cycle(session, day)
+        if day.day == 1:
+            session.commit()
+    session.commit()
+
+
+def _list_and_fund(session: Session, rng, plan: Plan, lenders: list[int], day: date) -> None:
+    loan = session.get(Loan, plan.loan_id)
+    origination.accept_offer(session, loan)
+    now = datetime.combine(day, time(9), tzinfo=UTC)
+    origination.list_loan(session, loan, now=now)
+    units = int(loan.amount * plan.share / UNIT)
+    holders = rng.sample(lenders[1:], rng.randrange(3, 9))
+    if rng.random() < 0.3:
+        holders.append(lenders[0])  # the demo lender: notes across every grade
+    orders, left = [], units
+    for index, lender_id in enumerate(holders):
+        take = left if index == len(holders) - 1 else rng.randrange(1, max(2, left // 2))
+        take = min(take, left, 200)  # $5,000: one lender's cap in one loan
+        if take > 0:
+            orders.append(
+                placement.Order(lender_id, loan.id, take * UNIT, f"book-{loan.id}-{lender_id}")
+            )
+            left -= take
+    placement.invest_many(session, orders, now=now)
+
+
+def _pay(session: Session, plans: dict, day: date) -> None:
+    due = session.execute(
+        text("SELECT loan_id, number, principal_due + interest_due FROM installments "
+             "WHERE due_date = :day AND status IN ('scheduled', 'due')"), {"day": day}
+    ).all()  # fmt: skip
+    rows, after = [], []
+    for loan_id, number, amount in due:
+        plan = plans.get(loan_id)
+        if plan is None or plan.behaviour == "silent" and number > plan.stop_after:
+            continue
+        if number in plan.missed:
+            continue
+        if plan.behaviour == "late_catches_up" and number - 1 in plan.missed:
+            after.append((loan_id, None, f"book-{loan_id}-catch-up"))  # pays what is owed
+            continue
+        rows.append(settlement.SettlementRow(loan_id, amount, f"book-{loan_id}-{number}"))
+        if plan.behaviour == "prepays" and number == plan.stop_after:
+            after.append((loan_id, None, f"book-{loan_id}-payoff"))
+    if rows:
+        settlement.settle(session, rows, day)
+    for plan in plans.values():
+        if plan.recovery_on == day:
+            after.append((plan.loan_id, D("0.25"), f"book-{plan.loan_id}-recovery"))
+    for loan_id, share, key in after:
+        _pay_off_or_recover(session, loan_id, share, key, day)
+
+
+def _pay_off_or_recover(session: Session, loan_id: int, share, key: str, day: date) -> None:
+    loan = session.get(Loan, loan_id)
+    try:
+        if share is None:  # a payoff, or catching up: everything owed today
+            amount = repayments.payoff_amount(session, loan, day).total
+            if loan.servicing_status.value == "late_16_30" or "catch-up" in key:
+                amount = min(amount, _owed_now(session, loan_id, day))
+        else:  # a recovery on a charged-off loan: a share of what was written off
+            amount = (loan.principal_outstanding * share).quantize(D("0.01"))
+        if amount > 0:
+            repayments.apply_payment(session, loan_id, amount, received_on=day,
+                                     idempotency_key=key, payer_id=loan.borrower_id)  # fmt: skip
+    except DomainError:
+        pass  # the loan moved on (paid off, charged off): nothing to pay
+
+
+def _owed_now(session: Session, loan_id: int, day: date) -> D:
+    return session.scalar(
+        text("SELECT coalesce(sum(principal_due + interest_due + fee_due - principal_paid "
+             "- interest_paid - fee_paid), 0) FROM installments "
+             "WHERE loan_id = :loan AND due_date <= :day"), {"loan": loan_id, "day": day}
+    )  # fmt: skip
