@@ -125,9 +125,15 @@ def browser():
         browser.close()
 
 
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+
 @pytest.fixture()
-def page(browser, live_url):
-    context = browser.new_context(base_url=live_url)
+def page(request, browser, live_url):
+    """A fresh browser page on the live server; a journey marked with
+    `@pytest.mark.parametrize("page", ["desktop", "phone"], indirect=True)` runs at both widths."""
+    viewport = VIEWPORTS[getattr(request, "param", "desktop")]
+    context = browser.new_context(base_url=live_url, viewport=viewport)
     page = context.new_page()
     errors = []
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))

@@ -13,6 +13,7 @@ PASSWORD = "violet anchor harvest 27"
 pytestmark = pytest.mark.committing
 
 
+@pytest.mark.parametrize("page", ["desktop", "phone"], indirect=True)
 def test_register_login_edit_profile_inline_and_logout(page, committed, live_mailbox):
     email = f"journey-{uuid.uuid4().hex[:8]}@example.com"
     page.goto("/")

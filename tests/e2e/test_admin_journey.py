@@ -34,6 +34,7 @@ def _application_waiting_for_approval(session) -> Loan:
     return loan
 
 
+@pytest.mark.parametrize("page", ["desktop", "phone"], indirect=True)
 def test_admin_approves_an_application_then_imports_a_csv_with_one_bad_row(
     page, committed, tmp_path
 ):

@@ -46,6 +46,7 @@ def _complete_profile(page):
     expect(page.get_by_text("Profile saved.")).to_be_visible()
 
 
+@pytest.mark.parametrize("page", ["desktop", "phone"], indirect=True)
 def test_apply_see_the_offer_accept_and_upload(page, committed, live_mailbox):
     _register(page, live_mailbox, f"borrower-{uuid.uuid4().hex[:8]}@example.com")
     _complete_profile(page)
@@ -94,6 +95,7 @@ def test_apply_see_the_offer_accept_and_upload(page, committed, live_mailbox):
     assert unexpected == []
 
 
+@pytest.mark.parametrize("page", ["desktop", "phone"], indirect=True)
 def test_a_payment_shows_its_amount_and_is_collected_once_confirmed(page, committed):
     loan, _ = issued_loan(["1000.00"], issued_on=date.today() - timedelta(days=40))
     borrower = committed.get(User, loan.borrower_id)

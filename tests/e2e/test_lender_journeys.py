@@ -105,6 +105,7 @@ def test_twenty_lenders_race_over_http_and_exactly_ten_win(live_url, committed):
     assert ledger.verify(committed) == []
 
 
+@pytest.mark.parametrize("page", ["desktop", "phone"], indirect=True)
 def test_deposit_filter_invest_and_see_the_portfolio(page, committed):
     target = listed_loan("3000.00", rate="13.49", term=36)
     listed_loan("2500.00", rate="7.49", term=60)
