@@ -12,8 +12,9 @@ from urllib.request import urlopen
 
 import pytest
 from aiosmtpd.controller import Controller
+from playwright.sync_api import expect
 
-from tests.helpers import live_server_environment
+from tests.helpers import PASSWORD, live_server_environment
 from tests.mailbox import Inbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,6 +33,15 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def sign_in(page, email: str, password: str = PASSWORD) -> None:
+    """Through the real form; returns once the signed-in page is there."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def mailed_link(mailbox, email: str, path: str) -> str:

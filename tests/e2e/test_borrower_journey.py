@@ -11,8 +11,7 @@ from sqlalchemy import func, select
 
 from app.models import Payment, User
 from tests.builders import issued_loan
-from tests.e2e.conftest import mailed_link
-from tests.helpers import PASSWORD as FACTORY_PASSWORD
+from tests.e2e.conftest import mailed_link, sign_in
 
 PASSWORD = "violet anchor harvest 27"
 pytestmark = pytest.mark.committing
@@ -100,11 +99,7 @@ def test_a_payment_shows_its_amount_and_is_collected_once_confirmed(page, commit
     loan, _ = issued_loan(["1000.00"], issued_on=date.today() - timedelta(days=40))
     borrower = committed.get(User, loan.borrower_id)
     committed.commit()
-    page.goto("/login")
-    page.get_by_label("Email").fill(borrower.email)
-    page.get_by_label("Password").fill(FACTORY_PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page).to_have_url("/borrower/")
+    sign_in(page, borrower.email)
     page.goto(f"/borrower/loans/{loan.id}")
     page.get_by_label("Another amount").check()
     page.get_by_label("Amount (USD)").fill("50")

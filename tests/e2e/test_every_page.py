@@ -14,8 +14,8 @@ from app.models import Document, DocumentKind, LoanPurpose, Role, User
 from app.services.lending import origination
 from app.services.lending.origination import Offer
 from tests.builders import CREDIT_FACTS, issued_loan, lender, listed_loan
+from tests.e2e.conftest import sign_in
 from tests.factories import UserFactory
-from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.committing
 SCREENSHOTS = os.environ.get("SCREENSHOTS_DIR")
@@ -124,14 +124,6 @@ def _book(session) -> dict:
     }
 
 
-def _sign_in(page, email):
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-
-
 def _problems_on(page, axe, path: str, width: int) -> list[str]:
     response = page.goto(path)
     page.wait_for_load_state("networkidle")
@@ -159,7 +151,7 @@ def test_every_page_fits_and_passes_axe(browser, live_url, committed, role, widt
     context = browser.new_context(base_url=live_url, viewport={"width": width, "height": 900})
     page = context.new_page()
     if email:
-        _sign_in(page, email)
+        sign_in(page, email)
     axe = Axe()
     problems = [problem for path in paths for problem in _problems_on(page, axe, path, width)]
     context.close()
@@ -170,7 +162,7 @@ def test_the_estimate_stays_in_view_while_a_borrower_types_on_a_phone(browser, l
     email, _ = _book(committed)["borrower"]
     context = browser.new_context(base_url=live_url, viewport={"width": 390, "height": 800})
     page = context.new_page()
-    _sign_in(page, email)
+    sign_in(page, email)
     page.goto("/borrower/applications/new")
     amount = page.get_by_label("Amount to borrow (USD)")
     amount.fill("9000")

@@ -16,6 +16,7 @@ from app.models import Investment, Loan
 from app.services.lending import investing
 from app.services.money import cash, ledger
 from tests.builders import key, lender, listed_loan
+from tests.e2e.conftest import sign_in
 from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.committing
@@ -142,11 +143,7 @@ def test_a_large_investment_and_a_withdrawal_are_confirmed_before_they_happen(pa
     target = listed_loan("3000.00", rate="13.49", term=36)
     investor = lender(Decimal("1000"))
     committed.commit()
-    page.goto("/login")
-    page.get_by_label("Email").fill(investor.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page).to_have_url("/lender/")
+    sign_in(page, investor.email)
     # The marketplace row answers $30 with the server's message, not the browser's popup.
     page.goto("/lender/loans")
     page.get_by_label(f"Amount for loan {target.id}").fill("30")
