@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Investment, LenderPreference, Provider, Role, User, VerificationStatus
 from app.services.money import cash, ledger
+from app.services.servicing import portfolio
 from tests.builders import issued_loan, key, lender, listed_loan
 from tests.factories import UserFactory
 from tests.helpers import HX
@@ -379,3 +380,23 @@ def test_empty_filters_stay_out_of_the_address_and_filters_can_be_cleared(client
     assert htmx.status_code == 200 and htmx.headers["HX-Push-Url"] == "/lender/loans?term=36"
     page = client.get("/lender/loans").get_data(as_text=True)
     assert 'href="/lender/loans">Clear filters</a>' in page and "New roof before winter" in page
+
+
+def test_the_portfolio_pages_its_notes(client, investor):
+    loan = listed_loan("5000.00")
+    cash.deposit(
+        db.session, investor.id, D("1000"), provider=Provider.SIMULATED, idempotency_key=key()
+    )
+    for _ in range(portfolio.NOTES_PAGE_SIZE + 5):
+        assert _invest(client, loan, "25").status_code == 200
+    first = client.get("/lender/portfolio").get_data(as_text=True)
+    notes = first[first.index('id="notes"') :]
+    assert (
+        notes.count(f'href="/lender/loans/{loan.id}">#{loan.id}</a>') == portfolio.NOTES_PAGE_SIZE
+    )
+    assert "Page 1 of 2" in notes and 'href="/lender/portfolio?page=2"' in notes
+    assert ">Older</a>" in notes and "Newer" not in notes
+    second = client.get("/lender/portfolio?page=2", headers=HX).get_data(as_text=True)
+    assert "<html" not in second and second.count(f">#{loan.id}</a>") == 5
+    assert "Page 2 of 2" in second and "Newer" in second and "Older" not in second
+    assert client.get("/lender/portfolio?page=abc").status_code == 200

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from app.access import role_required
 from app.extensions import db, get_policy
+from app.forms import page_number
 from app.htmx import hx_redirect, render
 from app.models import LenderPreference, RiskTolerance, Role
 from app.services.lending import recommendations
@@ -24,7 +25,8 @@ from .routes import bp
 def portfolio_show():
     """Summary, charts, notes (filterable) and recent transactions."""
     status = request.args.get("status") or None
-    return render("lender/portfolio.html", "notes_table", **_portfolio_page(status))
+    page = page_number(request.args)
+    return render("lender/portfolio.html", "notes_table", **_portfolio_page(status, page))
 
 
 NOTES_CSV_HEADER = (
@@ -105,13 +107,16 @@ def preference_update():
     )
 
 
-def _portfolio_page(status: str | None) -> dict:
+def _portfolio_page(status: str | None, page: int) -> dict:
     today = date.today()
     shares = portfolio.allocation(db.session, current_user.id)
+    notes, page, pages = portfolio.notes_page(db.session, current_user.id, status, page)
     return {
         "summary": returns.summary(db.session, current_user.id, today),
         "note_status": status,
-        "notes": portfolio.notes(db.session, current_user.id, status),
+        "notes": notes,
+        "notes_page": page,
+        "notes_pages": pages,
         "transactions": portfolio.transactions(db.session, current_user.id, limit=20),
         "by_grade": portfolio.chart_bars(shares["grade"]),
         "by_status": portfolio.chart_bars(shares["status"]),

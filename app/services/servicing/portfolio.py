@@ -27,10 +27,29 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 COMPLETED = (InvestmentStatus.PAID_OFF, InvestmentStatus.CHARGED_OFF)
 
 
+NOTES_PAGE_SIZE = 50
+
+
 def notes(
     session: Session, lender_id: int, status: str | None = None
 ) -> list[tuple[Investment, Loan]]:
     """The lender's notes with their loans, newest first (optionally one status)."""
+    return [tuple(row) for row in session.execute(_notes_query(lender_id, status))]
+
+
+def notes_page(
+    session: Session, lender_id: int, status: str | None, page: int
+) -> tuple[list[tuple[Investment, Loan]], int, int]:
+    """One page of `notes`, the page it is and how many pages there are."""
+    query = _notes_query(lender_id, status)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    pages = max((total + NOTES_PAGE_SIZE - 1) // NOTES_PAGE_SIZE, 1)
+    page = min(page, pages)
+    rows = session.execute(query.offset((page - 1) * NOTES_PAGE_SIZE).limit(NOTES_PAGE_SIZE))
+    return [tuple(row) for row in rows], page, pages
+
+
+def _notes_query(lender_id: int, status: str | None):
     query = (
         select(Investment, Loan)
         .join(Loan, Loan.id == Investment.loan_id)
@@ -39,7 +58,7 @@ def notes(
     )
     if status in {s.value for s in InvestmentStatus}:
         query = query.where(Investment.status == InvestmentStatus(status))
-    return [tuple(row) for row in session.execute(query)]
+    return query
 
 
 def transactions(session: Session, lender_id: int, limit: int | None = 200) -> list[dict]:

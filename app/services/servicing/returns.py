@@ -66,6 +66,7 @@ def summary(
         .join(Investment, Investment.id == PaymentAllocation.investment_id)
         .where(Investment.lender_id == lender_id)
     ).one()
+    gains, principal = note_month_totals(session, lender_id, as_of)  # once, for both NARs
     outstanding = session.scalar(
         select(func.coalesce(func.sum(Investment.principal_outstanding), 0)).where(
             Investment.lender_id == lender_id
@@ -81,9 +82,9 @@ def summary(
         received_recoveries=received[3],
         servicing_fees=received[4],
         charged_off_principal=charged_off_principal(session, lender_id),
-        nar_percent=net_annualized_return(session, lender_id, as_of),
-        adjusted_nar_percent=net_annualized_return(
-            session, lender_id, as_of, adjusted=True, policy=policy
+        nar_percent=annualize(gains, principal),
+        adjusted_nar_percent=annualize(
+            gains - _expected_losses(session, lender_id, policy), principal
         ),
     )
 
@@ -133,9 +134,12 @@ def note_month_totals(session: Session, lender_id: int, as_of: date) -> tuple[De
     month; P = the note's principal at the start of the month (kept until charge-off).
     """
     notes = _earning_notes(session, lender_id)
+    if not notes:
+        return ZERO, ZERO
+    book = _NoteBook.read(session, notes, as_of)  # a few queries for every note at once
     gains, principal = ZERO, ZERO
     for note in notes:
-        note_gain, note_principal = _note_months(session, note, as_of)
+        note_gain, note_principal = _note_months(note, book, as_of)
         gains += note_gain
         principal += note_principal
     return gains, principal
@@ -158,41 +162,69 @@ def _earning_notes(session: Session, lender_id: int) -> list[Investment]:
     )
 
 
-def _note_months(session: Session, note: Investment, as_of: date) -> tuple[Decimal, Decimal]:
-    loan = session.get(Loan, note.loan_id)
-    due_dates = list(
-        session.scalars(
-            select(Installment.due_date)
-            .where(Installment.loan_id == loan.id)
-            .order_by(Installment.number)
+@dataclass
+class _NoteBook:
+    """What NAR needs of a lender's notes, read together rather than note by note."""
+
+    loans: dict[int, tuple[date, date | None]]  # loan -> (issued on, closed on)
+    due_dates: dict[int, list[date]]  # loan -> its installments' due dates, in order
+    allocations: dict[int, list[tuple[date, Decimal, Decimal]]]  # note -> (day, gain, principal)
+    charged_off: dict[int, Decimal]  # note -> principal written off
+
+    @classmethod
+    def read(cls, session: Session, notes: list[Investment], as_of: date) -> "_NoteBook":
+        loan_ids = {note.loan_id for note in notes}
+        note_ids = [note.id for note in notes]
+        loans = {
+            loan_id: (issued_at.date(), closed_at.date() if closed_at else None)
+            for loan_id, issued_at, closed_at in session.execute(
+                select(Loan.id, Loan.issued_at, Loan.closed_at).where(Loan.id.in_(loan_ids))
+            )
+        }
+        due_dates = defaultdict(list)
+        for loan_id, due_date in session.execute(
+            select(Installment.loan_id, Installment.due_date)
+            .where(Installment.loan_id.in_(loan_ids))
+            .order_by(Installment.loan_id, Installment.number)
+        ):
+            due_dates[loan_id].append(due_date)
+        allocations = defaultdict(list)
+        gain = (
+            PaymentAllocation.interest
+            + PaymentAllocation.late_fee
+            + PaymentAllocation.recovery
+            - PaymentAllocation.servicing_fee
         )
-    )
-    closed_on = loan.closed_at.date() if loan.closed_at else None
+        for note_id, received_on, note_gain, repaid in session.execute(
+            select(
+                PaymentAllocation.investment_id,
+                Payment.received_on,
+                gain,
+                PaymentAllocation.principal,
+            )
+            .join(Payment, Payment.id == PaymentAllocation.payment_id)
+            .where(PaymentAllocation.investment_id.in_(note_ids), Payment.received_on <= as_of)
+        ):
+            allocations[note_id].append((received_on, note_gain, repaid))
+        return cls(loans, due_dates, allocations, _charge_off_amounts(session, note_ids))
+
+
+def _note_months(note: Investment, book: _NoteBook, as_of: date) -> tuple[Decimal, Decimal]:
+    issued_on, closed_on = book.loans[note.loan_id]
+    due_dates = book.due_dates[note.loan_id]
     horizon = min(as_of, closed_on) if closed_on else as_of
-    starts = [loan.issued_at.date(), *due_dates]
+    starts = [issued_on, *due_dates]
     months = [(starts[k], starts[k + 1]) for k in range(len(due_dates)) if starts[k] < horizon]
-    rows = session.execute(
-        select(Payment.received_on, PaymentAllocation)
-        .join(Payment, Payment.id == PaymentAllocation.payment_id)
-        .where(PaymentAllocation.investment_id == note.id, Payment.received_on <= as_of)
-    ).all()
-    charged_off = _charge_off_amount(session, note.id)
     gains, principal = ZERO, ZERO
     repaid_before = defaultdict(Decimal)
-    for received_on, allocation in rows:
-        index = _month_of(received_on, months)
-        gains += (
-            allocation.interest
-            + allocation.late_fee
-            + allocation.recovery
-            - allocation.servicing_fee
-        )
-        repaid_before[index] += allocation.principal
+    for received_on, note_gain, repaid in book.allocations.get(note.id, ()):
+        gains += note_gain
+        repaid_before[_month_of(received_on, months)] += repaid
     repaid = ZERO
     for index in range(len(months)):
         principal += note.amount - repaid
         repaid += repaid_before.get(index, ZERO)
-    return gains - charged_off, principal
+    return gains - book.charged_off.get(note.id, ZERO), principal
 
 
 def _month_of(day: date, months: list[tuple[date, date]]) -> int:
@@ -202,13 +234,16 @@ def _month_of(day: date, months: list[tuple[date, date]]) -> int:
     return len(months) - 1
 
 
-def _charge_off_amount(session: Session, note_id: int) -> Decimal:
-    """Principal written off this note (its charge-off posting debits the note account)."""
-    return session.scalar(
-        select(func.coalesce(func.sum(Posting.amount), 0))
-        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
-        .join(LedgerAccount, LedgerAccount.id == Posting.account_id)
-        .where(JournalEntry.kind == "charge_off", LedgerAccount.investment_id == note_id)
+def _charge_off_amounts(session: Session, note_ids: list[int]) -> dict[int, Decimal]:
+    """Principal written off each note (its charge-off posting debits the note account)."""
+    return dict(
+        session.execute(
+            select(LedgerAccount.investment_id, func.sum(Posting.amount))
+            .join(Posting, Posting.account_id == LedgerAccount.id)
+            .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+            .where(LedgerAccount.investment_id.in_(note_ids), JournalEntry.kind == "charge_off")
+            .group_by(LedgerAccount.investment_id)
+        ).all()
     )
 
 
