@@ -84,8 +84,10 @@ def run(session: Session, today: date | None = None, size: BookSize | None = Non
     issued = sum(1 for plan in plans.values() if plan.issues_on)
     activity.record(session, BUILT, issued=issued, open=len(plans) - issued)
     session.commit()
-    return [f"Demo book: {issued:,} issued loans over {size.days:,} days, "
-            f"{len(plans) - issued:,} open listings, {size.lenders:,} lenders"]  # fmt: skip
+    return [
+        f"Demo book: {issued:,} issued loans over {size.days:,} days, "
+        f"{len(plans) - issued:,} open listings, {size.lenders:,} lenders"
+    ]
 
 
 def needs_building(session: Session) -> bool:
@@ -131,8 +133,13 @@ def _people(session: Session, rows: list[dict], size: BookSize) -> list[int]:
     main = session.scalar(select(User.id).where(User.email == f"lender@{DEMO_EMAIL_DOMAIN}"))
     for lender_id in lenders + [main]:
         for deposit in range(2):
-            cash.deposit(session, lender_id, D("500000.00"), provider=Provider.SIMULATED,
-                         idempotency_key=f"book-deposit-{lender_id}-{deposit}")  # fmt: skip
+            cash.deposit(
+                session,
+                lender_id,
+                D("500000.00"),
+                provider=Provider.SIMULATED,
+                idempotency_key=f"book-deposit-{lender_id}-{deposit}",
+            )
     return [main, *lenders]
 
 
@@ -142,20 +149,44 @@ def _borrower_email(index: int) -> str:
 
 def _applications(session: Session, rows: list[dict]) -> list[tuple[int, dict]]:
     """Every sampled LendingClub application through the loans import (submitted)."""
-    header = ["external_id", "borrower_email", "amount", "term_months", "purpose",
-              "annual_income", "monthly_debt", "credit_score", "credit_history_months",
-              "revolving_balance", "revolving_utilization", "inquiries_6m",
-              "delinquencies_2y", "public_records"]  # fmt: skip
+    header = [
+        "external_id",
+        "borrower_email",
+        "amount",
+        "term_months",
+        "purpose",
+        "annual_income",
+        "monthly_debt",
+        "credit_score",
+        "credit_history_months",
+        "revolving_balance",
+        "revolving_utilization",
+        "inquiries_6m",
+        "delinquencies_2y",
+        "public_records",
+    ]
     lines = []
     for index, row in enumerate(rows):
         a = application_from_lendingclub(row)
         term = 60 if index % 4 == 0 else 36
-        lines.append([f"LC-{index:05d}", _borrower_email(index), max(a["amount"], 1000), term,
-                      PURPOSES.get(a["purpose"], "other"), f"{a['annual_income']:.2f}",
-                      f"{a['monthly_debt']:.2f}", int(a["credit_score"]),
-                      int(a["credit_history_months"]), int(a["revolving_balance"]),
-                      f"{min(a['revolving_utilization'], 150):.1f}", int(a["inquiries_6m"]),
-                      int(a["delinquencies_2y"]), int(a["public_records"])])  # fmt: skip
+        lines.append(
+            [
+                f"LC-{index:05d}",
+                _borrower_email(index),
+                max(a["amount"], 1000),
+                term,
+                PURPOSES.get(a["purpose"], "other"),
+                f"{a['annual_income']:.2f}",
+                f"{a['monthly_debt']:.2f}",
+                int(a["credit_score"]),
+                int(a["credit_history_months"]),
+                int(a["revolving_balance"]),
+                f"{min(a['revolving_utilization'], 150):.1f}",
+                int(a["inquiries_6m"]),
+                int(a["delinquencies_2y"]),
+                int(a["public_records"]),
+            ]
+        )
     _import(session, "loans", header, lines)
     found = dict(
         session.execute(
@@ -220,18 +251,21 @@ def _issued_plan(rng, loan_id: int, lists_on: date, defaulted: bool, today: date
 
 
 def _replay(session: Session, rng, plans: dict, lenders: list[int], today: date) -> None:
-    by_listing, by_issue = {}, {}
+    """Day by day: what lists, what issues, what is paid, then the daily cycle; a commit a month."""
+    by_listing, by_issue, recoveries = {}, {}, {}
     for plan in plans.values():
         by_listing.setdefault(plan.lists_on, []).append(plan)
         if plan.issues_on:
             by_issue.setdefault(plan.issues_on, []).append(plan)
+        if plan.recovery_on:
+            recoveries.setdefault(plan.recovery_on, []).append(plan.loan_id)
     first = min(by_listing)
     for day in servicing.business_dates(first, today):
         for plan in by_listing.get(day, []):
             _list_and_fund(session, rng, plan, lenders, day)
         for plan in by_issue.get(day, []):
             issuance.issue_loan(session, plan.loan_id, today=day, allow_partial=True)
-        _pay(session, plans, day)
+        _pay(session, plans, recoveries, day)
         servicing.run_cycle(session, day)
         if day.day == 1:
             session.commit()
@@ -259,52 +293,65 @@ def _list_and_fund(session: Session, rng, plan: Plan, lenders: list[int], day: d
     placement.invest_many(session, orders, now=now)
 
 
-def _pay(session: Session, plans: dict, day: date) -> None:
+def _pay(session: Session, plans: dict, recoveries: dict, day: date) -> None:
+    """Today's installments: on time through the settlement file, the rest one by one."""
     due = session.execute(
-        text("SELECT loan_id, number, principal_due + interest_due FROM installments "
-             "WHERE due_date = :day AND status IN ('scheduled', 'due')"), {"day": day}
-    ).all()  # fmt: skip
-    rows, after = [], []
+        text(
+            "SELECT loan_id, number, principal_due + interest_due FROM installments "
+            "WHERE due_date = :day AND status IN ('scheduled', 'due')"
+        ),
+        {"day": day},
+    ).all()
+    rows, after = [], [("recovery", loan_id) for loan_id in recoveries.get(day, ())]
     for loan_id, number, amount in due:
         plan = plans.get(loan_id)
-        if plan is None or plan.behaviour == "silent" and number > plan.stop_after:
+        if plan is None or number in plan.missed:
             continue
-        if number in plan.missed:
+        if plan.behaviour == "silent" and number > plan.stop_after:
             continue
-        if plan.behaviour == "late_catches_up" and number - 1 in plan.missed:
-            after.append((loan_id, None, f"book-{loan_id}-catch-up"))  # pays what is owed
+        if number - 1 in plan.missed:
+            after.append(("catch_up", loan_id))
             continue
         rows.append(settlement.SettlementRow(loan_id, amount, f"book-{loan_id}-{number}"))
         if plan.behaviour == "prepays" and number == plan.stop_after:
-            after.append((loan_id, None, f"book-{loan_id}-payoff"))
+            after.append(("payoff", loan_id))
     if rows:
         settlement.settle(session, rows, day)
-    for plan in plans.values():
-        if plan.recovery_on == day:
-            after.append((plan.loan_id, D("0.25"), f"book-{plan.loan_id}-recovery"))
-    for loan_id, share, key in after:
-        _pay_off_or_recover(session, loan_id, share, key, day)
+    for kind, loan_id in after:
+        _pay_one(session, kind, loan_id, day)
 
 
-def _pay_off_or_recover(session: Session, loan_id: int, share, key: str, day: date) -> None:
+def _pay_one(session: Session, kind: str, loan_id: int, day: date) -> None:
+    """A payoff (the quote), a catch-up (everything due so far) or a recovery (a quarter of
+    the principal written off)."""
     loan = session.get(Loan, loan_id)
+    if kind == "payoff":
+        amount = repayments.payoff_amount(session, loan, day).total
+    elif kind == "catch_up":
+        amount = _owed_now(session, loan_id, day)
+    else:
+        amount = (loan.principal_outstanding * D("0.25")).quantize(D("0.01"))
+    if amount <= 0:
+        return
     try:
-        if share is None:  # a payoff, or catching up: everything owed today
-            amount = repayments.payoff_amount(session, loan, day).total
-            if loan.servicing_status.value == "late_16_30" or "catch-up" in key:
-                amount = min(amount, _owed_now(session, loan_id, day))
-        else:  # a recovery on a charged-off loan: a share of what was written off
-            amount = (loan.principal_outstanding * share).quantize(D("0.01"))
-        if amount > 0:
-            repayments.apply_payment(session, loan_id, amount, received_on=day,
-                                     idempotency_key=key, payer_id=loan.borrower_id)  # fmt: skip
+        repayments.apply_payment(
+            session,
+            loan_id,
+            amount,
+            received_on=day,
+            idempotency_key=f"book-{loan_id}-{kind}",
+            payer_id=loan.borrower_id,
+        )
     except DomainError:
         pass  # the loan moved on (paid off, charged off): nothing to pay
 
 
 def _owed_now(session: Session, loan_id: int, day: date) -> D:
     return session.scalar(
-        text("SELECT coalesce(sum(principal_due + interest_due + fee_due - principal_paid "
-             "- interest_paid - fee_paid), 0) FROM installments "
-             "WHERE loan_id = :loan AND due_date <= :day"), {"loan": loan_id, "day": day}
-    )  # fmt: skip
+        text(
+            "SELECT coalesce(sum(principal_due + interest_due + fee_due - principal_paid "
+            "- interest_paid - fee_paid), 0) FROM installments "
+            "WHERE loan_id = :loan AND due_date <= :day"
+        ),
+        {"loan": loan_id, "day": day},
+    )
