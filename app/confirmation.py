@@ -6,11 +6,13 @@ the form with the `form` attribute, so the form's own target and swap apply; wit
 a page re-posts the fields it was given).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import Response, make_response, render_template, request
 from jinja2_fragments.flask import render_block
 
+from app.extensions import db
 from app.htmx import to_confirm_region, trigger_id
 
 TEMPLATE = "confirm.html"
@@ -27,6 +29,17 @@ class Confirmation:
 
 def confirmed() -> bool:
     return request.form.get("confirmed") == "yes"
+
+
+def rehearse(action: Callable[[], object]) -> None:
+    """Run `action` inside a savepoint and undo it, so a refusal (DomainError, raised) comes
+    before the confirmation step instead of after it. Only for actions whose every effect is
+    in the database (no payment provider, no email sent inline)."""
+    savepoint = db.session.begin_nested()
+    try:
+        action()
+    finally:
+        savepoint.rollback()
 
 
 def ask(step: Confirmation, back: str) -> Response:

@@ -147,6 +147,11 @@ def test_suspension_ends_sessions_and_blocks_sign_in(app, client, login):
     login(UserFactory(role=Role.ADMIN))
     client.post(f"/admin/users/{person.id}/suspend", data={"reason": ""})
     assert person.is_active
+    # Asked first: the suspension is rehearsed in a savepoint and undone, nothing happens yet.
+    asked = client.post(f"/admin/users/{person.id}/suspend", data={"reason": "Suspected fraud"})
+    assert asked.status_code == 200 and b"They are signed out everywhere now" in asked.data
+    assert person.is_active and their_browser.get("/lender/").status_code == 200
+    assert _actions("user.suspended") == []
     client.post(f"/admin/users/{person.id}/suspend", data={"reason": "Suspected fraud", **YES})
     assert not person.is_active
     assert their_browser.get("/lender/").status_code == 302
@@ -313,11 +318,8 @@ def test_business_refusals_on_people_are_422_with_the_message(client, login):
     admin = login(UserFactory(role=Role.ADMIN))
     cases = [
         (f"/admin/users/{person.id}/verify", {}, b"Verify one of their identity documents first."),
-        (
-            f"/admin/users/{admin.id}/suspend",
-            {"reason": "Test", **YES},
-            b"You cannot suspend yourself.",
-        ),
+        # Refused before any confirmation step (the suspension is rehearsed and undone).
+        (f"/admin/users/{admin.id}/suspend", {"reason": "Test"}, b"You cannot suspend yourself."),
         (f"/admin/users/{admin.id}/role", {"role": "lender"}, b"at least one active admin"),
     ]
     for url, data, message in cases:
@@ -408,10 +410,9 @@ def test_an_unverified_borrower_is_listed_only_with_a_reason_and_two_admins(clie
     page = client.get(f"/admin/applications/{loan.id}").get_data(as_text=True)
     assert "Not verified yet: identity and income." in page
     assert "Reason to approve before verification" in page
-    asked = client.post(f"/admin/applications/{loan.id}/approve", headers=HX)
-    assert b"Approve and list" in asked.data  # no reason yet: the step says what is missing
-    refused = client.post(f"/admin/applications/{loan.id}/approve", data=YES, headers=HX)
-    assert refused.status_code == 422
+    # No reason to override: refused at once, before any confirmation step (a rehearsal).
+    refused = client.post(f"/admin/applications/{loan.id}/approve", headers=HX)
+    assert refused.status_code == 422 and "HX-Retarget" not in refused.headers
     assert b"identity and income are not verified yet" in refused.data
     assert b'id="approve-override_reason-error"' in refused.data
     assert db.session.scalar(select(func.count()).select_from(LoanApproval)) == 0

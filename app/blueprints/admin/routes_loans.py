@@ -8,7 +8,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.access import role_required
-from app.confirmation import ask, confirmed
+from app.confirmation import ask, confirmed, rehearse
 from app.extensions import db, get_policy
 from app.forms import attach_errors, page_number
 from app.htmx import hx_redirect, render
@@ -102,9 +102,7 @@ def loan_charge_off(loan_id: int):
 
 
 def _charge_off_step(loan: Loan):
-    """The write-off's figures, while the loan can be charged off (else the service says no)."""
-    if not servicing.can_charge_off(loan):
-        return None
+    """The write-off's figures (asked only after a rehearsal found it possible)."""
     return confirmations.charge_off(loan, servicing.noteholders(db.session, loan.id))
 
 
@@ -123,9 +121,10 @@ def _act(
     """
     loan = db.get_or_404(Loan, loan_id)
     if form.validate_on_submit():
-        if confirmation and not confirmed() and (step := confirmation(loan)):
-            return ask(step, url_for("admin.loan_service", loan_id=loan.id))
         try:
+            if confirmation and not confirmed():
+                rehearse(lambda: action(loan, form))
+                return ask(confirmation(loan), url_for("admin.loan_service", loan_id=loan.id))
             action(loan, form)
         except DomainError as error:
             db.session.rollback()

@@ -1,10 +1,12 @@
 """Admin review queues: applications (approve / decline) and documents (verify / reject)."""
 
+from functools import partial
+
 from flask import Response, flash, url_for
 from flask_login import current_user
 
 from app.access import role_required, second_factor_fresh
-from app.confirmation import ask, confirmed
+from app.confirmation import ask, confirmed, rehearse
 from app.extensions import db, get_policy
 from app.forms import attach_errors
 from app.htmx import hx_redirect, render
@@ -53,17 +55,12 @@ def application_approve(loan_id: int):
     loan = db.get_or_404(Loan, loan_id)
     form = ApproveForm()
     if form.validate_on_submit():
-        if not confirmed():
-            return ask(_approval_step(loan), url_for("admin.application_show", loan_id=loan.id))
+        approve = partial(_approve, loan, form)
         try:
-            outcome = review.approve_application(
-                db.session,
-                loan.id,
-                current_user.id,
-                reason=form.reason.data or None,
-                override_reason=form.override_reason.data or None,
-                policy=get_policy(),
-            )
+            if not confirmed():
+                rehearse(approve)  # a refusal comes before the question, not after it
+                return ask(_approval_step(loan), url_for("admin.application_show", loan_id=loan.id))
+            outcome = approve()
         except DomainError as error:
             db.session.rollback()
             attach_errors(form, error)
@@ -81,11 +78,15 @@ def application_decline(loan_id: int):
     loan = db.get_or_404(Loan, loan_id)
     form = DeclineForm()
     if form.validate_on_submit():
-        if not confirmed():
-            step = confirmations.decline(loan, _reasons(form))
-            return ask(step, url_for("admin.application_show", loan_id=loan.id))
+        decline = partial(
+            review.decline_application, db.session, loan.id, current_user.id, _reasons(form)
+        )
         try:
-            review.decline_application(db.session, loan.id, current_user.id, _reasons(form))
+            if not confirmed():
+                rehearse(decline)
+                step = confirmations.decline(loan, _reasons(form))
+                return ask(step, url_for("admin.application_show", loan_id=loan.id))
+            decline()
         except DomainError as error:
             db.session.rollback()
             attach_errors(form, error)
@@ -127,6 +128,17 @@ def document_review(document_id: int):
             flash("Review saved.", "success")
             return hx_redirect(_review_origin_url(loan))
     return _review_refused(document, form, loan)
+
+
+def _approve(loan: Loan, form: ApproveForm) -> str:
+    return review.approve_application(
+        db.session,
+        loan.id,
+        current_user.id,
+        reason=form.reason.data or None,
+        override_reason=form.override_reason.data or None,
+        policy=get_policy(),
+    )
 
 
 def _approval_step(loan: Loan):

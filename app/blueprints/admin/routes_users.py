@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
 
 from app.access import role_required
-from app.confirmation import ask, confirmed
+from app.confirmation import ask, confirmed, rehearse
 from app.extensions import db
 from app.forms import attach_errors
 from app.htmx import hx_redirect, render
@@ -108,9 +108,10 @@ def _act(
     given), commit; a refusal re-renders the actions with it."""
     user = db.get_or_404(User, user_id)
     if form.validate_on_submit():
-        if confirmation and not confirmed():
-            return ask(confirmation(user, form), url_for("admin.user_show", user_id=user.id))
         try:
+            if confirmation and not confirmed():
+                rehearse(lambda: action(user, form))
+                return ask(confirmation(user, form), url_for("admin.user_show", user_id=user.id))
             action(user, form)
         except DomainError as error:
             db.session.rollback()
