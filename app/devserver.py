@@ -74,17 +74,20 @@ def start_console_mailbox() -> int:
 
 def build_demo_book(app) -> None:
     """The living demo book (seeds/book.py), replayed after start-up: the site is up at once
-    and its pages fill month by month; later runs find it built."""
+    and its pages fill month by month; later runs find it built and list new applications if
+    its listings have closed since."""
     from app.extensions import db
     from seeds import book
 
     with app.app_context():
-        if not book.needs_building(db.session):
-            return
-        print("Building the demo book in the background; its pages fill as it goes.", flush=True)
+        building = book.needs_building(db.session)
+        if building:
+            print(
+                "Building the demo book in the background; its pages fill as it goes.", flush=True
+            )
         started = time.monotonic()
         try:
-            lines = book.run(db.session)
+            lines = book.run(db.session) if building else book.top_up(db.session)
         except Exception:  # a demo nicety: the app goes on without it
             db.session.rollback()
             logging.getLogger(__name__).exception("The demo book could not be built")

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.models import ActivityLog, Loan, LoanStatus, Provider, User
@@ -33,6 +33,7 @@ from config import DEMO_EMAIL_DOMAIN
 
 D = Decimal
 UNIT = D("25")
+USERS_HEADER = ["email", "first_name", "last_name", "role", "annual_income"]
 SEED = 2026
 BUILT = "demo.book_built"
 PURPOSES = {  # LendingClub's purposes as the platform's
@@ -90,6 +91,45 @@ def run(session: Session, today: date | None = None, size: BookSize | None = Non
     ]
 
 
+def top_up(session: Session, today: date | None = None, size: BookSize | None = None) -> list[str]:
+    """On later runs, new applications list until the book has `size.open_listings` open again:
+    listings close after two weeks, and a database reused a month later would show an empty
+    marketplace. At most once a day."""
+    today, size = today or date.today(), size or BookSize()
+    batch = f"{today:%Y%m%d}-"
+    if needs_building(session) or session.scalar(
+        select(Loan.id).where(Loan.external_id.like(f"LC-{batch}%")).limit(1)
+    ):
+        return []
+    missing = size.open_listings - _open_listings(session)
+    if missing <= 0:
+        return []
+    rng = random.Random(today.toordinal())
+    rows = _lendingclub_rows(rng, int(missing * 1.08) + 1)
+    with notifications.in_app_only():
+        _borrowers(session, rows, batch)
+        applications = _applications(session, rows, batch)
+        offered = [loan_id for loan_id, _ in applications if _scored(session, loan_id)][:missing]
+        lenders = _book_lenders(session)
+        for loan_id in offered:
+            plan = Plan(loan_id, today, None, "open", share=D(rng.randrange(5, 95)) / 100)
+            _list_and_fund(session, rng, plan, lenders, today)
+    session.commit()
+    return [f"Demo book: {len(offered):,} new listings keep the marketplace full"]
+
+
+def _open_listings(session: Session) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(Loan)
+        .where(
+            Loan.status == LoanStatus.LISTED,
+            Loan.funding_deadline > datetime.now(UTC),
+            Loan.external_id.like("LC-%"),
+        )
+    )
+
+
 def needs_building(session: Session) -> bool:
     """Not built yet (or stopped half-way)."""
     done = select(ActivityLog.id).where(ActivityLog.action == BUILT).limit(1)
@@ -99,8 +139,9 @@ def needs_building(session: Session) -> bool:
 def _build(session: Session, today: date, size: BookSize) -> dict:
     rng = random.Random(SEED)
     rows = _lendingclub_rows(rng, int((size.issued + size.open_listings) * 1.08))
-    lenders = _people(session, rows, size)
-    applications = _applications(session, rows)
+    lenders = _lenders(session, size)
+    _borrowers(session, rows, "")
+    applications = _applications(session, rows, "")
     offered = [(loan_id, row) for loan_id, row in applications if _scored(session, loan_id)]
     plans = _plans(rng, offered, today, size)
     _replay(session, rng, plans, lenders, today)
@@ -117,21 +158,14 @@ def _lender_email(number: int) -> str:
     return f"lender{number:03d}@book.{DEMO_EMAIL_DOMAIN}"
 
 
-def _people(session: Session, rows: list[dict], size: BookSize) -> list[int]:
-    """Lenders and borrowers through the users import; the lenders deposit their cash."""
+def _lenders(session: Session, size: BookSize) -> list[int]:
+    """The book's lenders through the users import; they and the demo lender deposit cash."""
     people = [
         [_lender_email(n), "Book", f"Lender {n}", "lender", ""] for n in range(1, size.lenders + 1)
     ]
-    for index, row in enumerate(rows):
-        income = application_from_lendingclub(row)["annual_income"]
-        people.append(
-            [_borrower_email(index), "Book", f"Borrower {index}", "borrower", f"{income:.2f}"]
-        )
-    _import(session, "users", ["email", "first_name", "last_name", "role", "annual_income"], people)
-    emails = [_lender_email(n) for n in range(1, size.lenders + 1)]
-    lenders = list(session.scalars(select(User.id).where(User.email.in_(emails))))
-    main = session.scalar(select(User.id).where(User.email == f"lender@{DEMO_EMAIL_DOMAIN}"))
-    for lender_id in lenders + [main]:
+    _import(session, "users", USERS_HEADER, people)
+    lenders = _book_lenders(session)
+    for lender_id in lenders:
         for deposit in range(2):
             cash.deposit(
                 session,
@@ -140,14 +174,34 @@ def _people(session: Session, rows: list[dict], size: BookSize) -> list[int]:
                 provider=Provider.SIMULATED,
                 idempotency_key=f"book-deposit-{lender_id}-{deposit}",
             )
-    return [main, *lenders]
+    return lenders
 
 
-def _borrower_email(index: int) -> str:
-    return f"borrower{index:04d}@book.{DEMO_EMAIL_DOMAIN}"
+def _book_lenders(session: Session) -> list[int]:
+    """The demo lender first, then the book's lenders."""
+    main = session.scalar(select(User.id).where(User.email == f"lender@{DEMO_EMAIL_DOMAIN}"))
+    pattern = f"lender%@book.{DEMO_EMAIL_DOMAIN}"
+    return [
+        main,
+        *session.scalars(select(User.id).where(User.email.like(pattern)).order_by(User.id)),
+    ]
 
 
-def _applications(session: Session, rows: list[dict]) -> list[tuple[int, dict]]:
+def _borrowers(session: Session, rows: list[dict], batch: str) -> None:
+    """One borrower per application, through the users import."""
+    people = []
+    for index, row in enumerate(rows):
+        income = application_from_lendingclub(row)["annual_income"]
+        email = _borrower_email(batch, index)
+        people.append([email, "Book", f"Borrower {batch}{index}", "borrower", f"{income:.2f}"])
+    _import(session, "users", USERS_HEADER, people)
+
+
+def _borrower_email(batch: str, index: int) -> str:
+    return f"borrower{batch}{index:04d}@book.{DEMO_EMAIL_DOMAIN}"
+
+
+def _applications(session: Session, rows: list[dict], batch: str) -> list[tuple[int, dict]]:
     """Every sampled LendingClub application through the loans import (submitted)."""
     header = [
         "external_id",
@@ -171,8 +225,8 @@ def _applications(session: Session, rows: list[dict]) -> list[tuple[int, dict]]:
         term = 60 if index % 4 == 0 else 36
         lines.append(
             [
-                f"LC-{index:05d}",
-                _borrower_email(index),
+                f"LC-{batch}{index:05d}",
+                _borrower_email(batch, index),
                 max(a["amount"], 1000),
                 term,
                 PURPOSES.get(a["purpose"], "other"),
@@ -188,12 +242,11 @@ def _applications(session: Session, rows: list[dict]) -> list[tuple[int, dict]]:
             ]
         )
     _import(session, "loans", header, lines)
+    ids = [f"LC-{batch}{index:05d}" for index in range(len(rows))]
     found = dict(
-        session.execute(
-            select(Loan.external_id, Loan.id).where(Loan.external_id.like("LC-%"))
-        ).all()
+        session.execute(select(Loan.external_id, Loan.id).where(Loan.external_id.in_(ids))).all()
     )
-    return [(found[f"LC-{i:05d}"], row) for i, row in enumerate(rows) if f"LC-{i:05d}" in found]
+    return [(found[key], row) for key, row in zip(ids, rows, strict=True) if key in found]
 
 
 def _import(session: Session, kind: str, header: list[str], rows: list[list]) -> None:

@@ -1,6 +1,6 @@
 """The living demo book, built small: its money reconciles and it holds what a visitor expects."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -16,6 +16,7 @@ from app.models import (
 )
 from app.services.lending import marketplace
 from app.services.money import ledger
+from app.services.servicing import servicing
 from config import DEMO_EMAIL_DOMAIN
 from seeds import book, demo
 
@@ -64,3 +65,21 @@ def test_a_small_book_reconciles_and_shows_every_state(committed):
     entries = committed.scalar(select(func.count()).select_from(Investment))
     assert book.run(committed, size=SIZE) == []
     assert committed.scalar(select(func.count()).select_from(Investment)) == entries
+
+
+def test_later_runs_list_new_applications_once_the_book_s_listings_have_closed(committed):
+    demo.run(committed)
+    book.run(committed, size=SIZE)
+    assert book.top_up(committed, size=SIZE) == []  # all six still open
+    # Three weeks on, the daily cycle has closed every listing of the build.
+    servicing.run_cycle(committed, date.today() + timedelta(days=21))
+    committed.commit()
+    assert book._open_listings(committed) == 0
+    lines = book.top_up(committed, size=SIZE)
+    assert lines == ["Demo book: 6 new listings keep the marketplace full"]
+    batch = f"LC-{date.today():%Y%m%d}-%"
+    fresh = committed.scalars(select(Loan).where(Loan.external_id.like(batch))).all()
+    listed = [loan for loan in fresh if loan.status is LoanStatus.LISTED]
+    assert len(listed) == 6 and all(0 < loan.funded_amount < loan.amount for loan in listed)
+    assert ledger.verify(committed) == []
+    assert book.top_up(committed, size=SIZE) == []  # once a day
