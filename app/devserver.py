@@ -74,8 +74,8 @@ def start_console_mailbox() -> int:
 
 def build_demo_book(app) -> None:
     """The living demo book (seeds/book.py), replayed after start-up: the site is up at once
-    and its pages fill month by month; later runs find it built and list new applications if
-    its listings have closed since."""
+    and its pages fill month by month; later runs replay the days since the last one and list
+    new applications if its listings have closed since."""
     from app.extensions import db
     from seeds import book
 
@@ -87,7 +87,10 @@ def build_demo_book(app) -> None:
             )
         started = time.monotonic()
         try:
-            lines = book.run(db.session) if building else book.top_up(db.session)
+            if building:
+                lines = book.run(db.session)
+            else:
+                lines = book.catch_up(db.session) + book.top_up(db.session)
         except Exception:  # a demo nicety: the app goes on without it
             db.session.rollback()
             logging.getLogger(__name__).exception("The demo book could not be built")

@@ -36,6 +36,7 @@ UNIT = D("25")
 USERS_HEADER = ["email", "first_name", "last_name", "role", "annual_income"]
 SEED = 2026
 BUILT = "demo.book_built"
+CAUGHT_UP = "demo.book_caught_up"
 PURPOSES = {  # LendingClub's purposes as the platform's
     "debt_consolidation": "debt_consolidation",
     "credit_card": "credit_card",
@@ -83,7 +84,9 @@ def run(session: Session, today: date | None = None, size: BookSize | None = Non
     with notifications.in_app_only():
         plans = _build(session, today, size)
     issued = sum(1 for plan in plans.values() if plan.issues_on)
-    activity.record(session, BUILT, issued=issued, open=len(plans) - issued)
+    activity.record(
+        session, BUILT, issued=issued, open=len(plans) - issued, through=today.isoformat()
+    )
     session.commit()
     return [
         f"Demo book: {issued:,} issued loans over {size.days:,} days, "
@@ -116,6 +119,53 @@ def top_up(session: Session, today: date | None = None, size: BookSize | None = 
             _list_and_fund(session, rng, plan, lenders, today)
     session.commit()
     return [f"Demo book: {len(offered):,} new listings keep the marketplace full"]
+
+
+def catch_up(
+    session: Session, today: date | None = None, size: BookSize | None = None
+) -> list[str]:
+    """On later runs, the borrowers go on as they were: the days since the last run are
+    replayed (payments, then the daily cycle), so the book does not turn late while unused."""
+    today, size = today or date.today(), size or BookSize()
+    marks = session.scalars(
+        select(ActivityLog)
+        .where(ActivityLog.action.in_([BUILT, CAUGHT_UP]))
+        .order_by(ActivityLog.id.desc())
+    ).all()
+    if not marks or "through" not in marks[0].details:
+        return []
+    built = next(mark for mark in marks if mark.action == BUILT)
+    through = date.fromisoformat(marks[0].details["through"])
+    if through >= today:
+        return []
+    plans = _recorded_plans(session, date.fromisoformat(built.details["through"]), size)
+    recoveries = {}
+    for plan in plans.values():
+        if plan.recovery_on:
+            recoveries.setdefault(plan.recovery_on, []).append(plan.loan_id)
+    with notifications.in_app_only():
+        for day in servicing.business_dates(through + timedelta(days=1), today):
+            _pay(session, plans, recoveries, day)
+            servicing.cycle_work(session, day)  # the demo stories ran these dates too
+    activity.record(session, CAUGHT_UP, through=today.isoformat())
+    session.commit()
+    return [f"Demo book: {(today - through).days:,} days since the last run replayed"]
+
+
+def _recorded_plans(session: Session, built_on: date, size: BookSize) -> dict:
+    """The build's plans again: the same sample and draws, for the applications it offered."""
+    rng = random.Random(SEED)
+    rows = _lendingclub_rows(rng, int((size.issued + size.open_listings) * 1.08))
+    ids = [f"LC-{index:05d}" for index in range(len(rows))]
+    status = dict(
+        session.execute(
+            select(Loan.external_id, Loan.id).where(
+                Loan.external_id.in_(ids), Loan.status != LoanStatus.DECLINED
+            )
+        ).all()
+    )
+    offered = [(status[key], row) for key, row in zip(ids, rows, strict=True) if key in status]
+    return _plans(rng, offered, built_on, size)
 
 
 def _open_listings(session: Session) -> int:
@@ -319,7 +369,7 @@ def _replay(session: Session, rng, plans: dict, lenders: list[int], today: date)
         for plan in by_issue.get(day, []):
             issuance.issue_loan(session, plan.loan_id, today=day, allow_partial=True)
         _pay(session, plans, recoveries, day)
-        servicing.run_cycle(session, day)
+        servicing.cycle_work(session, day)  # the demo stories ran these dates too
         if day.day == 1:
             session.commit()
     session.commit()

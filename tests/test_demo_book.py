@@ -12,6 +12,7 @@ from app.models import (
     LoanStatus,
     Notification,
     OutboxMessage,
+    Payment,
     User,
 )
 from app.services.lending import marketplace
@@ -83,3 +84,26 @@ def test_later_runs_list_new_applications_once_the_book_s_listings_have_closed(c
     assert len(listed) == 6 and all(0 < loan.funded_amount < loan.amount for loan in listed)
     assert ledger.verify(committed) == []
     assert book.top_up(committed, size=SIZE) == []  # once a day
+
+
+def test_later_runs_replay_the_days_since_so_the_book_does_not_turn_late(committed):
+    demo.run(committed)
+    built_on = date.today() - timedelta(days=30)
+    book.run(committed, today=built_on, size=SIZE)
+    assert book.catch_up(committed, today=built_on, size=SIZE) == []  # nothing missed yet
+    lines = book.catch_up(committed, size=SIZE)
+    assert lines == ["Demo book: 30 days since the last run replayed"]
+    assert book.catch_up(committed, size=SIZE) == []  # caught up
+    assert ledger.verify(committed) == []
+    plans = book._recorded_plans(committed, built_on, SIZE)
+    paid_since = committed.scalars(
+        select(Payment.loan_id).where(Payment.received_on > built_on)
+    ).all()
+    assert paid_since, "30 days of installments were due; the borrowers paid none"
+    on_time = [
+        committed.get(Loan, loan_id)
+        for loan_id, plan in plans.items()
+        if plan.behaviour == "on_time" and plan.issues_on
+    ]
+    assert len(on_time) >= 10
+    assert {loan.servicing_status.value for loan in on_time} <= {"current", "paid_off"}

@@ -102,6 +102,20 @@ def run_cycle(
         return session.scalars(
             select(ServicingRun.stats).where(ServicingRun.business_date == business_date)
         ).one()
+    stats = cycle_work(session, business_date, policy)
+    run = session.get(ServicingRun, run_id)
+    run.stats, run.finished_at = stats, datetime.now(UTC)
+    session.flush()
+    return stats
+
+
+def cycle_work(
+    session: Session, business_date: date, policy: LendingPolicy = DEFAULT_POLICY
+) -> dict:
+    """The cycle's work for a date without the once-per-date record: for replaying history
+    (the demo book) over dates another replay already ran. Each step is idempotent by itself
+    (a late fee once per installment, states recomputed from the dates)."""
+    session.flush()
     params = {
         "day": business_date,
         "grace": policy.grace_days,
@@ -114,8 +128,6 @@ def run_cycle(
     stats["charged_off"] = _charge_off_aged(session, business_date, policy)
     start_of_day = datetime.combine(business_date, time.min, tzinfo=UTC)
     stats.update(issuance.expire_listings(session, now=start_of_day, policy=policy))
-    run = session.get(ServicingRun, run_id)
-    run.stats, run.finished_at = stats, datetime.now(UTC)
     session.flush()
     session.expire_all()  # set-based UPDATEs bypassed the identity map
     return stats
