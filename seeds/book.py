@@ -28,12 +28,11 @@ from app.services.errors import DomainError
 from app.services.lending import issuance, origination, placement, underwriting
 from app.services.money import cash
 from app.services.platform import activity, imports, notifications
-from app.services.servicing import repayments, servicing, settlement
+from app.services.servicing import repayments, servicing, settlement, statements
 from config import DEMO_EMAIL_DOMAIN
 
 D = Decimal
 UNIT = D("25")
-USERS_HEADER = ["email", "first_name", "last_name", "role", "annual_income"]
 SEED = 2026
 BUILT = "demo.book_built"
 CAUGHT_UP = "demo.book_caught_up"
@@ -211,9 +210,9 @@ def _lender_email(number: int) -> str:
 def _lenders(session: Session, size: BookSize) -> list[int]:
     """The book's lenders through the users import; they and the demo lender deposit cash."""
     people = [
-        [_lender_email(n), "Book", f"Lender {n}", "lender", ""] for n in range(1, size.lenders + 1)
+        _person(_lender_email(n), f"Lender {n}", "lender") for n in range(1, size.lenders + 1)
     ]
-    _import(session, "users", USERS_HEADER, people)
+    _import(session, "users", people)
     lenders = _book_lenders(session)
     for lender_id in lenders:
         for deposit in range(2):
@@ -239,12 +238,27 @@ def _book_lenders(session: Session) -> list[int]:
 
 def _borrowers(session: Session, rows: list[dict], batch: str) -> None:
     """One borrower per application, through the users import."""
-    people = []
-    for index, row in enumerate(rows):
-        income = application_from_lendingclub(row)["annual_income"]
-        email = _borrower_email(batch, index)
-        people.append([email, "Book", f"Borrower {batch}{index}", "borrower", f"{income:.2f}"])
-    _import(session, "users", USERS_HEADER, people)
+    people = [
+        _person(
+            _borrower_email(batch, index),
+            f"Borrower {batch}{index}",
+            "borrower",
+            f"{application_from_lendingclub(row)['annual_income']:.2f}",
+        )
+        for index, row in enumerate(rows)
+    ]
+    _import(session, "users", people)
+
+
+def _person(email: str, last_name: str, role: str, income: str = "") -> dict:
+    """A row of the users import."""
+    return {
+        "email": email,
+        "first_name": "Book",
+        "last_name": last_name,
+        "role": role,
+        "annual_income": income,
+    }
 
 
 def _borrower_email(batch: str, index: int) -> str:
@@ -253,45 +267,28 @@ def _borrower_email(batch: str, index: int) -> str:
 
 def _applications(session: Session, rows: list[dict], batch: str) -> list[tuple[int, dict]]:
     """Every sampled LendingClub application through the loans import (submitted)."""
-    header = [
-        "external_id",
-        "borrower_email",
-        "amount",
-        "term_months",
-        "purpose",
-        "annual_income",
-        "monthly_debt",
-        "credit_score",
-        "credit_history_months",
-        "revolving_balance",
-        "revolving_utilization",
-        "inquiries_6m",
-        "delinquencies_2y",
-        "public_records",
-    ]
-    lines = []
+    applications = []
     for index, row in enumerate(rows):
         a = application_from_lendingclub(row)
-        term = 60 if index % 4 == 0 else 36
-        lines.append(
-            [
-                f"LC-{batch}{index:05d}",
-                _borrower_email(batch, index),
-                max(a["amount"], 1000),
-                term,
-                PURPOSES.get(a["purpose"], "other"),
-                f"{a['annual_income']:.2f}",
-                f"{a['monthly_debt']:.2f}",
-                int(a["credit_score"]),
-                int(a["credit_history_months"]),
-                int(a["revolving_balance"]),
-                f"{min(a['revolving_utilization'], 150):.1f}",
-                int(a["inquiries_6m"]),
-                int(a["delinquencies_2y"]),
-                int(a["public_records"]),
-            ]
+        applications.append(
+            {
+                "external_id": f"LC-{batch}{index:05d}",
+                "borrower_email": _borrower_email(batch, index),
+                "amount": max(a["amount"], 1000),
+                "term_months": 60 if index % 4 == 0 else 36,
+                "purpose": PURPOSES.get(a["purpose"], "other"),
+                "annual_income": f"{a['annual_income']:.2f}",
+                "monthly_debt": f"{a['monthly_debt']:.2f}",
+                "credit_score": int(a["credit_score"]),
+                "credit_history_months": int(a["credit_history_months"]),
+                "revolving_balance": int(a["revolving_balance"]),
+                "revolving_utilization": f"{min(a['revolving_utilization'], 150):.1f}",
+                "inquiries_6m": int(a["inquiries_6m"]),
+                "delinquencies_2y": int(a["delinquencies_2y"]),
+                "public_records": int(a["public_records"]),
+            }
         )
-    _import(session, "loans", header, lines)
+    _import(session, "loans", applications)
     ids = [f"LC-{batch}{index:05d}" for index in range(len(rows))]
     found = dict(
         session.execute(select(Loan.external_id, Loan.id).where(Loan.external_id.in_(ids))).all()
@@ -299,10 +296,12 @@ def _applications(session: Session, rows: list[dict], batch: str) -> list[tuple[
     return [(found[key], row) for key, row in zip(ids, rows, strict=True) if key in found]
 
 
-def _import(session: Session, kind: str, header: list[str], rows: list[list]) -> None:
+def _import(session: Session, kind: str, rows: list[dict]) -> None:
+    """`rows` through the CSV import of `kind`, as an admin's file would go (their keys are
+    the columns)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
     writer.writerows(rows)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"book-{kind}.csv"
@@ -431,7 +430,7 @@ def _pay_one(session: Session, kind: str, loan_id: int, day: date) -> None:
     if kind == "payoff":
         amount = repayments.payoff_amount(session, loan, day).total
     elif kind == "catch_up":
-        amount = _owed_now(session, loan_id, day)
+        amount = statements.statement(session, loan, day).due_now
     else:
         amount = (loan.principal_outstanding * D("0.25")).quantize(D("0.01"))
     if amount <= 0:
@@ -447,14 +446,3 @@ def _pay_one(session: Session, kind: str, loan_id: int, day: date) -> None:
         )
     except DomainError:
         pass  # the loan moved on (paid off, charged off): nothing to pay
-
-
-def _owed_now(session: Session, loan_id: int, day: date) -> D:
-    return session.scalar(
-        text(
-            "SELECT coalesce(sum(principal_due + interest_due + fee_due - principal_paid "
-            "- interest_paid - fee_paid), 0) FROM installments "
-            "WHERE loan_id = :loan AND due_date <= :day"
-        ),
-        {"loan": loan_id, "day": day},
-    )

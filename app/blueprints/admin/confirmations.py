@@ -7,9 +7,14 @@ from app.services.policy import LendingPolicy
 
 
 def approval(
-    loan: Loan, borrower: User, approvals: int, unverified: list[str], policy: LendingPolicy
+    loan: Loan,
+    borrower: User,
+    approvals: int,
+    needed: int,
+    unverified: list[str],
+    policy: LendingPolicy,
 ) -> Confirmation:
-    if (unverified or policy.needs_second_approval(loan.amount)) and approvals == 0:
+    if approvals + 1 < needed:
         consequence = (
             "This is the first of two approvals: the loan lists when a second admin approves."
         )

@@ -145,7 +145,8 @@ def _approval_step(loan: Loan):
     approvals = sum(1 for approval in loan.approvals if approval.approved)
     borrower = db.session.get(User, loan.borrower_id)
     gaps = verification.listing_gaps(db.session, borrower)
-    return confirmations.approval(loan, borrower, approvals, gaps, get_policy())
+    needed = review.approvals_needed(gaps, loan.amount, get_policy())
+    return confirmations.approval(loan, borrower, approvals, needed, gaps, get_policy())
 
 
 def _reasons(form: DeclineForm) -> list[str]:

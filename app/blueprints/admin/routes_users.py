@@ -102,7 +102,11 @@ def user_role(user_id: int):
 
 
 def _act(
-    user_id: int, name: str, form: FlaskForm, action: Callable, confirmation: Callable = None
+    user_id: int,
+    name: str,
+    form: FlaskForm,
+    action: Callable,
+    confirmation: Callable | None = None,
 ) -> Response:
     """Validate, call `action(user, form)` (once `confirmation(user, form)` is confirmed, if
     given), commit; a refusal re-renders the actions with it."""

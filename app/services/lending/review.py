@@ -2,6 +2,7 @@
 identity, suspension and roles. Every decision is recorded with who made it and why."""
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -86,7 +87,7 @@ def approve_application(
         .select_from(LoanApproval)
         .where(LoanApproval.loan_id == loan.id, LoanApproval.approved.is_(True))
     )
-    needed = 2 if gaps or policy.needs_second_approval(loan.amount) else 1
+    needed = approvals_needed(gaps, loan.amount, policy)
     if approvals < needed:
         activity.record(
             session,
@@ -108,6 +109,11 @@ def approve_application(
         dedupe_key=f"listed-{loan.id}",
     )
     return "listed"
+
+
+def approvals_needed(unverified: list[str], amount: Decimal, policy: LendingPolicy) -> int:
+    """Two different admins for a large loan or a borrower not yet verified; one otherwise."""
+    return 2 if unverified or policy.needs_second_approval(amount) else 1
 
 
 def _unverified(gaps: list[str]) -> str:
