@@ -396,11 +396,13 @@ def _list_and_fund(session: Session, rng, plan: Plan, lenders: list[int], day: d
 
 
 def _pay(session: Session, plans: dict, recoveries: dict, day: date) -> None:
-    """Today's installments: on time through the settlement file, the rest one by one."""
+    """Today's installments: on time through the settlement file (what is left of each: a
+    catch-up may have paid some early), the rest one by one."""
     due = session.execute(
         text(
-            "SELECT loan_id, number, principal_due + interest_due FROM installments "
-            "WHERE due_date = :day AND status IN ('scheduled', 'due')"
+            "SELECT loan_id, number,"
+            " principal_due + interest_due - principal_paid - interest_paid FROM installments"
+            " WHERE due_date = :day AND status IN ('scheduled', 'due')"
         ),
         {"day": day},
     ).all()

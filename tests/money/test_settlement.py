@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 from app.extensions import db
 from app.models import Installment, Loan, Payment, PaymentAllocation
 from app.services.errors import DomainError
-from app.services.servicing import repayments, servicing, settlement
+from app.services.servicing import repayments, servicing, settlement, statements
 from app.services.servicing.settlement import SettlementRow
 from tests.builders import assert_ledger_balances, issued_loan
 
@@ -25,7 +25,16 @@ D = Decimal
 ISSUED = date(2024, 1, 15)
 TODAY = date(2024, 4, 15)  # the third installment of every loan falls due
 ROW_KINDS = ("due", "due", "due", "due", "short", "extra", "repeat_key", "second_row", "payoff")
-HISTORIES = ("on_time", "on_time", "on_time", "missed_one", "paid_early", "prepaid", "paid_off")
+HISTORIES = (
+    "on_time",
+    "on_time",
+    "on_time",
+    "missed_one",
+    "caught_up",  # missed the first, then paid both installments: its late fee stays owed
+    "paid_early",
+    "prepaid",
+    "paid_off",
+)
 
 
 @st.composite
@@ -93,6 +102,18 @@ def test_the_usual_file_is_applied_together():
         assert third.status.value == "paid" and loan.servicing_status.value == "current"
 
 
+def test_a_late_fee_still_owed_does_not_keep_a_loan_out_of_the_set():
+    """A borrower who caught up on the installments but not the late fee is current and owes
+    the fee; the installment due takes the whole payment before any fee would, so their next
+    installments are plain autopay rows."""
+    spec = {"notes": ["500", "1500"], "rate": "10.99", "term": 12, "row": "due"}
+    rows = _build([{**spec, "history": "caught_up"}, {**spec, "history": "on_time"}])
+    owed = statements.statement(db.session, db.session.get(Loan, rows[0].loan_id), TODAY)
+    assert owed.fees_owed > 0
+    result = settlement.settle(db.session, rows, TODAY)
+    assert (result.together, result.one_by_one, result.refused) == (2, 0, [])
+
+
 def _build(book) -> list[SettlementRow]:
     loans = []
     for spec in book:
@@ -119,8 +140,11 @@ def _history(loan, history, day):
     if not due:
         return
     amount = due[0].principal_due + due[0].interest_due
-    if history == "missed_one" and due[0].number == 1:
+    if history in ("missed_one", "caught_up") and due[0].number == 1:
         return
+    if history == "caught_up" and due[0].number == 2:
+        owed = statements.statement(db.session, loan, day)
+        amount = owed.due_now - owed.fees_owed
     if history == "paid_off" and due[0].number == 2:
         amount = repayments.payoff_amount(db.session, loan, day).total
     if history == "prepaid" and due[0].number == 1:

@@ -1,6 +1,6 @@
 """A business date's autopay settlement file, applied as one set-based operation.
 
-Most rows pay exactly the installment due that day on a loan that owes nothing else: those
+Most rows pay exactly the installment due that day on a loan with nothing else due: those
 are applied together, in SQL, with the results `repayments.apply_payment` gives one by one (the
 same payments, note shares by the largest-remainder rule on cumulative totals, servicing fees,
 one journal entry per payment, the borrower's notice and the activity record). Every other

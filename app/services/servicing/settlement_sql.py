@@ -27,8 +27,9 @@ COPY settle_rows (row_id, loan_id, amount, idempotency_key, payer_id, provider, 
 FROM STDIN WITH (FORMAT csv)
 """
 
-# Exactly today's installment, on a current loan owing nothing else, first in the file for its
-# loan and its key, with notes to pay, and a key not used before.
+# Exactly today's installment, on a current loan with nothing else due, first in the file for
+# its loan and its key, with notes to pay, and a key not used before. A late fee still owed
+# does not matter: the installment due takes the whole payment before any fee would.
 QUALIFY = """
 WITH firsts AS (
     SELECT row_id FROM (
@@ -49,8 +50,7 @@ UPDATE settle_rows r
    AND i.principal_due + i.interest_due = r.amount
    AND i.principal_due < l.principal_outstanding
    AND NOT EXISTS (SELECT 1 FROM installments o WHERE o.loan_id = l.id AND o.id <> i.id
-        AND (o.fee_due <> o.fee_paid
-             OR (o.status IN ('scheduled', 'due', 'late') AND o.due_date <= :day)))
+        AND o.status IN ('scheduled', 'due', 'late') AND o.due_date <= :day)
    AND EXISTS (SELECT 1 FROM investments n WHERE n.loan_id = l.id AND n.status = 'active')
    AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.idempotency_key = r.idempotency_key
         AND (p.payer_id = r.payer_id OR (r.payer_id IS NULL AND p.loan_id = r.loan_id)))
