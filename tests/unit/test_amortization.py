@@ -115,6 +115,33 @@ def test_g12_apr_includes_the_origination_fee():
     assert apr_with_fee(D("10000"), D("10.99"), 36, D("0.00")) == D("10.99")
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    dollars=st.integers(1000, 40000),
+    rate_bp=st.integers(0, 3600),
+    months=st.sampled_from([12, 36, 60]),
+    fee_bp=st.integers(0, 800),
+)
+def test_apr_is_quantlibs_monthly_yield_of_the_net_proceeds(dollars, rate_bp, months, fee_bp):
+    """Regulation Z's actuarial APR: the monthly rate at which the payments are worth the
+    proceeds, times twelve; QuantLib solves it independently (30/360 monthly periods)."""
+    principal, rate = D(dollars), D(rate_bp) / 100
+    fee = (principal * fee_bp / 10000).quantize(D("0.01"))
+    payments = [plan.payment for plan in schedule(principal, rate, months, date(2000, 1, 1))]
+    start = ql.Date(1, 1, 2000)
+    leg = [
+        ql.SimpleCashFlow(float(amount), start + ql.Period(k, ql.Months))
+        for k, amount in enumerate(payments, 1)
+    ]
+    day_count = ql.Thirty360(ql.Thirty360.USA)
+    reference = ql.CashFlows.yieldRate(
+        leg, float(principal - fee), day_count, ql.Compounded, ql.Monthly, False, start, start,
+        1e-14, 1000, 0.01,
+    )  # fmt: skip
+    ours = amortization.apr(principal - fee, payments)
+    assert abs(D(reference) * 100 - ours) <= D("0.005000001")
+
+
 def test_zero_rate_loan_repays_principal_only():
     plans = schedule(D("1000"), D("0"), 3, START)
     assert [p.payment for p in plans] == [D("333.34"), D("333.34"), D("333.32")]

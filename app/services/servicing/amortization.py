@@ -208,23 +208,33 @@ def total_interest(plans: list[InstallmentPlan]) -> Decimal:
 def apr(net_disbursed: Decimal, payments: list[Decimal]) -> Decimal:
     """Annual percentage rate (2 places) that equates monthly `payments` with `net_disbursed`.
 
-    The monthly IRR is found by bisection in Decimal; APR = IRR × 12 (US nominal APR).
+    The monthly IRR is found by Newton's method in Decimal from zero: the present value falls
+    and is convex in the rate, so each step stays below the root and moves up to it (a few
+    steps, where bisection took fifty); APR = IRR × 12 (US nominal APR).
     """
     if net_disbursed <= 0 or not payments or sum(payments) < net_disbursed:
         raise ValueError("payments must repay at least the amount disbursed")
-    low, high = Decimal(0), Decimal(1)
+    rate = Decimal(0)
     with localcontext() as context:
         context.prec = 34
-        for _ in range(200):
-            middle = (low + high) / 2
-            present = sum(amount / (1 + middle) ** k for k, amount in enumerate(payments, 1))
-            if present > net_disbursed:
-                low = middle
-            else:
-                high = middle
-            if high - low < Decimal("1e-15"):
+        for _ in range(100):
+            value, slope = _present_value(payments, rate)
+            step = (value - net_disbursed) / slope
+            rate += step
+            if step < Decimal("1e-20"):
                 break
-        return (low * MONTHS_PER_YEAR * 100).quantize(CENT)
+        return (rate * MONTHS_PER_YEAR * 100).quantize(CENT)
+
+
+def _present_value(payments: list[Decimal], rate: Decimal) -> tuple[Decimal, Decimal]:
+    """The payments' present value at monthly `rate`, and minus its derivative."""
+    discount = 1 / (1 + rate)
+    factor, value, slope = Decimal(1), Decimal(0), Decimal(0)
+    for k, amount in enumerate(payments, 1):
+        factor *= discount
+        value += amount * factor
+        slope += k * amount * factor
+    return value, slope * discount
 
 
 def apr_with_fee(
