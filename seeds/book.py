@@ -113,9 +113,11 @@ def top_up(session: Session, today: date | None = None, size: BookSize | None = 
         applications = _applications(session, rows, batch)
         offered = [loan_id for loan_id, _ in applications if _scored(session, loan_id)][:missing]
         lenders = _book_lenders(session)
-        for loan_id in offered:
-            plan = Plan(loan_id, today, None, "open", share=D(rng.randrange(5, 95)) / 100)
-            _list_and_fund(session, rng, plan, lenders, today)
+        plans = [
+            Plan(loan_id, today, None, "open", share=D(rng.randrange(5, 95)) / 100)
+            for loan_id in offered
+        ]
+        _list_and_fund(session, rng, plans, lenders, today)
     session.commit()
     return [f"Demo book: {len(offered):,} new listings keep the marketplace full"]
 
@@ -363,8 +365,7 @@ def _replay(session: Session, rng, plans: dict, lenders: list[int], today: date)
             recoveries.setdefault(plan.recovery_on, []).append(plan.loan_id)
     first = min(by_listing)
     for day in servicing.business_dates(first, today):
-        for plan in by_listing.get(day, []):
-            _list_and_fund(session, rng, plan, lenders, day)
+        _list_and_fund(session, rng, by_listing.get(day, []), lenders, day)
         for plan in by_issue.get(day, []):
             issuance.issue_loan(session, plan.loan_id, today=day, allow_partial=True)
         _pay(session, plans, recoveries, day)
@@ -374,12 +375,22 @@ def _replay(session: Session, rng, plans: dict, lenders: list[int], today: date)
     session.commit()
 
 
-def _list_and_fund(session: Session, rng, plan: Plan, lenders: list[int], day: date) -> None:
-    loan = session.get(Loan, plan.loan_id)
-    origination.accept_offer(session, loan)
+def _list_and_fund(session: Session, rng, plans: list[Plan], lenders: list[int], day: date) -> None:
+    """The day's listings go up and their lenders' orders are placed together."""
     now = datetime.combine(day, time(9), tzinfo=UTC)
-    origination.list_loan(session, loan, now=now)
-    units = int(loan.amount * plan.share / UNIT)
+    orders = []
+    for plan in plans:
+        loan = session.get(Loan, plan.loan_id)
+        origination.accept_offer(session, loan)
+        origination.list_loan(session, loan, now=now)
+        orders += _orders(rng, loan, plan.share, lenders)
+    if orders:
+        placement.invest_many(session, orders, now=now)
+
+
+def _orders(rng, loan: Loan, share: D, lenders: list[int]) -> list[placement.Order]:
+    """A few lenders, the demo lender among them three times in ten, take `share` of `loan`."""
+    units = int(loan.amount * share / UNIT)
     holders = rng.sample(lenders[1:], rng.randrange(3, 9))
     if rng.random() < 0.3:
         holders.append(lenders[0])  # the demo lender: notes across every grade
@@ -392,7 +403,7 @@ def _list_and_fund(session: Session, rng, plan: Plan, lenders: list[int], day: d
                 placement.Order(lender_id, loan.id, take * UNIT, f"book-{loan.id}-{lender_id}")
             )
             left -= take
-    placement.invest_many(session, orders, now=now)
+    return orders
 
 
 def _pay(session: Session, plans: dict, recoveries: dict, day: date) -> None:
