@@ -37,6 +37,41 @@ def _int(name: str, default: int) -> int:
     return int(_env(name, str(default)))
 
 
+def _first(*names: str, default: str | None = None) -> str | None:
+    """The first of `names` set: ours, then the original design's spelling of the same thing."""
+    return next((value for name in names if (value := _env(name)) is not None), default)
+
+
+# Document types the upload can recognise by their bytes, and the MIME types the original
+# design's ALLOWED_FILE_TYPES may name them by.
+CHECKABLE_TYPES = ("pdf", "jpg", "jpeg", "png", "doc", "docx")
+MIME_TYPES = {
+    "application/pdf": ("pdf",),
+    "image/jpeg": ("jpg", "jpeg"),
+    "image/png": ("png",),
+    "application/msword": ("doc",),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ("docx",),
+}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _file_types(value: str) -> tuple[str, ...]:
+    """`pdf,.PNG, image/jpeg` as extensions: ('pdf', 'png', 'jpg', 'jpeg')."""
+    found: list[str] = []
+    for item in value.split(","):
+        item = item.strip().lower().lstrip(".")
+        for extension in MIME_TYPES.get(item, (item,)):
+            if extension and extension not in found:
+                found.append(extension)
+    return tuple(found)
+
+
+def _origins(value: str | None) -> tuple[str, ...]:
+    return tuple(
+        origin.strip().rstrip("/") for origin in (value or "").split(",") if origin.strip()
+    )
+
+
 class Config:
     APP_ENV = "development"
     SECRET_KEY = _env("SECRET_KEY", DEV_SECRET_KEY)
@@ -72,8 +107,8 @@ class Config:
 
     UPLOAD_FOLDER = _env("UPLOAD_FOLDER", str(BASE_DIR / "instance" / "uploads"))
     UPLOAD_MAX_SIZE = _int("UPLOAD_MAX_SIZE", 10 * 1024 * 1024)
-    UPLOAD_ALLOWED_TYPES = tuple(
-        (_env("UPLOAD_ALLOWED_TYPES", "pdf,jpg,jpeg,png,doc,docx") or "").split(",")
+    UPLOAD_ALLOWED_TYPES = _file_types(
+        _first("UPLOAD_ALLOWED_TYPES", "ALLOWED_FILE_TYPES", default=",".join(CHECKABLE_TYPES))
     )
     # Headroom for multipart framing around one maximum-size file.
     MAX_CONTENT_LENGTH = UPLOAD_MAX_SIZE + 512 * 1024
@@ -85,8 +120,8 @@ class Config:
 
     SMTP_HOST = _env("SMTP_HOST")
     SMTP_PORT = _int("SMTP_PORT", 25)
-    SMTP_USERNAME = _env("SMTP_USERNAME")
-    SMTP_PASSWORD = _env("SMTP_PASSWORD")
+    SMTP_USERNAME = _first("SMTP_USERNAME", "SMTP_USER")
+    SMTP_PASSWORD = _first("SMTP_PASSWORD", "SMTP_PASS")
     SMTP_USE_TLS = _flag("SMTP_USE_TLS", False)
     MAIL_FROM = _env("MAIL_FROM", "CommunityLend <no-reply@communitylend.test>")
     PUBLIC_URL = _env("PUBLIC_URL", "http://127.0.0.1:5000")  # for links in emails
@@ -107,7 +142,12 @@ class Config:
     # Where the Stripe API answers: Stripe itself, or localstripe in tests. Production: Stripe.
     STRIPE_API_BASE = _env("STRIPE_API_BASE", "https://api.stripe.com")
 
-    LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+    LOG_LEVEL = (_env("LOG_LEVEL", "INFO") or "INFO").strip().upper()
+    # Browsers at these origins may call the JSON API (never the HTML pages); comma-separated.
+    CORS_ORIGINS = _origins(_env("CORS_ORIGIN"))
+    # Off: no security headers outside production (a local proxy may set its own); production
+    # always sends them, whatever this says.
+    SECURITY_HEADERS_ENABLED = _flag("SECURITY_HEADERS_ENABLED", True)
     SENTRY_DSN = _env("SENTRY_DSN")
 
     ENABLE_ML_SCORING = _flag("ENABLE_ML_SCORING", True)
@@ -139,7 +179,18 @@ class Config:
 
     def problems(self) -> list[str]:
         """Reasons this configuration must not start (empty when it may)."""
-        return []
+        found = []
+        if self.LOG_LEVEL not in LOG_LEVELS:
+            found.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (any case)")
+        unknown = [t for t in self.UPLOAD_ALLOWED_TYPES if t not in CHECKABLE_TYPES]
+        if unknown or not self.UPLOAD_ALLOWED_TYPES:
+            found.append(
+                f"ALLOWED_FILE_TYPES may name only {', '.join(CHECKABLE_TYPES)} "
+                f"(their bytes are checked), not {', '.join(unknown) or 'nothing'}"
+            )
+        if any(not o.startswith(("http://", "https://")) and o != "*" for o in self.CORS_ORIGINS):
+            found.append("CORS_ORIGIN must list origins like https://app.example.com")
+        return found
 
 
 class DevelopmentConfig(Config):
@@ -192,7 +243,9 @@ class ProductionConfig(Config):
             found.append("REQUIRE_ADMIN_MFA must be on in production")
         if not self.REDIS_URL:  # else each process keeps its own rate limits, and jobs wait
             found.append("REDIS_URL must be set in production (rate limits and jobs)")
-        return found + self._payment_problems()
+        if "*" in self.CORS_ORIGINS:
+            found.append("CORS_ORIGIN must name the origins in production, not *")
+        return super().problems() + found + self._payment_problems()
 
     def _payment_problems(self) -> list[str]:
         """Without Stripe the simulated provider would credit money nobody paid."""

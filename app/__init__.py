@@ -35,6 +35,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     keys.install(app)
     install_key_ring(app)
     logging.basicConfig(level=app.config["LOG_LEVEL"])
+    app.logger.setLevel(app.config["LOG_LEVEL"])
     proxies = app.config["PROXY_COUNT"]
     if proxies:  # trust X-Forwarded-* only from the proxies we really have
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
@@ -103,17 +104,35 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = None  # server-side sessions do this job
     csrf.init_app(app)
     limiter.init_app(app)
-    # One Talisman per app: it keeps its settings on itself, not on the app.
-    app.extensions["talisman"] = Talisman(
-        app,
-        force_https=app.config["FORCE_HTTPS"],
-        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
-        content_security_policy=CONTENT_SECURITY_POLICY,
-        referrer_policy="strict-origin-when-cross-origin",
-        frame_options="DENY",
-    )
+    if app.config["SECURITY_HEADERS_ENABLED"] or app.config["APP_ENV"] == "production":
+        # One Talisman per app: it keeps its settings on itself, not on the app.
+        app.extensions["talisman"] = Talisman(
+            app,
+            force_https=app.config["FORCE_HTTPS"],
+            session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+            content_security_policy=CONTENT_SECURITY_POLICY,
+            referrer_policy="strict-origin-when-cross-origin",
+            frame_options="DENY",
+        )
+    if app.config["CORS_ORIGINS"]:
+        allow_api_origins(app)
     if app.config.get("ARGON2_TIME_COST"):
         passwords.configure(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"])
+
+
+def allow_api_origins(app: Flask) -> None:
+    """CORS for the JSON API only: browsers at CORS_ORIGIN may call it with a bearer token
+    (no cookies); the HTML pages answer no cross-origin request."""
+    from flask_cors import CORS
+
+    CORS(
+        app,
+        resources={r"/api/*": {"origins": list(app.config["CORS_ORIGINS"])}},
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        expose_headers=["Retry-After", "Location"],
+        supports_credentials=False,
+        max_age=600,
+    )
 
 
 def register_blueprints(app: Flask) -> None:

@@ -38,14 +38,11 @@ def store(
     if not data:
         raise ValidationFailed({"file": "The file is empty."})
     if len(data) > max_size:
-        raise ValidationFailed({"file": f"The file is larger than {max_size // (1024 * 1024)} MB."})
+        raise ValidationFailed({"file": f"The file is larger than {_size(max_size)}."})
     detected = filetype.guess(data)
     if detected is None or detected.extension not in allowed:
         raise ValidationFailed(
-            {
-                "file": "This file is not a PDF, JPEG, PNG or Word document "
-                "(we check the contents, not the name)."
-            }
+            {"file": f"This file is not {_kinds(allowed)} (we check the contents, not the name)."}
         )
     if detected.extension == "docx":
         _check_zip(data)
@@ -128,3 +125,23 @@ def _check_zip(data: bytes) -> None:
 def _safe_name(filename: str) -> str:
     name = Path(filename.replace("\\", "/")).name.strip() or "document"
     return "".join(ch for ch in name if ch.isprintable() and ch not in '"<>')[:200]
+
+
+KIND_NAMES = {"pdf": "PDF", "jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "doc": "Word document"}
+
+
+def _kinds(allowed: tuple[str, ...]) -> str:
+    """('pdf', 'jpg', 'jpeg', 'docx') as 'a PDF, JPEG or Word document'."""
+    names = list(
+        dict.fromkeys(KIND_NAMES.get(t, KIND_NAMES.get(t[:-1], t.upper())) for t in allowed)
+    )
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    return f"a {listed}"
+
+
+def _size(limit: int) -> str:
+    """10485760 as '10 MB', 2048 as '2 KB' (the limit is set in bytes)."""
+    for unit, name in ((1024 * 1024, "MB"), (1024, "KB")):
+        if limit >= unit:
+            return f"{limit / unit:,.4g} {name}"
+    return f"{limit:,} bytes"
