@@ -9,6 +9,7 @@ is in a request against the database, it hands the freshly read values to the te
 import importlib.util
 import io
 import logging
+import re
 from types import ModuleType
 
 import pytest
@@ -19,7 +20,7 @@ from sqlalchemy import select
 from app import create_app
 from app.extensions import db
 from app.integrations.smtp import mailer_for
-from app.models import Document, RiskAssessment, Role
+from app.models import Document, Notification, RiskAssessment, Role
 from config import BASE_DIR, TestConfig
 from tests.factories import CompleteUserFactory, UserFactory
 from tests.mailbox import Inbox, free_port
@@ -228,3 +229,25 @@ def test_enable_ml_scoring_false_lets_the_rules_decide(app, client, login, monke
     client.post("/borrower/applications", data=APPLICATION)
     jobs.relay()
     assert db.session.scalars(select(RiskAssessment.scorer)).one() == "rules"
+
+
+def test_enable_auto_matching_true_opens_the_auto_invest_controls(app, client, login, monkeypatch):
+    config = settings(monkeypatch, ENABLE_AUTO_MATCHING="true").Config
+    monkeypatch.setitem(app.config, "ENABLE_AUTO_MATCHING", config.ENABLE_AUTO_MATCHING)
+    login(CompleteUserFactory(role=Role.LENDER))
+    page = client.get("/lender/recommendations").get_data(as_text=True)
+    box = re.search(r'<input[^>]*id="auto_invest_enabled"[^>]*>', page).group(0)
+    assert "disabled" not in box and "switched off on this platform" not in page
+
+
+def test_enable_email_notifications_false_keeps_notices_in_the_app(app, smtp, monkeypatch):
+    from app.background import jobs
+    from app.services.platform import notifications
+
+    config = settings(monkeypatch, ENABLE_EMAIL_NOTIFICATIONS="false").Config
+    monkeypatch.setitem(app.config, "ENABLE_EMAIL_NOTIFICATIONS", config.ENABLE_EMAIL_NOTIFICATIONS)
+    user = UserFactory(role=Role.BORROWER)
+    notifications.notify(db.session, user.id, "loan.offered", "Your offer", "Grade B2.")
+    jobs.relay()
+    assert smtp.messages == []
+    assert db.session.scalars(select(Notification.title)).all() == ["Your offer"]
