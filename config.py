@@ -134,6 +134,11 @@ class Config:
     GOOGLE_METADATA_URL = _env(
         "GOOGLE_METADATA_URL", "https://accounts.google.com/.well-known/openid-configuration"
     )
+    # Sign in with GitHub (OAuth 2.0, no OpenID Connect: the email comes from its REST API).
+    GITHUB_CLIENT_ID = _env("GITHUB_CLIENT_ID")
+    GITHUB_CLIENT_SECRET = _env("GITHUB_CLIENT_SECRET")
+    GITHUB_URL = _env("GITHUB_URL", "https://github.com")  # a local GitHub-shaped server in tests
+    GITHUB_API_URL = _env("GITHUB_API_URL", "https://api.github.com")
     LOAN_TERMS = tuple(int(t) for t in (_env("LOAN_TERMS", "36,60") or "36,60").split(","))
 
     STRIPE_SECRET_KEY = _env("STRIPE_SECRET_KEY")
@@ -243,6 +248,9 @@ class ProductionConfig(Config):
             found.append("REQUIRE_ADMIN_MFA must be on in production")
         if not self.REDIS_URL:  # else each process keeps its own rate limits, and jobs wait
             found.append("REDIS_URL must be set in production (rate limits and jobs)")
+        github = (self.GITHUB_URL, self.GITHUB_API_URL)
+        if self.GITHUB_CLIENT_ID and github != ("https://github.com", "https://api.github.com"):
+            found.append("GITHUB_URL and GITHUB_API_URL must be GitHub's own in production")
         if "*" in self.CORS_ORIGINS:
             found.append("CORS_ORIGIN must name the origins in production, not *")
         return super().problems() + found + self._payment_problems()

@@ -20,8 +20,9 @@ from werkzeug.serving import make_server
 
 
 class Client:
-    def __init__(self, client_id, secret, redirect_uri):
+    def __init__(self, client_id, secret, redirect_uri, scopes=("openid", "email", "profile")):
         self.client_id, self.client_secret, self.redirect_uri = client_id, secret, redirect_uri
+        self.scopes = scopes
 
     def get_client_id(self):
         return self.client_id
@@ -30,7 +31,7 @@ class Client:
         return self.redirect_uri
 
     def get_allowed_scope(self, scope):
-        return " ".join(s for s in (scope or "").split() if s in ("openid", "email", "profile"))
+        return " ".join(s for s in (scope or "").split() if s in self.scopes)
 
     def check_redirect_uri(self, redirect_uri):
         return redirect_uri == self.redirect_uri

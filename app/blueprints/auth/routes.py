@@ -209,7 +209,8 @@ def _sign_in(user) -> None:
     if pending_link and pending_link["email"] == user.email:  # they proved it is theirs
         provider = pending_link["provider"]
         identities.link(db.session, user, provider, pending_link["subject"], user.email)
-        flash(f"{provider.title()} is linked: next time, sign in with it.", "success")
+        name = identities.PROVIDER_NAMES[provider]
+        flash(f"{name} is linked: next time, sign in with it.", "success")
 
 
 def _start_second_step(user) -> Response:

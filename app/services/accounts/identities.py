@@ -1,4 +1,4 @@
-"""Accounts at identity providers (Google), linked to people here.
+"""Accounts at identity providers (Google, GitHub), linked to people here.
 
 A provider's word alone never opens someone's account: an identity is linked only while its
 owner is signed in here, or right after they sign in with their own password or passkey. Its
@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from app.models import OAuthIdentity, User
 from app.services.platform import activity, notifications
+
+PROVIDER_NAMES = {"google": "Google", "github": "GitHub"}
 
 
 def user_for(session: Session, provider: str, subject: str, now: datetime) -> User | None:
@@ -43,8 +45,8 @@ def link(session: Session, user: User, provider: str, subject: str, email: str) 
         session,
         user.id,
         "auth.identity_linked",
-        f"{provider.title()} is linked to your account",
-        f"You can now sign in with {provider.title()} ({email}). If this was not you, set a new "
+        f"{PROVIDER_NAMES[provider]} is linked to your account",
+        f"You can now sign in with {PROVIDER_NAMES[provider]} ({email}). If this was not you, set a new "
         "password and unlink it from your profile.",
         link=("auth.mfa_show", {}),
     )
