@@ -35,6 +35,7 @@ from app.models.payment import (
 from app.models.risk import HistoricalOutcome, RiskAssessment, RiskModel
 from app.models.user import (
     ApiToken,
+    CreditScoreSource,
     EmploymentStatus,
     OAuthIdentity,
     Passkey,
@@ -60,6 +61,7 @@ __all__ = [
     "DocumentKind",
     "HistoricalOutcome",
     "EmailMessage",
+    "CreditScoreSource",
     "EmploymentStatus",
     "IdempotencyKey",
     "ImportBatch",

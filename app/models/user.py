@@ -39,11 +39,26 @@ class VerificationStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
+class CreditScoreSource(enum.StrEnum):
+    """Where a person's credit score came from (the original design's `users.credit_score`);
+    an application's own score, on the loan, is what underwriting uses."""
+
+    SELF_REPORTED = "self_reported"
+    IMPORTED = "imported"  # from a partner's users.csv
+    BUREAU = "bureau"
+
+
 class User(TimestampMixin, Base):
     __tablename__ = "users"
     __table_args__ = (
         Index("ix_users_role_created_at", "role", "created_at"),
         CheckConstraint("annual_income IS NULL OR annual_income >= 0", name="income_not_negative"),
+        CheckConstraint(
+            "credit_score IS NULL OR credit_score BETWEEN 300 AND 850", name="credit_score_range"
+        ),
+        CheckConstraint(
+            "(credit_score IS NULL) = (credit_score_source IS NULL)", name="credit_score_sourced"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,6 +80,10 @@ class User(TimestampMixin, Base):
     annual_income: Mapped[Money | None]
     employment_status: Mapped[EmploymentStatus | None] = mapped_column(
         str_enum(EmploymentStatus, "employment_status")
+    )
+    credit_score: Mapped[int | None]
+    credit_score_source: Mapped[CreditScoreSource | None] = mapped_column(
+        str_enum(CreditScoreSource, "credit_score_source")
     )
     identity_status: Mapped[VerificationStatus] = mapped_column(
         str_enum(VerificationStatus, "identity_status"),

@@ -129,3 +129,14 @@ def test_the_contract_and_its_docs_page_are_served(client):
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     page = client.get("/api/v1/docs")
     assert page.status_code == 200 and b"POST /api/v1/investments" in page.data
+
+
+def test_the_profile_carries_the_credit_score_and_where_it_came_from(api):
+    from app.models import CreditScoreSource
+
+    user = UserFactory(role=Role.BORROWER)
+    assert api(user).get("/users/profile").json["creditScore"] is None
+    user.credit_score, user.credit_score_source = 705, CreditScoreSource.IMPORTED
+    db.session.flush()
+    profile = api(user).get("/users/profile").json
+    assert (profile["creditScore"], profile["creditScoreSource"]) == (705, "imported")

@@ -68,6 +68,12 @@ class ProfileSchema(CamelSchema):
         metadata={"enum": [s.value for s in EmploymentStatus]},
     )
     identity_status = fields.Function(lambda user: user.identity_status.value, dump_only=True)
+    credit_score = fields.Integer(dump_only=True, allow_none=True)
+    credit_score_source = fields.Function(
+        lambda user: user.credit_score_source and user.credit_score_source.value,
+        dump_only=True,
+        metadata={"description": "self_reported, imported or bureau; null without a score"},
+    )
     profile_complete = fields.Boolean(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
 

@@ -66,7 +66,8 @@ USERS = Format(
         Column("email", "email", max_length=254),
         Column("first_name", "text", max_length=100),
         Column("last_name", "text", max_length=100),
-        Column("role", "choice", choices=("borrower", "lender")),
+        # The original design's users.csv has no role: its people are borrowers.
+        Column("role", "choice", required=False, choices=("borrower", "lender")),
         Column("phone", "text", required=False, max_length=32),
         Column("date_of_birth", "date", required=False),
         Column("address_line1", "text", required=False),
@@ -81,6 +82,7 @@ USERS = Format(
             required=False,
             choices=tuple(s.value for s in EmploymentStatus),
         ),
+        Column("credit_score", "integer", required=False, low=300, high=850),
     ),
     key="email",
     description="Borrower and lender accounts (they sign in after resetting their password).",

@@ -46,8 +46,11 @@ def target_for(fmt: Format, batch_id: int | None) -> Target:
             "email",
             "lower(btrim(s.email))",
             {  # the SEALED_PROFILE columns follow, sealed, once the rows exist
-                **_casts(fmt, "email", "role", "first_name", "last_name"),
-                **_casts(fmt, "annual_income", "employment_status"),
+                **_casts(fmt, "email", "first_name", "last_name"),
+                **_casts(fmt, "annual_income", "employment_status", "credit_score"),
+                "role": f"coalesce({cast_sql(fmt.by_name['role'])}, 'borrower')",
+                "credit_score_source": "CASE WHEN nullif(btrim(s.credit_score), '') IS NOT NULL"
+                " THEN 'imported' END",
                 "country": "coalesce(upper(nullif(btrim(s.country), '')), 'US')",
                 # No password until the person sets one: no hash ever verifies against "!".
                 "password_hash": "'!imported'",
