@@ -131,6 +131,10 @@ class Loan(CreditFactsMixin, TimestampMixin, Base):
     origination_fee: Mapped[Money | None]
     monthly_payment: Mapped[Money | None]
     decision_reasons: Mapped[list | None] = mapped_column(JSONB)
+    # A rate and grade an imported file quoted (another lender's pricing, the original design's
+    # loans.csv): kept beside ours for comparison, never used to price.
+    quoted_rate: Mapped[RatePercent | None]
+    quoted_grade: Mapped[str | None] = mapped_column(String(2))
 
     # Listing and servicing.
     funded_amount: Mapped[Money] = mapped_column(default=Decimal("0.00"), server_default="0")

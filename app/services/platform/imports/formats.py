@@ -26,6 +26,7 @@ class Column:
     high: int | None = None
     choices: tuple[str, ...] = ()
     max_length: int = 200
+    choices_hint: str | None = None  # said instead of listing every choice
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ def _credit_facts() -> tuple[Column, ...]:
 
 
 PURPOSES = tuple(p.value for p in LoanPurpose)
+GRADES = tuple(g + n for g in "abcdefg" for n in ("", "1", "2", "3", "4", "5"))
 
 USERS = Format(
     "users",
@@ -107,6 +109,16 @@ def loans_format(loan_terms: tuple[int, ...]) -> Format:
             Column("title", "text", required=False, max_length=120),
             Column("description", "text", required=False, max_length=2000),
             *_credit_facts(),
+            # Another lender's pricing, as the original design's loans.csv carries it: kept
+            # beside ours for comparison (quoted_rate, quoted_grade), never used to price.
+            Column("interest_rate", "percent", required=False, high=100),
+            Column(
+                "risk_grade",
+                "choice",
+                required=False,
+                choices=GRADES,
+                choices_hint="must be a grade from A to G, alone or with 1 to 5 (like B2)",
+            ),
         ),
         key="external_id",
         description="Loan applications; borrowers are matched by email and must already exist.",
@@ -181,9 +193,8 @@ def _kind_checks(column: Column, cell: str) -> list[tuple[str, str]]:
         allowed = ", ".join(literal(c) for c in column.choices)
         if column.name == "role":
             checks.append((f"lower({cell}) = 'admin'", "admin accounts cannot be imported"))
-        checks.append(
-            (f"lower({cell}) NOT IN ({allowed})", "must be one of " + ", ".join(column.choices))
-        )
+        hint = column.choices_hint or "must be one of " + ", ".join(column.choices)
+        checks.append((f"lower({cell}) NOT IN ({allowed})", hint))
     if kind == "date":
         checks.append((f"{cell} !~ {literal(DATE_PATTERN)}", "is not a date like 1990-04-30"))
         checks.append((f"import_date({cell}) IS NULL", "is not a real date"))

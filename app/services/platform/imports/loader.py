@@ -11,7 +11,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from app.models import CREDIT_FACTS, User
-from app.services.platform.imports import staging
+from app.services.platform.imports import original, staging
 from app.services.platform.imports.formats import Format, cast_sql
 from app.services.platform.imports.staging import Report
 
@@ -65,6 +65,8 @@ def target_for(fmt: Format, batch_id: int | None) -> Target:
                 **_casts(fmt, "external_id", "amount", "term_months", "purpose", "title"),
                 **_casts(fmt, "description", *CREDIT_FACTS),
                 "requested_amount": cast_sql(fmt.by_name["amount"]),
+                "quoted_rate": cast_sql(fmt.by_name["interest_rate"]),
+                "quoted_grade": f"upper({cast_sql(fmt.by_name['risk_grade'])})",
                 "borrower_id": "u.id",
                 "status": "'submitted'",
             },
@@ -127,6 +129,8 @@ def load(
 @contextmanager
 def _staged(session: Session, fmt: Format, stream: BinaryIO, report: Report):
     """The file in a staging table for the duration; dropped afterwards."""
+    if fmt.kind == "loans":  # the original design's loans.csv is read as ours
+        stream = original.translated(session, stream)
     engine = session.get_bind().engine
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as side:
         staging.drop_stale(side)
