@@ -201,3 +201,39 @@ def test_the_admin_sees_the_quoted_pricing_beside_ours(client, login):
     page = client.get(f"/admin/applications/{loan.id}").get_data(as_text=True)
     assert "<dt>Quoted in its file</dt><dd>B at 8.50% <span" in page
     assert "ours decides" in page
+
+
+def test_both_original_files_import_through_flask_import(app):
+    runner = app.test_cli_runner()
+    for kind in ("users", "loans"):
+        result = runner.invoke(args=["import", kind, str(ORIGINAL / f"{kind}.csv")])
+        assert result.exit_code == 0, result.output
+        assert f"Imported 3 {kind} from {kind}.csv" in result.output
+    assert len(db.session.scalars(select(Loan)).all()) == 3
+
+
+def test_both_original_files_import_through_the_admin_page(client, login):
+    from app.background import jobs
+    from app.models import ImportBatch, OutboxMessage
+
+    login(UserFactory(role=Role.ADMIN))
+    for kind in ("users", "loans"):
+        client.post(
+            "/admin/imports",
+            data={
+                "kind": kind,
+                "file": (io.BytesIO((ORIGINAL / f"{kind}.csv").read_bytes()), f"{kind}.csv"),
+            },
+            content_type="multipart/form-data",
+        )
+        batch = db.session.scalar(select(ImportBatch).where(ImportBatch.kind == kind))
+        assert (batch.status, batch.rows_total) == ("ready", 3), batch.errors
+        client.post(f"/admin/imports/{batch.id}/confirm")
+        message = db.session.scalar(
+            select(OutboxMessage).where(
+                OutboxMessage.kind == "run_import",
+                OutboxMessage.payload["batch_id"].as_integer() == batch.id,
+            )
+        )
+        assert jobs.run_outbox_message(message.id) == "done", message.last_error
+    assert len(db.session.scalars(select(Loan)).all()) == 3
