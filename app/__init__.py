@@ -150,8 +150,10 @@ def register_blueprints(app: Flask) -> None:
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "POST /api/v1/auth/login"}
     )
     json_api.register_blueprint(api.bp)
+    json_api.register_blueprint(api.original.bp)
     app.extensions["json_api"] = json_api
     csrf.exempt(api.bp)  # bearer tokens, no cookies: nothing to forge
+    csrf.exempt(api.original.bp)
 
 
 def register_input_checks(app: Flask) -> None:

@@ -1,4 +1,4 @@
-"""Error pages: HTML for the site, JSON under /api/v1, no stack traces for anyone."""
+"""Error pages: HTML for the site, JSON under /api (each API's own shape), no stack traces."""
 
 import logging
 
@@ -62,8 +62,15 @@ def _json_error(error: HTTPException, code: int):
     message = "Some fields are not valid." if fields and code == 422 else error.description
     if code == 400 and "_body" in fields:
         message = fields.pop("_body")
+    if _original_api():  # the original design's shape: {success: false, error}
+        said = "; ".join(f"{name}: {text}" for name, text in fields.items())
+        return jsonify(success=False, error=f"{message} {said}".strip())
     error_name = "validation_failed" if code == 422 else error.name.lower().replace(" ", "_")
     return jsonify(error=error_name, message=message, fields=fields)
+
+
+def _original_api() -> bool:
+    return request.path.startswith("/api/") and not request.path.startswith("/api/v1/")
 
 
 def _flatten(problems) -> list[str]:
@@ -87,6 +94,8 @@ def _unexpected_error(error: Exception):
     log.exception("unhandled error on %s %s", request.method, request.path)
     db.session.rollback()
     if _wants_json():
+        if _original_api():
+            return jsonify(success=False, error="Something went wrong on our side."), 500
         return jsonify(
             error="internal_error", message="Something went wrong on our side.", fields={}
         ), 500

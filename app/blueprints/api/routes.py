@@ -38,23 +38,27 @@ def bearer_required(*roles: Role):
     def decorator(view):
         @functools.wraps(view)
         def wrapped(*args, **kwargs):
-            kind, _, secret = request.headers.get("Authorization", "").partition(" ")
-            user = (
-                api_tokens.user_for(db.session, secret.strip())
-                if kind.lower() == "bearer" and secret.strip()
-                else None
-            )
+            user, secret = token_user()
             if user is None:
                 return api_error(401, "unauthorized", "Send a valid token: Authorization: Bearer …")
             if roles and user.role not in roles:
                 names = " or ".join(role.value for role in roles)
                 return api_error(403, "forbidden", f"Only a {names} may do this.")
-            g.api_user, g.api_token = user, secret.strip()
+            g.api_user, g.api_token = user, secret
             return view(*args, **kwargs)
 
         return bp.doc(security=BEARER)(wrapped)
 
     return decorator
+
+
+def token_user() -> tuple[User | None, str]:
+    """The active user whose live token the request bears (both APIs), and the token."""
+    kind, _, secret = request.headers.get("Authorization", "").partition(" ")
+    secret = secret.strip()
+    if kind.lower() != "bearer" or not secret:
+        return None, secret
+    return api_tokens.user_for(db.session, secret), secret
 
 
 def api_user() -> User:

@@ -58,6 +58,12 @@ def loan_create(body: dict):
 )
 def loan_index(query: dict):
     user = api_user()
+    loans, pagination = loan_page(user, query)
+    return {"loans": [loan_view(loan, user, detail=False) for loan in loans], **pagination}
+
+
+def loan_page(user: User, query: dict) -> tuple[list[Loan], dict]:
+    """The page of loans `user` may see that `query` asks for, and its pagination (both APIs)."""
     statement = _filtered(select(Loan).where(visible_to(user)), query)
     total = db.session.scalar(select(func.count()).select_from(statement.subquery()))
     column = SORTS[query["sort_by"]]
@@ -68,14 +74,9 @@ def loan_index(query: dict):
     loans = db.session.scalars(
         statement.order_by(order, Loan.id.desc()).offset((page - 1) * limit).limit(limit)
     ).all()
-    return {
-        "loans": [loan_view(loan, user, detail=False) for loan in loans],
-        "pagination": {
-            "page": page,
-            "limit": limit,
-            "total": total,
-            "total_pages": max(math.ceil(total / limit), 1),
-        },
+    pages = max(math.ceil(total / limit), 1)
+    return loans, {
+        "pagination": {"page": page, "limit": limit, "total": total, "total_pages": pages}
     }
 
 
@@ -101,10 +102,14 @@ def _filtered(statement, query: dict):
 @bp.doc(summary="One loan, with the borrower summary a lender may see")
 def loan_show(loan_id: int):
     user = api_user()
-    loan = db.session.scalar(select(Loan).where(Loan.id == loan_id, visible_to(user)))
+    loan = visible_loan(user, loan_id)
     if loan is None:
         return api_error(404, "not_found", "No such loan.")
     return loan_view(loan, user)
+
+
+def visible_loan(user: User, loan_id: int) -> Loan | None:
+    return db.session.scalar(select(Loan).where(Loan.id == loan_id, visible_to(user)))
 
 
 def visible_to(user: User):
