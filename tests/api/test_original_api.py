@@ -115,3 +115,39 @@ def test_the_original_paths_are_in_the_openapi_document(client):
     assert {"/api/loans", "/api/loans/{loan_id}"} <= set(paths)
     money = paths["/api/loans"]["get"]["responses"]["200"]["content"]["application/json"]
     assert money["schema"]
+
+
+USER_FIELDS = {
+    "id": int,
+    "email": str,
+    "firstName": str,
+    "lastName": str,
+    "phone": (str, type(None)),
+    "verificationStatus": str,
+    "creditScore": (int, type(None)),
+    "annualIncome": (float, type(None)),
+    "profileCompleted": bool,
+}
+
+
+def test_login_answers_a_token_and_the_user_and_the_token_reads_the_profile(app, call):
+    from tests.helpers import PASSWORD
+
+    person = CompleteUserFactory(role=Role.BORROWER)
+    client = app.test_client()
+    answer = client.post("/api/auth/login", json={"email": person.email, "password": PASSWORD})
+    body = answer.get_json()
+    assert answer.status_code == 200 and body["success"] is True and body["token"]
+    _typed(body["user"], USER_FIELDS)
+    assert body["user"]["email"] == person.email and body["user"]["profileCompleted"] is True
+    profile = client.get(
+        "/api/users/profile", headers={"Authorization": f"Bearer {body['token']}"}
+    ).get_json()
+    assert profile["success"] is True and profile["user"] == body["user"]
+    assert profile["user"]["annualIncome"] == float(person.annual_income)
+
+    wrong = client.post("/api/auth/login", json={"email": person.email, "password": "nope nope"})
+    assert wrong.status_code == 401 and wrong.get_json()["success"] is False
+    assert wrong.get_json()["error"]
+    empty = client.post("/api/auth/login", json={})
+    assert empty.status_code == 422 and empty.get_json()["success"] is False

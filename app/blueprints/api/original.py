@@ -10,19 +10,20 @@ import functools
 from datetime import date, datetime
 
 import simplejson
-from flask import Response, g
+from flask import Response, current_app, g
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields
 
-from app.extensions import db
+from app.extensions import db, limiter
 from app.models import Loan, Role, User, VerificationStatus
 from app.services.errors import DomainError
 from app.services.lending import marketplace, underwriting
 from app.services.servicing import statements
 
 from .routes import BEARER, token_user
+from .routes_accounts import signed_in, token_for
 from .routes_loans import loan_page, visible_loan
-from .schemas import LoanQuerySchema
+from .schemas import LoanQuerySchema, LoginSchema
 
 bp = Blueprint(
     "api_original",
@@ -75,6 +76,12 @@ class OriginalErrorSchema(Schema):
     error = fields.String(required=True)
 
 
+DEFAULT_ERROR = {
+    "description": "Any other error",
+    "content": {"application/json": {"schema": OriginalErrorSchema}},
+}
+
+
 def documented_errors(*statuses: int):
     """This API's error shape for `statuses`, in place of /api/v1's (smorest documents a
     422 for every operation that reads arguments)."""
@@ -82,7 +89,7 @@ def documented_errors(*statuses: int):
     def decorator(view):
         for status in statuses:
             view = bp.alt_response(status, schema=OriginalErrorSchema)(view)
-        return view
+        return bp.doc(responses={"default": DEFAULT_ERROR})(view)  # any other: a 400, say
 
     return decorator
 
@@ -197,4 +204,68 @@ def _borrower(loan: Loan, viewer: User) -> dict:
         "lastName": f"{borrower.last_name[:1]}.",
         "creditScore": marketplace.score_band(loan.credit_score),
         "verificationStatus": "verified" if verified else "unverified",
+    }
+
+
+class OriginalUserSchema(Schema):
+    id = fields.Integer()
+    email = fields.String()
+    firstName = fields.String()  # noqa: N815
+    lastName = fields.String()  # noqa: N815
+    phone = fields.String(allow_none=True)
+    role = fields.String()
+    verificationStatus = fields.String()  # noqa: N815
+    creditScore = fields.Integer(allow_none=True)  # noqa: N815
+    annualIncome = fields.Decimal(as_string=False, places=2, allow_none=True)  # noqa: N815
+    profileCompleted = fields.Boolean()  # noqa: N815
+
+
+class OriginalTokenSchema(Schema):
+    success = fields.Boolean()
+    token = fields.String()
+    user = fields.Nested(OriginalUserSchema)
+
+
+class OriginalProfileSchema(Schema):
+    success = fields.Boolean()
+    user = fields.Nested(OriginalUserSchema)
+
+
+@bp.route("/auth/login", methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
+@bp.arguments(LoginSchema)
+@bp.response(200, OriginalTokenSchema)
+@documented_errors(401, 403, 422)
+@bp.doc(summary="Email and password (and otp when two-step is on) for a bearer token "
+        "(twin: POST /api/v1/auth/login)")  # fmt: skip
+def auth_login(body: dict):
+    user, refusal = signed_in(body)
+    if refusal:
+        return refused(refusal[0], refusal[2])
+    token = token_for(user)
+    db.session.commit()
+    return answer(token=token["token"], user=_user(user))
+
+
+@bp.route("/users/profile", methods=["GET"])
+@signed_in_required
+@bp.response(200, OriginalProfileSchema)
+@documented_errors(401)
+@bp.doc(summary="The signed-in person's profile (twin: GET /api/v1/users/profile)")
+def users_profile():
+    return answer(user=_user(g.api_user))
+
+
+def _user(user: User) -> dict:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "firstName": user.first_name,
+        "lastName": user.last_name,
+        "phone": user.phone,
+        "role": user.role.value,
+        "verificationStatus": user.identity_status.value,
+        "creditScore": user.credit_score,
+        "annualIncome": user.annual_income,
+        "profileCompleted": user.profile_complete,
     }

@@ -19,7 +19,7 @@ def _client() -> accounts.ClientInfo:
     )
 
 
-def _token_for(user) -> dict:
+def token_for(user) -> dict:
     secret, token = api_tokens.issue(
         db.session, user, days=current_app.config["API_TOKEN_DAYS"], name="api login"
     )
@@ -41,7 +41,7 @@ def register(body: dict):
         last_name=body["last_name"],
         client=_client(),
     )
-    answer = _token_for(user)
+    answer = token_for(user)
     db.session.commit()
     return answer
 
@@ -54,17 +54,27 @@ def register(body: dict):
 @bp.alt_response(403, schema=ErrorSchema, description="An admin without two-step sign-in")
 @bp.doc(summary="Exchange email and password for a bearer token")
 def login(body: dict):
+    user, refusal = signed_in(body)
+    if refusal:
+        return api_error(*refusal)
+    answer = token_for(user)
+    db.session.commit()
+    return answer
+
+
+def signed_in(body: dict) -> tuple[object, tuple[int, str, str] | None]:
+    """(the user, None) when email, password and any second step check out; else
+    (None, (status, error, message)). Failed attempts are committed: they count (both APIs)."""
     try:
         user = accounts.authenticate(db.session, body["email"], body["password"], _client())
     except DomainError as error:
         db.session.commit()  # the failed attempt stays in the audit trail
-        return api_error(401, "invalid_credentials", error.message)
+        return None, (401, "invalid_credentials", error.message)
     if user.role is Role.ADMIN and current_app.config["REQUIRE_ADMIN_MFA"]:
         if user.mfa_enabled_at is None:  # as on the website: no admin without a second factor
             db.session.commit()
-            return api_error(
-                403, "second_factor_setup_required", "Turn on two-step sign-in on the website."
-            )
+            message = "Turn on two-step sign-in on the website."
+            return None, (403, "second_factor_setup_required", message)
     if user.mfa_enabled_at is not None:
         problem = (
             mfa.check(db.session, user, body["otp"], get_key_ring(), datetime.now(UTC))
@@ -73,10 +83,8 @@ def login(body: dict):
         )
         if problem:
             db.session.commit()  # the miss counts
-            return api_error(401, "second_factor_required", problem)
-    answer = _token_for(user)
-    db.session.commit()
-    return answer
+            return None, (401, "second_factor_required", problem)
+    return user, None
 
 
 @bp.route("/auth/logout", methods=["POST"])
