@@ -82,6 +82,15 @@ def app():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_g(app):
+    """Nothing a test's requests left on the long-lived `g` (the signed-in user above all)
+    reaches the next test: a job there renders templates whose context asks who is signed in."""
+    yield
+    for name in list(g):
+        g.pop(name)
+
+
+@pytest.fixture(autouse=True)
 def _db_transaction(request, app):
     """Run each test in a transaction that is rolled back (unless marked committing)."""
     if request.node.get_closest_marker("committing"):
