@@ -25,7 +25,7 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import User
+from app.models import CREDIT_FACTS, User
 
 HEADER = ("borrower_email", "amount", "interest_rate", "term_months", "purpose", "risk_grade")
 # Medians of LendingClub's 6,158 approved 2007-2010 applications (app/risk/data), the same
@@ -59,7 +59,7 @@ def translated(session: Session, stream: BinaryIO) -> BinaryIO:
     people = _profiles(session, lines[1:], header.index("borrower_email"))
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["external_id", *header, "description", *_FACTS])
+    writer.writerow(["external_id", *header, "description", *CREDIT_FACTS])
     for number, cells in enumerate(lines[1:], start=2):
         if len(cells) != len(header):
             writer.writerow(cells)  # ragged: reported by the check as it is
@@ -67,19 +67,6 @@ def translated(session: Session, stream: BinaryIO) -> BinaryIO:
         row = dict(zip(header, cells, strict=True))
         writer.writerow([_key(cells, number), *cells, *_facts(people.get(_email(row)))])
     return io.BytesIO(out.getvalue().encode())
-
-
-_FACTS = (
-    "annual_income",
-    "monthly_debt",
-    "credit_score",
-    "credit_history_months",
-    "revolving_balance",
-    "revolving_utilization",
-    "inquiries_6m",
-    "delinquencies_2y",
-    "public_records",
-)
 
 
 def _email(row: dict) -> str:
@@ -100,7 +87,7 @@ def _key(cells: list[str], number: int) -> str:
 
 
 def _facts(profile: tuple | None) -> list[str]:
-    """The description saying what was assumed, then the credit facts in `_FACTS` order."""
+    """The description saying what was assumed, then the credit facts in `CREDIT_FACTS` order."""
     income, score = profile or (None, None)
     assumed = [] if income else ["income"]
     assumed += [] if score else ["credit score"]
