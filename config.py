@@ -146,6 +146,8 @@ class Config:
     STRIPE_WEBHOOK_SECRET = _env("STRIPE_WEBHOOK_SECRET")
     # Where the Stripe API answers: Stripe itself, or localstripe in tests. Production: Stripe.
     STRIPE_API_BASE = _env("STRIPE_API_BASE", "https://api.stripe.com")
+    # Stripe.js, which draws the card field on the card page: Stripe's, or localstripe's in tests.
+    STRIPE_JS_URL = _env("STRIPE_JS_URL", "https://js.stripe.com/v3/")
 
     LOG_LEVEL = (_env("LOG_LEVEL", "INFO") or "INFO").strip().upper()
     # Browsers at these origins may call the JSON API (never the HTML pages); comma-separated.
@@ -263,8 +265,12 @@ class ProductionConfig(Config):
                 "STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET must be set in production "
                 "(the simulated payment provider moves no real money)"
             )
+        if not self.STRIPE_PUBLISHABLE_KEY:
+            found.append("STRIPE_PUBLISHABLE_KEY must be set in production (the card page)")
         if self.STRIPE_API_BASE != "https://api.stripe.com":
             found.append("STRIPE_API_BASE must be https://api.stripe.com in production")
+        if self.STRIPE_JS_URL != "https://js.stripe.com/v3/":
+            found.append("STRIPE_JS_URL must be https://js.stripe.com/v3/ in production")
         return found
 
 

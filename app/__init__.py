@@ -43,6 +43,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     register_input_checks(app)  # these must run before CSRF's check reads the form
     register_extensions(app)
     register_blueprints(app)
+    allow_stripe_on_card_pages(app)
     register_errorhandlers(app)
     register_jinja(app)
     register_commands(app)
@@ -133,6 +134,26 @@ def allow_api_origins(app: Flask) -> None:
         supports_credentials=False,
         max_age=600,
     )
+
+
+def allow_stripe_on_card_pages(app: Flask) -> None:
+    """Only the card page runs Stripe.js: its script, the frames it draws the card field in,
+    and the API it sends the card to. Every other page keeps the strict policy."""
+    from urllib.parse import urlsplit
+
+    if "talisman" not in app.extensions:
+        return
+    script = urlsplit(app.config["STRIPE_JS_URL"])
+    script_origin = f"{script.scheme}://{script.netloc}"
+    api_origin = app.config["STRIPE_API_BASE"].rstrip("/")
+    policy = {
+        **CONTENT_SECURITY_POLICY,
+        "script-src": f"'self' {script_origin}",
+        "frame-src": f"{script_origin} https://hooks.stripe.com",
+        "connect-src": f"'self' {api_origin} {script_origin}",
+    }
+    for endpoint in ("card.pay", "card.pay_submit"):
+        app.view_functions[endpoint].talisman_view_options = {"content_security_policy": policy}
 
 
 def register_blueprints(app: Flask) -> None:

@@ -17,6 +17,7 @@ from config import TestConfig
 from tests.database import MIGRATIONS, recreate_database
 from tests.helpers import HX, PASSWORD, no_redis  # noqa: F401 - fixtures and names for tests
 from tests.mailbox import smtp  # noqa: F401 - fixture
+from tests.stripe_peer import localstripe, stripe_app  # noqa: F401 - fixtures
 
 START_HINT = {
     "postgres": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",

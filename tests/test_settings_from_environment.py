@@ -49,6 +49,7 @@ def _production(monkeypatch, **environment: str) -> ModuleType:
         ENCRYPTION_KEYS=TestConfig.ENCRYPTION_KEYS,
         REDIS_URL=TestConfig.REDIS_URL,
         STRIPE_SECRET_KEY="sk_test_x",
+        STRIPE_PUBLISHABLE_KEY="pk_test_x",
         STRIPE_WEBHOOK_SECRET="whsec_x",
         SEED_DEMO_DATA="false",
         **environment,

@@ -7,6 +7,7 @@ from decimal import Decimal
 import stripe
 
 from app.models import Provider
+from app.services.money.card_payments import CardDeclined, CardPayment
 from app.services.money.money import from_cents, to_cents
 from app.services.money.payments import Charge, Notice
 
@@ -34,6 +35,43 @@ class StripeGateway:
             options={"idempotency_key": key},
         )
         return Charge(reference=intent.id, client_secret=intent.client_secret)
+
+    def card_payment(self, reference: str) -> CardPayment | None:
+        """The PaymentIntent `reference` as the card page needs it; None if Stripe has none."""
+        try:
+            intent = self.client.v1.payment_intents.retrieve(reference)
+        except stripe.InvalidRequestError:  # no such intent (a 404 from Stripe)
+            return None
+        return _card_payment(intent)
+
+    def pay_with_card(self, reference: str, card: str) -> CardPayment:
+        """Confirm the intent with the card Stripe.js tokenised in the browser.
+
+        The card number never reaches us: Stripe.js turned it into a Card object (`card_…`),
+        which a PaymentIntent accepts as its payment method. A decline raises CardDeclined;
+        a card that needs 3-D Secure comes back `requires_action`, for Stripe.js to finish.
+        """
+        try:
+            self.client.v1.payment_intents.update(reference, params={"payment_method": card})
+            intent = self.client.v1.payment_intents.confirm(reference)
+        except stripe.CardError as error:
+            raise CardDeclined(error.user_message or "Your card was declined.") from error
+        except stripe.InvalidRequestError as error:
+            raise CardDeclined("That card could not be used; please enter it again.") from error
+        return _card_payment(intent)
+
+
+def _card_payment(intent) -> CardPayment:
+    intent = intent.to_dict()
+    error = _mapping(intent.get("last_payment_error"))
+    return CardPayment(
+        reference=intent["id"],
+        amount=from_cents(intent["amount"]),
+        status=intent["status"],
+        client_secret=intent.get("client_secret"),
+        metadata={str(k): str(v) for k, v in _mapping(intent.get("metadata")).items()},
+        last_error=error.get("message"),
+    )
 
 
 def read_event(body: bytes, signature: str, secret: str) -> Notice:

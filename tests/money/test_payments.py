@@ -101,8 +101,9 @@ def test_a_payment_over_the_payoff_is_refused_before_the_provider_is_asked(loan)
 def test_a_deposit_through_a_confirming_provider_waits_for_its_notice():
     user = lender()
     gateway = ConfirmsLaterGateway()
-    message = payments.deposit(db.session, gateway, user.id, Decimal("250.00"), key=key())
-    assert "when your bank confirms" in message
+    started = payments.deposit(db.session, gateway, user.id, Decimal("250.00"), key=key())
+    assert "when your bank confirms" in started.message
+    assert started.reference == "pi_1" and started.client_secret == "secret_1"
     assert cash.available_cash(db.session, user.id) == Decimal("0.00")
     ((amount, metadata, _),) = gateway.charges
     notice = _succeeded("evt_2", amount, "pi_1", metadata)
@@ -168,6 +169,8 @@ def test_two_lenders_may_use_the_same_deposit_key():
     again = payments.deposit(
         db.session, SimulatedGateway(), first.id, Decimal("75.00"), key="dep-1"
     )
-    assert "added" in again and cash.available_cash(db.session, first.id) == Decimal("75.00")
+    assert "added" in again.message and cash.available_cash(db.session, first.id) == Decimal(
+        "75.00"
+    )
     assert _count(CashTransfer) == 2
     assert_ledger_balances()

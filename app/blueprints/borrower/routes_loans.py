@@ -61,6 +61,8 @@ def payment_create(loan_id: int):
             attach_errors(form, error, "amount")
         else:
             db.session.commit()
+            if result.reference:  # Stripe: the card comes next, on its own page
+                return hx_redirect(url_for("card.pay", reference=result.reference))
             flash(result.message, "success")
             return hx_redirect(url_for("borrower.loan_show", loan_id=loan.id))
     return render("borrower/loans/show.html", "pay_form", status=422, **page)

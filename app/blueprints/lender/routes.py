@@ -43,7 +43,7 @@ def deposit_create():
     if not form.validate_on_submit():
         return render("lender/dashboard.html", "cash_forms", status=422, **_cash_page(deposit=form))
     try:
-        message = payments.deposit(
+        started = payments.deposit(
             db.session,
             get_gateway(),
             current_user.id,
@@ -55,7 +55,9 @@ def deposit_create():
         attach_errors(form, error, "amount")
         return render("lender/dashboard.html", "cash_forms", status=422, **_cash_page(deposit=form))
     db.session.commit()
-    flash(message, "success")
+    if started.reference:  # Stripe: the card comes next, on its own page
+        return hx_redirect(url_for("card.pay", reference=started.reference))
+    flash(started.message, "success")
     return hx_redirect(url_for("lender.dashboard"))
 
 

@@ -47,6 +47,7 @@ class PaymentResult:
     payment: Payment | None  # None while the provider has not confirmed
     message: str
     client_secret: str | None = None
+    reference: str | None = None  # the provider's charge, waiting for a card in the browser
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ def pay_loan(
             None,
             "Payment started; it applies to your loan when your bank confirms it.",
             charge.client_secret,
+            charge.reference,
         )
     request = {"loan_id": loan.id, "amount": str(amount)}
     replay = idempotency.claim(session, payer_id, key, "loan_payment", request)
@@ -120,24 +122,32 @@ def pay_loan(
 
 def deposit(
     session: Session, gateway: PaymentGateway, user_id: int, amount: Decimal, *, key: str
-) -> str:
-    """Add to a lender's cash: at once, or when the provider confirms. Returns the message.
+) -> PaymentResult:
+    """Add to a lender's cash: at once, or when the provider confirms.
 
-    Keys behave as for `pay_loan`: one deposit per person and key, whoever else uses it.
+    Keys behave as for `pay_loan`: one deposit per person and key, whoever else uses it. A
+    provider that confirms later answers with the charge's reference, for the card page; a
+    repeated key answers without one (the first request's page took the card).
     """
     scoped = f"deposit-{user_id}-{key}"
     if gateway.confirms_later:
         cash.check_deposit(session, user_id, amount)
         # The key is ours to keep too: a repeat starts no second charge, whatever the provider
         # does with its own idempotency key (Stripe keeps them for 24 hours).
+        charge = None
         if idempotency.claim(session, user_id, key, "deposit", {"amount": str(amount)}) is None:
-            gateway.charge(
+            charge = gateway.charge(
                 amount,
                 metadata={"kind": "deposit", "user_id": str(user_id), "idempotency_key": key},
                 key=scoped,
             )
             idempotency.complete(session, user_id, key, "provider_charge", None, 202)
-        return f"Deposit of ${amount:,.2f} started; it is added when your bank confirms it."
+        return PaymentResult(
+            None,
+            f"Deposit of ${amount:,.2f} started; it is added when your bank confirms it.",
+            charge and charge.client_secret,
+            charge and charge.reference,
+        )
     replay = idempotency.claim(session, user_id, key, "deposit", {"amount": str(amount)})
     if replay is None:
         charge = gateway.charge(amount, metadata={"kind": "deposit"}, key=scoped)
@@ -150,7 +160,7 @@ def deposit(
             idempotency_key=key,
         )
         idempotency.complete(session, user_id, key, "cash_transfer", transfer.id)
-    return f"${amount:,.2f} added to your available cash."
+    return PaymentResult(None, f"${amount:,.2f} added to your available cash.")
 
 
 def record_notice(session: Session, notice: Notice, provider: Provider, policy) -> bool:
