@@ -27,7 +27,13 @@ EXAMPLES = 25
 EXCLUDED = [positive_data_acceptance]
 BORROWER_ONLY = {("POST", "/api/v1/loans"), ("POST", "/api/v1/payments")}
 LENDER_ONLY = {("POST", "/api/v1/investments"), ("GET", "/api/v1/investments/portfolio")}
-OPEN = {"/api/v1/", "/api/v1/auth/login", "/api/v1/auth/register", "/api/auth/login"}
+OPEN = {
+    "/api/v1/",
+    "/api/v1/auth/login",
+    "/api/v1/auth/register",
+    "/api/auth/login",
+    "/api/auth/register",
+}
 
 
 @pytest.fixture()

@@ -176,7 +176,8 @@ def test_the_typical_facts_are_lendingclubs_medians():
     def median(name):
         return statistics.median(float(r[name]) for r in rows)
 
-    typical = original.TYPICAL
+    from app.services.lending.typical_facts import TYPICAL as typical
+
     assert float(typical["annual_income"]) == median("annual_income")
     assert typical["credit_score"] == median("credit_score")
     assert typical["credit_history_months"] == round(median("credit_history_months"))

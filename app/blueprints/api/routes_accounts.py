@@ -13,7 +13,7 @@ from .routes import api_error, api_user, bearer_required, bp
 from .schemas import ErrorSchema, LoginSchema, ProfileSchema, RegisterSchema, TokenSchema
 
 
-def _client() -> accounts.ClientInfo:
+def client_info() -> accounts.ClientInfo:
     return accounts.ClientInfo(
         ip_address=request.remote_addr, user_agent=request.headers.get("User-Agent")
     )
@@ -39,7 +39,7 @@ def register(body: dict):
         role=Role(body["role"]),
         first_name=body["first_name"],
         last_name=body["last_name"],
-        client=_client(),
+        client=client_info(),
     )
     answer = token_for(user)
     db.session.commit()
@@ -66,7 +66,7 @@ def signed_in(body: dict) -> tuple[object, tuple[int, str, str] | None]:
     """(the user, None) when email, password and any second step check out; else
     (None, (status, error, message)). Failed attempts are committed: they count (both APIs)."""
     try:
-        user = accounts.authenticate(db.session, body["email"], body["password"], _client())
+        user = accounts.authenticate(db.session, body["email"], body["password"], client_info())
     except DomainError as error:
         db.session.commit()  # the failed attempt stays in the audit trail
         return None, (401, "invalid_credentials", error.message)
@@ -112,6 +112,6 @@ def profile_show():
 def profile_update(changes: dict):
     if not changes:  # no body, or {}: a change of nothing is a mistake worth saying
         return api_error(422, "validation_failed", "Send at least one profile field to change.")
-    user = accounts.update_profile(db.session, api_user(), changes, _client())
+    user = accounts.update_profile(db.session, api_user(), changes, client_info())
     db.session.commit()
     return user

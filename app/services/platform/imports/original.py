@@ -8,7 +8,7 @@ as to any import:
 * each row becomes a submitted application, scored by our model like any other (the quoted
   rate and grade are kept beside ours, `quoted_rate` / `quoted_grade`, never used to price);
 * the credit facts come from the borrower's profile where it has them (income, credit score)
-  and otherwise are the medians of LendingClub's approved applications (`TYPICAL`), and the
+  and otherwise are the medians of LendingClub's approved applications (`typical_facts`), and the
   application's description says which were assumed;
 * its key is a digest of the row and its place in the file, so importing the file again adds
   nothing.
@@ -19,28 +19,17 @@ Nothing is funded and the ledger is untouched: an imported application waits for
 import csv
 import hashlib
 import io
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import CREDIT_FACTS, User
+from app.services.lending import typical_facts
 
 HEADER = ("borrower_email", "amount", "interest_rate", "term_months", "purpose", "risk_grade")
-# Medians of LendingClub's 6,158 approved 2007-2010 applications (app/risk/data), the same
-# conversion the model was trained on; tests recompute them from the file.
-TYPICAL = {
-    "annual_income": Decimal("56400.00"),
-    "debt_to_income": Decimal("0.125"),  # monthly debt = income x this / 12
-    "credit_score": 712,
-    "credit_history_months": 139,
-    "revolving_balance": Decimal("8826.50"),
-    "revolving_utilization": Decimal("44.7"),
-    "inquiries_6m": 1,
-    "delinquencies_2y": 0,
-    "public_records": 0,
-}
+WORDS = {"annual_income": "income", "credit_score": "credit score"}  # as the description says them
 ASSUMED_ALWAYS = "monthly debt, credit history, revolving balance and use, recent inquiries, "
 ASSUMED_ALWAYS += "delinquencies and public records"
 
@@ -89,22 +78,18 @@ def _key(cells: list[str], number: int) -> str:
 def _facts(profile: tuple | None) -> list[str]:
     """The description saying what was assumed, then the credit facts in `CREDIT_FACTS` order."""
     income, score = profile or (None, None)
-    assumed = [] if income else ["income"]
-    assumed += [] if score else ["credit score"]
-    income = income or TYPICAL["annual_income"]
-    monthly_debt = (income * TYPICAL["debt_to_income"] / 12).quantize(
-        Decimal("0.01"), ROUND_HALF_UP
-    )
-    described = ", ".join([*assumed, ASSUMED_ALWAYS])
+    facts, assumed = typical_facts.credit_facts(income, score)
+    named = [WORDS[name] for name in assumed if name in WORDS]
+    described = ", ".join([*named, ASSUMED_ALWAYS])
     return [
         f"Imported from a partner's priced loan file; assumed at typical values: {described}.",
-        f"{income:.2f}",
-        f"{monthly_debt:.2f}",
-        str(score or TYPICAL["credit_score"]),
-        str(TYPICAL["credit_history_months"]),
-        f"{TYPICAL['revolving_balance']:.2f}",
-        str(TYPICAL["revolving_utilization"]),
-        str(TYPICAL["inquiries_6m"]),
-        str(TYPICAL["delinquencies_2y"]),
-        str(TYPICAL["public_records"]),
+        *(_cell(facts[name]) for name in CREDIT_FACTS),
     ]
+
+
+def _cell(value) -> str:
+    return (
+        f"{value:.2f}"
+        if isinstance(value, Decimal) and value.as_tuple().exponent == -2
+        else str(value)
+    )
