@@ -9,7 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app.extensions import db, get_policy
+from app.extensions import db, get_gateway, get_policy
 from app.services.accounts import accounts
 from app.services.errors import ValidationFailed
 from app.services.platform import imports
@@ -98,7 +98,7 @@ def cycle(business_date: str | None) -> None:
     from app.services.servicing import servicing
 
     day = date.fromisoformat(business_date) if business_date else date.today()
-    stats = servicing.run_cycle(db.session, day, get_policy())
+    stats = servicing.run_cycle(db.session, day, get_policy(), gateway=get_gateway())
     db.session.commit()
     click.echo(json.dumps(stats, sort_keys=True))
 

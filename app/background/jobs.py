@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from app.background.emails import compose as compose_email
 from app.background.emails import compose_registration
-from app.extensions import db, get_policy, get_queue
+from app.extensions import db, get_gateway, get_policy, get_queue
 from app.integrations import smtp
 from app.models import (
     ImportBatch,
@@ -119,7 +119,8 @@ def issue_loan(payload: dict) -> None:
 @handler("servicing_cycle")
 def servicing_cycle(payload: dict) -> None:
     """The daily cycle for one business date (idempotent per date)."""
-    servicing.run_cycle(db.session, date.fromisoformat(payload["business_date"]), get_policy())
+    day = date.fromisoformat(payload["business_date"])
+    servicing.run_cycle(db.session, day, get_policy(), gateway=get_gateway())
 
 
 @handler("score_application")

@@ -28,8 +28,11 @@ from app.models.payment import (
     Payment,
     PaymentAllocation,
     PaymentStatus,
+    PaymentType,
     Provider,
     ProviderEvent,
+    ScheduledPayment,
+    ScheduledPaymentStatus,
     TransferDirection,
 )
 from app.models.risk import HistoricalOutcome, RiskAssessment, RiskModel
@@ -83,8 +86,11 @@ __all__ = [
     "Payment",
     "PaymentAllocation",
     "PaymentStatus",
+    "PaymentType",
     "Posting",
     "Provider",
+    "ScheduledPayment",
+    "ScheduledPaymentStatus",
     "ProviderEvent",
     "RiskAssessment",
     "RiskModel",

@@ -148,6 +148,8 @@ class Loan(CreditFactsMixin, TimestampMixin, Base):
     next_due_date: Mapped[date | None]
     days_past_due: Mapped[int] = mapped_column(default=0, server_default="0")
     closed_at: Mapped[datetime | None]
+    # Autopay: from this moment the cycle collects every installment on its due date.
+    autopay_since: Mapped[datetime | None]
 
     borrower: Mapped["User"] = relationship()  # noqa: F821 - resolved by the registry
     installments: Mapped[list["Installment"]] = relationship(

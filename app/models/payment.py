@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -24,6 +25,15 @@ class PaymentStatus(enum.StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     REFUNDED = "refunded"
+
+
+class PaymentType(enum.StrEnum):
+    """When a payment came, against the due date of the installment it paid first (the original
+    design's payments.payment_type)."""
+
+    SCHEDULED = "scheduled"  # on the due date
+    EARLY = "early"  # before it
+    LATE = "late"  # after it
 
 
 class Provider(enum.StrEnum):
@@ -70,6 +80,10 @@ class Payment(TimestampMixin, Base):
         BigInteger, ForeignKey("journal_entries.id", ondelete="RESTRICT")
     )
     failure_reason: Mapped[str | None] = mapped_column(String(500))
+    # The due date of the installment the payment paid first, and whether it came then, before
+    # or after (None: nothing was due, e.g. a payment on a loan already paid ahead).
+    due_date: Mapped[date | None]
+    payment_type: Mapped[PaymentType | None] = mapped_column(str_enum(PaymentType, "payment_type"))
 
 
 class PaymentAllocation(Base):
@@ -142,3 +156,62 @@ class ProviderEvent(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
     failure: Mapped[str | None] = mapped_column(Text)  # why it moved no money (ops follow up)
+
+
+class ScheduledPaymentStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"  # waiting for its date (or for its next attempt)
+    COLLECTED = "collected"  # the provider took it and it was applied: `payment_id`
+    FAILED = "failed"  # refused for good, or every attempt failed: `last_error` says why
+    CANCELLED = "cancelled"  # by the borrower, before its date
+
+
+class ScheduledPayment(TimestampMixin, Base):
+    """A payment the borrower asked for on a date, or one autopay asks for on a due date.
+
+    The daily cycle collects it through the payment provider on `pay_on`; a failed attempt is
+    tried again on `next_attempt_on` until the policy's attempts are spent. The key makes the
+    collection one payment, whatever runs twice.
+    """
+
+    __tablename__ = "scheduled_payments"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        UniqueConstraint("payer_id", "idempotency_key"),
+        # Autopay asks once per installment.
+        Index(
+            "ux_scheduled_payments_installment",
+            "installment_id",
+            unique=True,
+            postgresql_where=text("installment_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_scheduled_payments_waiting",
+            "next_attempt_on",
+            postgresql_where=text("status = 'scheduled'"),
+        ),
+        Index("ix_scheduled_payments_loan_id", "loan_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id", ondelete="RESTRICT"))
+    payer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    amount: Mapped[Money]
+    pay_on: Mapped[date]
+    next_attempt_on: Mapped[date]
+    status: Mapped[ScheduledPaymentStatus] = mapped_column(
+        str_enum(ScheduledPaymentStatus, "scheduled_payment_status"),
+        default=ScheduledPaymentStatus.SCHEDULED,
+    )
+    installment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("installments.id", ondelete="RESTRICT")
+    )  # set for autopay: the installment it pays
+    idempotency_key: Mapped[str] = mapped_column(String(120))
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id", ondelete="RESTRICT"))
+    cancelled_at: Mapped[datetime | None]
+
+    @property
+    def autopay(self) -> bool:
+        return self.installment_id is not None

@@ -26,6 +26,9 @@ class LendingPolicy:
     late_fee_percent: Decimal = D("5")  # of the unpaid installment, once per installment
     default_after_days: int = 121
     charge_off_after_days: int = 150
+    schedule_days_ahead: int = 365  # how far ahead a borrower may schedule a payment
+    scheduled_payment_attempts: int = 3  # a declined scheduled payment: tried this many times
+    retry_after_days: int = 3  # between those tries
     servicing_fee_percent: Decimal = D("1")  # of each note's share of each payment
     prepayment_fee_cap_months: int = 12  # first year: fee capped at 1% of the regular payment
     # Adjusted NAR: expected loss on the outstanding principal of notes in each status.

@@ -24,6 +24,10 @@ ROW_ID = re.compile(r"[1-9][0-9]{0,8}")  # ASCII digits within PostgreSQL's inte
 KEY = re.compile(r"[^\x00]{1,120}")  # as the idempotency_key columns hold it
 
 
+class PaymentDeclined(DomainError):
+    """The provider refused to take the money (a declined card, an account without funds)."""
+
+
 @dataclass(frozen=True)
 class Charge:
     """The provider's answer to a request for money."""

@@ -6,7 +6,7 @@
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -17,6 +17,7 @@ from app.models import (
     LoanStatus,
     Payment,
     PaymentStatus,
+    PaymentType,
     Provider,
     ServicingStatus,
 )
@@ -60,9 +61,11 @@ def apply_payment(
             or loan.servicing_status is ServicingStatus.PAID_OFF
         ):
             raise DomainError(f"Loan #{loan_id} is not being repaid.", field="amount")
+        first_due = None
         if loan.servicing_status is ServicingStatus.CHARGED_OFF:
             applied = _apply_recovery(session, loan, amount)
         else:
+            first_due = _first_open_due_date(session, loan.id)
             applied = _apply_to_schedule(session, loan, amount, received_on, policy)
         payment = Payment(
             loan_id=loan.id,
@@ -76,6 +79,8 @@ def apply_payment(
             principal_applied=applied.principal + applied.recovery,
             interest_applied=applied.interest,
             fees_applied=applied.late_fee,
+            due_date=first_due,
+            payment_type=payment_type(received_on, first_due),
         )
         session.add(payment)
         session.flush()
@@ -83,6 +88,23 @@ def apply_payment(
         _settle_loan(session, loan, applied, received_on, policy)
         _announce(session, loan, payment, applied)
         return payment
+
+
+def payment_type(received_on: date, due_date: date | None) -> PaymentType | None:
+    """Early, on schedule or late, against the due date of the installment paid first."""
+    if due_date is None:
+        return None
+    if received_on < due_date:
+        return PaymentType.EARLY
+    return PaymentType.SCHEDULED if received_on == due_date else PaymentType.LATE
+
+
+def _first_open_due_date(session: Session, loan_id: int) -> date | None:
+    return session.scalar(
+        select(func.min(Installment.due_date)).where(
+            Installment.loan_id == loan_id, Installment.status.in_(allocation.OPEN)
+        )
+    )
 
 
 def record_manual_payment(
@@ -171,16 +193,21 @@ def _announce(session: Session, loan: Loan, payment: Payment, applied: Applied) 
 
 def check_payable(session: Session, loan: Loan, amount: Decimal, on: date) -> None:
     """Refuse a payment the loan cannot take, before money is collected for it."""
-    if loan.status is not LoanStatus.ISSUED or loan.servicing_status in (
-        ServicingStatus.PAID_OFF,
-        ServicingStatus.CHARGED_OFF,
-    ):
-        raise DomainError(f"Loan #{loan.id} is not being repaid.", field="amount")
+    require_repaying(loan)
     total = payoff_amount(session, loan, on).total
     if amount > total:
         raise DomainError(
             f"That is more than the ${total:,.2f} that pays the loan off.", field="amount"
         )
+
+
+def require_repaying(loan: Loan) -> None:
+    """Refuse anything but an issued loan that is neither paid off nor charged off."""
+    if loan.status is not LoanStatus.ISSUED or loan.servicing_status in (
+        ServicingStatus.PAID_OFF,
+        ServicingStatus.CHARGED_OFF,
+    ):
+        raise DomainError(f"Loan #{loan.id} is not being repaid.", field="amount")
 
 
 def payoff_amount(session: Session, loan: Loan, as_of: date) -> allocation.PayoffQuote:

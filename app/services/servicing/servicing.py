@@ -83,13 +83,14 @@ def _charge_off_aged(session: Session, business_date: date, policy: LendingPolic
 
 
 def run_cycle(
-    session: Session, business_date: date, policy: LendingPolicy = DEFAULT_POLICY
+    session: Session, business_date: date, policy: LendingPolicy = DEFAULT_POLICY, gateway=None
 ) -> dict:
     """The daily batch, once per business date (a second run returns the first run's figures).
 
     Set-based SQL: installments fall due, late fees at grace + 1 days (once per installment),
     delinquency buckets move; then loans past the charge-off age are charged off and listings
-    past their deadline are issued or expired.
+    past their deadline are issued or expired. With a payment `gateway`, the day's scheduled
+    and autopay payments are collected after the installments fall due.
     """
     session.flush()
     run_id = session.execute(
@@ -102,7 +103,7 @@ def run_cycle(
         return session.scalars(
             select(ServicingRun.stats).where(ServicingRun.business_date == business_date)
         ).one()
-    stats = cycle_work(session, business_date, policy)
+    stats = cycle_work(session, business_date, policy, gateway)
     run = session.get(ServicingRun, run_id)
     run.stats, run.finished_at = stats, datetime.now(UTC)
     session.flush()
@@ -110,7 +111,7 @@ def run_cycle(
 
 
 def cycle_work(
-    session: Session, business_date: date, policy: LendingPolicy = DEFAULT_POLICY
+    session: Session, business_date: date, policy: LendingPolicy = DEFAULT_POLICY, gateway=None
 ) -> dict:
     """The cycle's work for a date without the once-per-date record: for replaying history
     (the demo book) over dates another replay already ran. Each step is idempotent by itself
@@ -125,6 +126,10 @@ def cycle_work(
     }
     stats = {"business_date": business_date.isoformat()}
     stats.update(_age_installments(session, business_date, params))
+    if gateway is not None:
+        from app.services.servicing import scheduled_payments  # it applies through repayments
+
+        stats.update(scheduled_payments.collect_due(session, gateway, business_date, policy))
     stats["charged_off"] = _charge_off_aged(session, business_date, policy)
     start_of_day = datetime.combine(business_date, time.min, tzinfo=UTC)
     stats.update(issuance.expire_listings(session, now=start_of_day, policy=policy))

@@ -115,9 +115,9 @@ PAYMENTS = """
 WITH inserted AS (
     INSERT INTO payments (loan_id, payer_id, amount, received_on, status, provider,
                           provider_ref, idempotency_key, principal_applied, interest_applied,
-                          fees_applied, created_at, updated_at)
+                          fees_applied, due_date, payment_type, created_at, updated_at)
     SELECT loan_id, payer_id, amount, :day, 'succeeded', provider,
-           provider_ref, idempotency_key, principal, interest, 0, now(), now()
+           provider_ref, idempotency_key, principal, interest, 0, :day, 'scheduled', now(), now()
       FROM settle_rows WHERE fast ORDER BY row_id
     RETURNING id, loan_id
 )
