@@ -2,6 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    DateField,
     IntegerField,
     RadioField,
     SelectField,
@@ -107,3 +108,19 @@ class PaymentForm(IdempotentForm):
             self.amount.errors.append("Enter the amount you want to pay.")
             return False
         return valid
+
+
+class SchedulePaymentForm(IdempotentForm):
+    """On the loan page beside the pay form: its fields carry a prefix so ids stay unique."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "schedule")
+        super().__init__(*args, **kwargs)
+
+    amount = MoneyField(
+        "Amount (USD)",
+        places=2,
+        validators=[InputRequired(message="Enter the amount to pay."),
+                    NumberRange(min=1, message="Enter at least $1.00.")],
+    )  # fmt: skip
+    pay_on = DateField("Pay on", validators=[InputRequired(message="Choose the date to pay.")])

@@ -13,10 +13,10 @@ from app.htmx import hx_redirect, render
 from app.models import Loan, Payment, Role
 from app.services.errors import DomainError
 from app.services.money import payments
-from app.services.servicing import repayments, statements
+from app.services.servicing import repayments, scheduled_payments, statements
 
 from . import confirmations
-from .forms import PaymentForm
+from .forms import PaymentForm, SchedulePaymentForm
 from .routes import bp
 
 PAGE_SIZE = 10
@@ -27,7 +27,7 @@ PAGE_SIZE = 10
 def loan_show(loan_id: int):
     """Schedule, payment history, balance, next payment and the pay form."""
     loan = owned_or_404(Loan, loan_id, "borrower_id")
-    return render("borrower/loans/show.html", **_loan_page(loan, PaymentForm.fresh()))
+    return render("borrower/loans/show.html", **loan_page(loan, PaymentForm.fresh()))
 
 
 @bp.get("/loans/<int:loan_id>/payments")
@@ -38,7 +38,7 @@ def loan_payments(loan_id: int):
     return render(
         "borrower/loans/show.html",
         "payment_history",
-        **_loan_page(loan, PaymentForm.fresh()),
+        **loan_page(loan, PaymentForm.fresh()),
     )
 
 
@@ -48,7 +48,7 @@ def payment_create(loan_id: int):
     """Pay the amount due, a chosen amount, or the payoff; a resubmitted form pays once."""
     loan = owned_or_404(Loan, loan_id, "borrower_id")
     form = PaymentForm()
-    page = _loan_page(loan, form)
+    page = loan_page(loan, form)
     if form.validate_on_submit():
         try:
             amount = _amount(loan, form, page)
@@ -90,7 +90,7 @@ def _pay(loan: Loan, amount, form: PaymentForm) -> payments.PaymentResult:
     )
 
 
-def _loan_page(loan: Loan, form: PaymentForm) -> dict:
+def loan_page(loan: Loan, form: PaymentForm, schedule_form=None) -> dict:
     page = page_number(request.args)
     payments = db.session.scalars(
         select(Payment)
@@ -120,4 +120,6 @@ def _loan_page(loan: Loan, form: PaymentForm) -> dict:
         "payoff": repayments.payoff_amount(db.session, loan, today) if serviced else None,
         "total_paid": account.total_paid,
         "can_pay": serviced,
+        "scheduled": scheduled_payments.scheduled_for(db.session, loan.id),
+        "schedule_form": schedule_form or SchedulePaymentForm.fresh(),
     }
