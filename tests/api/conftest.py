@@ -49,6 +49,9 @@ class ApiClient:
             self.client.put(f"/api/v1{path}", json=body, headers=self._headers(None))
         )
 
+    def delete(self, path: str):
+        return self._checked(self.client.delete(f"/api/v1{path}", headers=self._headers(None)))
+
 
 _CONTRACTS = {}
 

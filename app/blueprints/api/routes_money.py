@@ -14,7 +14,7 @@ from app.models import (
 )
 from app.services.lending import investing
 from app.services.money import payments
-from app.services.servicing import portfolio, returns, statements
+from app.services.servicing import portfolio, returns, scheduled_payments, statements
 
 from .routes import api_user, bearer_required, bp, owned_or_404
 from .schemas import (
@@ -127,6 +127,7 @@ def payment_history(loan_id: int):
     account = statements.statement(db.session, loan, date.today())
     return {
         "payments": payments,
+        "scheduled": scheduled_payments.scheduled_for(db.session, loan.id),
         "schedule": account.installments,
         "summary": {
             "total_paid": account.total_paid,

@@ -274,6 +274,26 @@ class PaymentSchema(CamelSchema):
     principal_applied = Money()
     interest_applied = Money()
     fees_applied = Money()
+    due_date = fields.Date(
+        allow_none=True, metadata={"description": "of the installment paid first"}
+    )
+    payment_type = fields.Function(
+        lambda payment: payment.payment_type.value if payment.payment_type else None,
+        metadata={"enum": ["scheduled", "early", "late"], "description": "against due_date"},
+    )
+
+
+class ScheduledPaymentSchema(CamelSchema):
+    id = fields.Integer()
+    loan_id = fields.Integer()
+    amount = Money()
+    pay_on = fields.Date()
+    next_attempt_on = fields.Date()
+    status = fields.Function(lambda planned: planned.status.value)
+    autopay = fields.Boolean()
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    payment_id = fields.Integer(allow_none=True)
 
 
 class PaymentResultSchema(CamelSchema):
@@ -304,6 +324,7 @@ class PaymentSummarySchema(CamelSchema):
 
 class PaymentHistorySchema(CamelSchema):
     payments = fields.List(fields.Nested(PaymentSchema))
+    scheduled = fields.List(fields.Nested(ScheduledPaymentSchema))
     schedule = fields.List(fields.Nested(InstallmentSchema))
     summary = fields.Nested(PaymentSummarySchema)
 

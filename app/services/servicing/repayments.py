@@ -65,7 +65,7 @@ def apply_payment(
         if loan.servicing_status is ServicingStatus.CHARGED_OFF:
             applied = _apply_recovery(session, loan, amount)
         else:
-            first_due = _first_open_due_date(session, loan.id)
+            first_due = first_open_due_date(session, loan.id)
             applied = _apply_to_schedule(session, loan, amount, received_on, policy)
         payment = Payment(
             loan_id=loan.id,
@@ -99,7 +99,8 @@ def payment_type(received_on: date, due_date: date | None) -> PaymentType | None
     return PaymentType.SCHEDULED if received_on == due_date else PaymentType.LATE
 
 
-def _first_open_due_date(session: Session, loan_id: int) -> date | None:
+def first_open_due_date(session: Session, loan_id: int) -> date | None:
+    """The due date of the oldest installment not yet paid in full."""
     return session.scalar(
         select(func.min(Installment.due_date)).where(
             Installment.loan_id == loan_id, Installment.status.in_(allocation.OPEN)

@@ -12,7 +12,14 @@ from app.extensions import db, get_policy, limiter
 from app.models import Investment, InvestmentStatus, Loan, Payment, Role
 from app.services.lending import investing
 from app.services.money.money import ZERO
-from app.services.servicing import note_returns, portfolio, returns, statements
+from app.services.servicing import (
+    note_returns,
+    portfolio,
+    repayments,
+    returns,
+    scheduled_payments,
+    statements,
+)
 
 from . import MoneyNumber, answer, bp, documented_errors, refused, signed_in_required
 
@@ -130,6 +137,10 @@ class OriginalPaymentSchema(Schema):
     amount = fields.Decimal(as_string=False, places=2)
     paymentDate = fields.Date(allow_none=True)  # noqa: N815
     status = fields.String()
+    paymentType = fields.String(  # noqa: N815
+        allow_none=True, metadata={"enum": ["scheduled", "early", "late"]}
+    )
+    dueDate = fields.Date(allow_none=True)  # noqa: N815
     principalAmount = fields.Decimal(as_string=False, places=2)  # noqa: N815
     interestAmount = fields.Decimal(as_string=False, places=2)  # noqa: N815
     feesAmount = fields.Decimal(as_string=False, places=2)  # noqa: N815
@@ -150,9 +161,26 @@ class OriginalPaymentSummarySchema(Schema):
     nextPaymentAmount = fields.Decimal(as_string=False, places=2, allow_none=True)  # noqa: N815
 
 
+class OriginalScheduledSchema(Schema):
+    id = fields.Integer()
+    loanId = fields.Integer()  # noqa: N815
+    amount = fields.Decimal(as_string=False, places=2)
+    paymentDate = fields.Date()  # noqa: N815
+    status = fields.String(metadata={"enum": ["scheduled", "collected", "failed", "cancelled"]})
+    paymentType = fields.String(  # noqa: N815
+        allow_none=True, metadata={"description": "when collected: early, scheduled or late"}
+    )
+    dueDate = fields.Date(allow_none=True)  # noqa: N815
+    autopay = fields.Boolean()
+    attempts = fields.Integer()
+    lastError = fields.String(allow_none=True)  # noqa: N815
+    paymentId = fields.Integer(allow_none=True)  # noqa: N815
+
+
 class OriginalPaymentHistorySchema(Schema):
     success = fields.Boolean()
     payments = fields.List(fields.Nested(OriginalPaymentSchema))
+    scheduled = fields.List(fields.Nested(OriginalScheduledSchema))
     schedule = fields.List(fields.Nested(OriginalInstallmentSchema))
     summary = fields.Nested(OriginalPaymentSummarySchema)
 
@@ -172,8 +200,13 @@ def payments_history(loan_id: int):
         select(Payment).where(Payment.loan_id == loan.id).order_by(Payment.id.desc())
     ).all()
     account = statements.statement(db.session, loan, date.today())
+    first_due = repayments.first_open_due_date(db.session, loan.id)
     return answer(
         payments=[_payment(payment) for payment in payments],
+        scheduled=[
+            scheduled_view(planned, first_due)
+            for planned in scheduled_payments.scheduled_for(db.session, loan.id)
+        ],
         schedule=[_installment(row) for row in account.installments],
         summary={
             "totalPaid": account.total_paid,
@@ -191,6 +224,8 @@ def _payment(payment: Payment) -> dict:
         "amount": payment.amount,
         "paymentDate": payment.received_on,
         "status": payment.status.value,
+        "paymentType": payment.payment_type.value if payment.payment_type else None,
+        "dueDate": payment.due_date,
         "principalAmount": payment.principal_applied,
         "interestAmount": payment.interest_applied,
         "feesAmount": payment.fees_applied,
@@ -205,3 +240,61 @@ def _installment(installment) -> dict:
         "interestAmount": installment.interest_due,
         "status": installment.status.value,
     }
+
+
+def scheduled_view(planned, first_due: date | None) -> dict:
+    """A scheduled payment as a payment record: its type is when it will come (or came)
+    against the oldest installment still owed."""
+    payment = db.session.get(Payment, planned.payment_id) if planned.payment_id else None
+    due = payment.due_date if payment else first_due
+    kind = payment.payment_type if payment else repayments.payment_type(planned.pay_on, due)
+    return {
+        "id": planned.id,
+        "loanId": planned.loan_id,
+        "amount": planned.amount,
+        "paymentDate": planned.next_attempt_on
+        if planned.status.value == "scheduled"
+        else planned.pay_on,
+        "status": planned.status.value,
+        "paymentType": kind.value if kind else None,
+        "dueDate": due,
+        "autopay": planned.autopay,
+        "attempts": planned.attempts,
+        "lastError": planned.last_error,
+        "paymentId": planned.payment_id,
+    }
+
+
+class OriginalScheduleRequestSchema(Schema):
+    loanId = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))  # noqa: N815
+    amount = MoneyNumber(required=True)
+    paymentDate = fields.Date(required=True, metadata={"description": "after today"})  # noqa: N815
+
+
+class OriginalScheduleAnswerSchema(Schema):
+    success = fields.Boolean()
+    payment = fields.Nested(OriginalScheduledSchema)
+
+
+@bp.route("/payments/schedule", methods=["POST"])
+@signed_in_required(Role.BORROWER)
+@bp.arguments(OriginalScheduleRequestSchema)
+@bp.response(201, OriginalScheduleAnswerSchema)
+@documented_errors(401, 403, 404, 422)
+@bp.doc(
+    summary="Schedule a payment for a date (twin: POST /api/v1/payments/scheduled)",
+    description="The daily cycle collects it on paymentDate. Send an Idempotency-Key header to "
+    "make a retry safe; without one every request schedules another payment.",
+)
+def payments_schedule(body: dict):
+    loan = db.session.get(Loan, body["loanId"])
+    if loan is None or loan.borrower_id != g.api_user.id:
+        return refused(404, "No such loan.")
+    key = request.headers.get("Idempotency-Key") or f"original-{uuid.uuid4().hex}"
+    planned = scheduled_payments.schedule(
+        db.session, loan, body["amount"], body["paymentDate"], payer_id=g.api_user.id,
+        key=key, today=date.today(), policy=get_policy(),
+    )  # fmt: skip
+    view = scheduled_view(planned, repayments.first_open_due_date(db.session, loan.id))
+    db.session.commit()
+    return answer(201, payment=view)
