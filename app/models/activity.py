@@ -48,6 +48,9 @@ class Notification(Base):
     # Where it points, as an endpoint and its arguments: the web and mail code build the URL.
     link_endpoint: Mapped[str | None] = mapped_column(String(80))
     link_args: Mapped[dict | None] = mapped_column(JSONB)
+    # The facts the message states (amounts as exact strings), for clients that act on them
+    # without reading its words: the original design's notifications.data.
+    data: Mapped[dict | None] = mapped_column(JSONB)
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     read_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

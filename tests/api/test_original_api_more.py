@@ -333,3 +333,30 @@ def test_every_original_operation_is_in_the_openapi_document(client):
     for path, method in expected:
         operation = paths[path][method]
         assert "default" in operation["responses"], (path, method)
+
+
+def test_v1_and_the_page_show_the_same_note_figures(app, call, client, login):
+    investor = lender(Decimal("600"))
+    loan, _ = issued_loan(
+        ["600", "400"], lenders=[investor, lender(Decimal("400"))], issued_on=date(2025, 1, 15)
+    )
+    first = loan.installments[0]
+    repayments.apply_payment(
+        db.session, loan.id, first.principal_due + first.interest_due,
+        received_on=first.due_date, idempotency_key="v1",
+    )  # fmt: skip
+    db.session.flush()
+    _, original = call(investor, "GET", "/investments/portfolio")
+    (note,) = original["investments"]
+    secret, _ = api_tokens.issue(db.session, investor, days=1)
+    v1 = (
+        app.test_client()
+        .get("/api/v1/investments/portfolio", headers={"Authorization": f"Bearer {secret}"})
+        .get_json()["investments"][0]
+    )
+    assert Decimal(v1["expectedReturn"]) == note["expectedReturn"] > 0
+    assert Decimal(v1["actualReturn"]) == note["actualReturn"] > 0
+    assert v1["maturityDate"] == note["maturityDate"]
+    login(investor)
+    page = client.get("/lender/portfolio").get_data(as_text=True)
+    assert f"${note['expectedReturn']:,.2f}" in page and f"${note['actualReturn']:,.2f}" in page

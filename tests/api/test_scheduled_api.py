@@ -6,10 +6,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from app.extensions import db
 from app.integrations.payments import SimulatedGateway
-from app.models import Role
+from app.models import Payment, Role
 from app.services.accounts import api_tokens
 from app.services.policy import DEFAULT_POLICY
 from app.services.servicing import servicing
@@ -122,3 +123,29 @@ def test_the_original_schedule_refuses_like_the_page(app, loan):
     status, _ = _original(app, stranger, "POST", "/payments/schedule",
                           {"loanId": loan.id, "amount": 10, "paymentDate": later})  # fmt: skip
     assert status == 404
+
+
+def test_notifications_carry_the_facts_they_state_on_both_paths_and_over_v1(api, loan):
+    """A payment applied one by one and one applied by the set-based settlement write the
+    same data; a declined scheduled payment says when it is tried again."""
+    from app.services.servicing import repayments, settlement
+    from app.services.servicing.settlement import SettlementRow
+
+    first, second = loan.installments[0], loan.installments[1]
+    one = repayments.apply_payment(
+        db.session, loan.id, first.principal_due + first.interest_due,
+        received_on=first.due_date, idempotency_key="one",
+    )  # fmt: skip
+    due = second.principal_due + second.interest_due
+    servicing.run_cycle(db.session, second.due_date, DEFAULT_POLICY)
+    result = settlement.settle(
+        db.session, [SettlementRow(loan.id, due, "two", loan.borrower_id)], second.due_date
+    )
+    assert result.together == 1  # the set-based path
+    notices = api(loan.borrower).get("/notifications").json["notifications"]
+    received = [n["data"] for n in notices if n["kind"] == "payment.received"]
+    two = db.session.scalar(select(Payment.id).where(Payment.idempotency_key == "two"))
+    assert received == [
+        {"loan_id": loan.id, "payment_id": two, "amount": f"{due:.2f}"},
+        {"loan_id": loan.id, "payment_id": one.id, "amount": f"{one.amount:.2f}"},
+    ]

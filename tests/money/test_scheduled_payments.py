@@ -137,6 +137,15 @@ def test_a_declined_payment_is_tried_again_then_fails_and_the_borrower_hears(loa
     ).all()  # fmt: skip
     assert titles.count("Your scheduled payment did not go through") == 2
     assert titles[-1] == "Your scheduled payment could not be collected"
+    first_notice = db.session.scalars(
+        select(Notification).where(Notification.kind == "payment.scheduled_retry")
+        .order_by(Notification.id)
+    ).first()  # fmt: skip
+    assert first_notice.data == {
+        "loan_id": loan.id, "scheduled_payment_id": planned.id, "amount": "200.00",
+        "attempts": 1, "next_attempt_on": "2025-02-06",
+        "reason": "Your bank declined the payment (insufficient funds).",
+    }  # fmt: skip
     assert _payments(loan) == []
     _cycle(date(2025, 2, 12), gateway)
     assert len(gateway.keys) == 3  # a failed payment is never tried again

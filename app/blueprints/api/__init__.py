@@ -6,6 +6,7 @@ from . import (
     routes_loans,  # noqa: F401 - registers the loan endpoints
     routes_ml,  # noqa: F401 - registers the risk endpoints
     routes_money,  # noqa: F401 - registers investing and payments
+    routes_notifications,  # noqa: F401 - registers the notifications
     routes_scheduled,  # noqa: F401 - registers payments on a date and autopay
 )
 from .routes import bp, pages  # noqa: F401

@@ -14,7 +14,13 @@ from app.models import (
 )
 from app.services.lending import investing
 from app.services.money import payments
-from app.services.servicing import portfolio, returns, scheduled_payments, statements
+from app.services.servicing import (
+    note_returns,
+    portfolio,
+    returns,
+    scheduled_payments,
+    statements,
+)
 
 from .routes import api_user, bearer_required, bp, owned_or_404
 from .schemas import (
@@ -53,9 +59,10 @@ def investment_create(headers: dict, body: dict):
         policy=get_policy(),
     )
     note.loan  # noqa: B018 - the answer shows the loan: read it in this transaction
+    (shown,) = with_returns([note])
     db.session().expire_on_commit = False  # answer what was committed, without reading it back
     db.session.commit()
-    return note
+    return shown
 
 
 @bp.route("/investments/portfolio", methods=["GET"])
@@ -70,7 +77,7 @@ def portfolio_show():
     summary = returns.summary(db.session, lender.id, date.today(), get_policy())
     totals = portfolio.note_totals(db.session, lender.id)
     return {
-        "investments": notes,
+        "investments": with_returns(notes),
         "summary": {
             "total_invested": totals.total_invested,
             "outstanding_principal": summary.outstanding_principal,
@@ -84,6 +91,21 @@ def portfolio_show():
             "adjusted_nar_percent": summary.adjusted_nar_percent,
         },
     }
+
+
+class NoteWithReturns:
+    """A note as the API shows it: its own fields, and `returns` from note_returns."""
+
+    def __init__(self, note: Investment, figures: note_returns.NoteReturn):
+        self._note, self.returns = note, figures
+
+    def __getattr__(self, name):
+        return getattr(self._note, name)
+
+
+def with_returns(notes: list[Investment]) -> list[NoteWithReturns]:
+    figures = note_returns.note_returns(db.session, notes, date.today())
+    return [NoteWithReturns(note, figures[note.id]) for note in notes]
 
 
 @bp.route("/payments", methods=["POST"])

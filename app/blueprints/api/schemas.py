@@ -236,6 +236,16 @@ class InvestmentSchema(CamelSchema):
             else note.loan.status.value
         )
     )
+    # Read from the schedule, allocations and ledger (servicing/note_returns), never stored.
+    expected_return = SignedMoney(
+        attribute="returns.expected_return",
+        metadata={"description": "the note's share of all its loan's scheduled interest"},
+    )
+    actual_return = SignedMoney(
+        attribute="returns.actual_return",
+        metadata={"description": "earned so far, less servicing fees and principal written off"},
+    )
+    maturity_date = fields.Date(attribute="returns.maturity_date", allow_none=True)
 
 
 class PortfolioSummarySchema(CamelSchema):

@@ -14,7 +14,7 @@ from app.htmx import hx_redirect, render
 from app.models import LenderPreference, RiskTolerance, Role
 from app.services.lending import recommendations
 from app.services.money import cash
-from app.services.servicing import portfolio, returns
+from app.services.servicing import note_returns, portfolio, returns
 
 from .forms import PreferencesForm
 from .routes import bp
@@ -115,6 +115,7 @@ def _portfolio_page(status: str | None, page: int) -> dict:
         "summary": returns.summary(db.session, current_user.id, today),
         "note_status": status,
         "notes": notes,
+        "note_figures": note_returns.note_returns(db.session, [n for n, _ in notes], today),
         "notes_page": page,
         "notes_pages": pages,
         "transactions": portfolio.transactions(db.session, current_user.id, limit=20),

@@ -41,10 +41,12 @@ def notify(
     link: tuple[str, dict] | None = None,
     dedupe_key: str | None = None,
     email: bool = True,
+    data: dict | None = None,
 ) -> Notification:
     """Tell a user something (once per dedupe_key): in-app now, by email through the outbox.
 
-    `link` is an (endpoint, arguments) pair, e.g. ("borrower.loan_show", {"loan_id": 7}).
+    `link` is an (endpoint, arguments) pair, e.g. ("borrower.loan_show", {"loan_id": 7});
+    `data` the facts the message states, as JSON values (money as strings with two decimals).
     """
     if dedupe_key:
         existing = session.scalar(select(Notification).where(Notification.dedupe_key == dedupe_key))
@@ -58,6 +60,7 @@ def notify(
         body=body,
         link_endpoint=endpoint,
         link_args=arguments,
+        data=data,
         dedupe_key=dedupe_key,
     )
     session.add(notification)

@@ -177,6 +177,7 @@ def _announce(session: Session, loan: Loan, payment: Payment, applied: Applied) 
         f"We applied your ${amount:,.2f} payment to loan #{loan.id}.",
         link=("borrower.loan_show", {"loan_id": loan.id}),
         dedupe_key=f"payment-{payment.id}",
+        data={"loan_id": loan.id, "payment_id": payment.id, "amount": f"{amount:.2f}"},
     )
     activity.record(
         session,

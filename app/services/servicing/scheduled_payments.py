@@ -231,6 +231,14 @@ def _tell(session: Session, planned: ScheduledPayment, outcome: str) -> None:
         body,
         link=("borrower.loan_show", {"loan_id": planned.loan_id}),
         dedupe_key=f"scheduled-{planned.id}-{outcome}-{planned.attempts}",
+        data={
+            "loan_id": planned.loan_id,
+            "scheduled_payment_id": planned.id,
+            "amount": f"{planned.amount:.2f}",
+            "attempts": planned.attempts,
+            "next_attempt_on": planned.next_attempt_on.isoformat() if outcome == "retry" else None,
+            "reason": planned.last_error,
+        },
     )
 
 

@@ -200,13 +200,15 @@ GROUP BY entry_id, account_id HAVING sum(amount) <> 0
 NOTICES = """
 WITH notices AS (
     INSERT INTO notifications (user_id, kind, title, body, dedupe_key, created_at,
-                               link_endpoint, link_args)
+                               link_endpoint, link_args, data)
     SELECT l.borrower_id, 'payment.received',
            'Payment of $' || to_char(r.amount, 'FM999,999,999,990.00') || ' received',
            'We applied your $' || to_char(r.amount, 'FM999,999,999,990.00')
                || ' payment to loan #' || l.id || '.',
            'payment-' || r.payment_id, now(), 'borrower.loan_show',
-           jsonb_build_object('loan_id', l.id)
+           jsonb_build_object('loan_id', l.id),
+           jsonb_build_object('loan_id', l.id, 'payment_id', r.payment_id,
+                              'amount', to_char(r.amount, 'FM999999999990.00'))
       FROM settle_rows r JOIN loans l ON l.id = r.loan_id
      WHERE r.fast ORDER BY r.row_id
     RETURNING id, user_id
