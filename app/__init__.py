@@ -152,7 +152,7 @@ def allow_stripe_on_card_pages(app: Flask) -> None:
         "frame-src": f"{script_origin} https://hooks.stripe.com",
         "connect-src": f"'self' {api_origin} {script_origin}",
     }
-    for endpoint in ("card.pay", "card.pay_submit"):
+    for endpoint in ("card.pay", "card.pay_submit", "card.setup_show"):
         app.view_functions[endpoint].talisman_view_options = {"content_security_policy": policy}
 
 

@@ -7,9 +7,9 @@ from decimal import Decimal
 import stripe
 
 from app.models import Provider
-from app.services.money.card_payments import CardDeclined, CardPayment
+from app.services.money.card_payments import CardDeclined, CardPayment, CardSetup
 from app.services.money.money import from_cents, to_cents
-from app.services.money.payments import Charge, Notice
+from app.services.money.payments import Charge, Notice, PaymentDeclined
 
 BadSignature = stripe.SignatureVerificationError
 TOKEN = re.compile(r"[!-~]{1,120}")  # printable ASCII, no spaces
@@ -59,6 +59,64 @@ class StripeGateway:
         except stripe.InvalidRequestError as error:
             raise CardDeclined("That card could not be used; please enter it again.") from error
         return _card_payment(intent)
+
+    def start_card_setup(self, user_id: int, customer: str | None) -> tuple[str, str]:
+        """(the customer, a SetupIntent) for saving a card to charge without the person."""
+        if customer is None:
+            customer = self.client.v1.customers.create(
+                params={"metadata": {"user_id": str(user_id)}}
+            ).id
+        setup = self.client.v1.setup_intents.create(
+            params={
+                "customer": customer,
+                "usage": "off_session",
+                "metadata": {"user_id": str(user_id)},
+            }
+        )
+        return customer, setup.id
+
+    def card_setup(self, reference: str) -> CardSetup | None:
+        try:
+            setup = self.client.v1.setup_intents.retrieve(reference).to_dict()
+        except stripe.InvalidRequestError:
+            return None
+        label = None
+        if setup.get("status") == "succeeded" and setup.get("payment_method"):
+            method = self.client.v1.payment_methods.retrieve(setup["payment_method"]).to_dict()
+            card = _mapping(method.get("card"))
+            label = f"{str(card.get('brand', 'card')).title()} ending {card.get('last4', '????')}"
+        return CardSetup(
+            reference=setup["id"],
+            status=setup["status"],
+            client_secret=setup.get("client_secret"),
+            customer=setup.get("customer"),
+            payment_method=setup.get("payment_method"),
+            metadata={str(k): str(v) for k, v in _mapping(setup.get("metadata")).items()},
+            label=label,
+        )
+
+    def charge_saved(
+        self, amount: Decimal, *, metadata: dict[str, str], key: str, customer: str, card: str
+    ) -> Charge:
+        """Charge a saved card now, without the person (scheduled payments, autopay)."""
+        try:
+            intent = self.client.v1.payment_intents.create(
+                params={
+                    "amount": to_cents(amount),
+                    "currency": "usd",
+                    "customer": customer,
+                    "payment_method": card,
+                    "confirm": True,
+                    "off_session": True,
+                    "metadata": metadata,
+                },
+                options={"idempotency_key": key},
+            )
+        except stripe.CardError as error:
+            raise PaymentDeclined(error.user_message or "Your card was declined.") from error
+        if intent.status not in ("succeeded", "processing"):  # e.g. the bank wants 3-D Secure
+            raise PaymentDeclined("Your bank asks you to confirm this payment yourself.")
+        return Charge(reference=intent.id)
 
 
 def _card_payment(intent) -> CardPayment:

@@ -85,6 +85,11 @@ class User(TimestampMixin, Base):
     credit_score_source: Mapped[CreditScoreSource | None] = mapped_column(
         str_enum(CreditScoreSource, "credit_score_source")
     )
+    # A card saved at the payment provider for payments made without the person present
+    # (scheduled and autopay): Stripe's customer and payment method ids, and how to name it.
+    provider_customer_ref: Mapped[str | None] = mapped_column(String(120))
+    saved_card_ref: Mapped[str | None] = mapped_column(String(120))
+    saved_card_label: Mapped[str | None] = mapped_column(String(60))
     identity_status: Mapped[VerificationStatus] = mapped_column(
         str_enum(VerificationStatus, "identity_status"),
         default=VerificationStatus.UNVERIFIED,

@@ -122,4 +122,5 @@ def loan_page(loan: Loan, form: PaymentForm, schedule_form=None) -> dict:
         "can_pay": serviced,
         "scheduled": scheduled_payments.scheduled_for(db.session, loan.id),
         "schedule_form": schedule_form or SchedulePaymentForm.fresh(),
+        "needs_saved_card": get_gateway().confirms_later,  # a card provider charges a saved card
     }

@@ -11,7 +11,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
+from sqlalchemy.orm import Session
+
+from app.models import User
 from app.services.errors import DomainError
+from app.services.platform import activity
 
 # What Stripe.js hands the page: a Card object's id (or a PaymentMethod's), nothing else.
 CARD = re.compile(r"(card|pm)_[A-Za-z0-9_]{1,100}")
@@ -53,6 +57,19 @@ class CardPayment:
         return owner is not None and self.metadata.get(owner) == str(user_id)
 
 
+@dataclass(frozen=True)
+class CardSetup:
+    """A card being saved at the provider for charges made without the person."""
+
+    reference: str
+    status: str
+    client_secret: str | None
+    customer: str | None
+    payment_method: str | None
+    metadata: dict[str, str] = field(default_factory=dict)
+    label: str | None = None  # "Visa ending 4242", once saved
+
+
 class CardGateway(Protocol):
     """A provider whose charges the person confirms with a card in the browser."""
 
@@ -86,3 +103,33 @@ def pay(gateway: CardGateway, payment: CardPayment, card: str) -> CardPayment:
 
 def _reference(value: str) -> bool:
     return re.fullmatch(r"pi_[A-Za-z0-9_]{1,100}", value) is not None
+
+
+def start_saving(session: Session, gateway, user: User) -> str:
+    """Begin saving a card for `user`; the reference of the setup their browser completes."""
+    customer, reference = gateway.start_card_setup(user.id, user.provider_customer_ref)
+    user.provider_customer_ref = customer
+    return reference
+
+
+def setup_of(gateway, reference: str, user_id: int) -> CardSetup | None:
+    """The card setup `reference` if it is this person's; None for anyone else's."""
+    if not getattr(gateway, "confirms_later", False):
+        return None
+    if re.fullmatch(r"seti_[A-Za-z0-9_]{1,100}", reference) is None:
+        return None
+    setup = gateway.card_setup(reference)
+    if setup is None or setup.metadata.get("user_id") != str(user_id):
+        return None
+    return setup
+
+
+def finish_saving(session: Session, user: User, setup: CardSetup) -> bool:
+    """Keep the card the setup saved; False while the provider has not saved it."""
+    if setup.status != "succeeded" or not setup.payment_method:
+        return False
+    user.provider_customer_ref = setup.customer or user.provider_customer_ref
+    user.saved_card_ref, user.saved_card_label = setup.payment_method, setup.label
+    activity.record(session, "payment.card_saved", user_id=user.id, entity=user,
+                    card=setup.label)  # fmt: skip
+    return True

@@ -7,7 +7,9 @@ attempt is the same charge; the money is applied with the settlement's set-based
 payment's own key, which a second application would find. A declined attempt is tried again
 `policy.retry_after_days` later, up to `policy.scheduled_payment_attempts` tries; a payment the
 loan can no longer take (paid off, more than the payoff) fails at once, before anyone is
-charged. The borrower hears of every failure.
+charged. The borrower hears of every failure. Through Stripe, the payer's saved card is
+charged off-session; Stripe's webhook for that charge then finds the payment already applied
+under the same key.
 """
 
 from datetime import UTC, date, datetime, timedelta
@@ -16,7 +18,7 @@ from decimal import Decimal
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from app.models import Loan, Payment, ScheduledPayment, ScheduledPaymentStatus
+from app.models import Loan, Payment, ScheduledPayment, ScheduledPaymentStatus, User
 from app.services.errors import DomainError, IdempotencyMismatch, ValidationFailed
 from app.services.money.money import cents
 from app.services.money.payments import PaymentDeclined
@@ -157,12 +159,13 @@ def _attempt(session: Session, gateway, planned: ScheduledPayment, day: date, po
         repayments.check_payable(session, loan, planned.amount, day)
     except DomainError as error:
         return _fail(session, planned, error.message)
-    if gateway.confirms_later:  # a card provider needs a card saved for charges without you
-        return _fail(session, planned, "Payments by card cannot be collected automatically yet.")
+    payer = session.get(User, planned.payer_id)
+    if gateway.confirms_later and not payer.saved_card_ref:
+        return _fail(session, planned, "No card is saved for automatic payments.")
     planned.attempts += 1
     key = f"loan-payment-{planned.payer_id}-{_payment_key(planned)}-try{planned.attempts}"
     try:
-        charge = gateway.charge(planned.amount, metadata=_metadata(planned), key=key)
+        charge = _charge(gateway, planned, payer, key)
     except PaymentDeclined as error:
         if planned.attempts >= policy.scheduled_payment_attempts:
             return _fail(session, planned, error.message)
@@ -178,6 +181,17 @@ def _attempt(session: Session, gateway, planned: ScheduledPayment, day: date, po
         provider=gateway.provider,
         provider_ref=charge.reference,
     )
+
+
+def _charge(gateway, planned: ScheduledPayment, payer: User, key: str):
+    """Take the money now: a card provider charges the payer's saved card."""
+    metadata = _metadata(planned)
+    if gateway.confirms_later:
+        return gateway.charge_saved(
+            planned.amount, metadata=metadata, key=key,
+            customer=payer.provider_customer_ref, card=payer.saved_card_ref,
+        )  # fmt: skip
+    return gateway.charge(planned.amount, metadata=metadata, key=key)
 
 
 def _record_settled(session, waiting, rows, result, day: date) -> int:
