@@ -152,7 +152,8 @@ def test_apply_with_the_example_body_ignores_the_rate_and_says_so(call):
     assert "credit_score" in body["assumed"] and "annual_income" not in body["assumed"]
     stored = db.session.get(Loan, loan["id"])
     assert stored.annual_income == borrower.annual_income and stored.credit_score == 712
-    assert "Collateral: 2019 Honda Civic." in stored.description
+    assert stored.collateral_description == "2019 Honda Civic"
+    assert "assumed at typical values: credit score" in stored.description
     underwriting.score_application(db.session, stored.id)  # the queued job
     status, shown = call(borrower, "GET", f"/loans/{stored.id}")
     assert shown["loan"]["status"] == "offered" and shown["loan"]["riskGrade"]

@@ -169,7 +169,8 @@ def loans_create(body: dict):
         purpose=LoanPurpose(body["purpose"]),
         credit_facts=facts,
         title=None,
-        description=_description(body.get("collateralDescription"), assumed),
+        description=_description(assumed),
+        collateral_description=(body.get("collateralDescription") or "").strip() or None,
         policy=get_policy(),
     )
     db.session.commit()
@@ -178,7 +179,6 @@ def loans_create(body: dict):
                   assumed=assumed, **extra)  # fmt: skip
 
 
-def _description(collateral: str | None, assumed: list[str]) -> str:
-    text = f"Collateral: {collateral.strip()}. " if collateral and collateral.strip() else ""
+def _description(assumed: list[str]) -> str:
     names = ", ".join(name.replace("_", " ") for name in assumed)
-    return text + f"Applied through the original API; assumed at typical values: {names}."
+    return f"Applied through the original API; assumed at typical values: {names}."
