@@ -118,7 +118,7 @@ class SchedulePaymentForm(IdempotentForm):
         super().__init__(*args, **kwargs)
 
     amount = MoneyField(
-        "Amount (USD)",
+        "Amount to pay (USD)",
         places=2,
         validators=[InputRequired(message="Enter the amount to pay."),
                     NumberRange(min=1, message="Enter at least $1.00.")],

@@ -1,7 +1,7 @@
-// The card page: Stripe.js draws the card field and turns the card into a token, and the form
-// posts only the token's card id. When the bank asks for 3-D Secure, Stripe.js runs it and
-// the page reloads to show where the payment stands. Saving a card for later charges is the
-// same field and Stripe.js's confirmCardSetup.
+// The card pages: Stripe.js draws the card field. Paying: the card becomes a token and the form
+// posts only the token's card id; when the bank asks for 3-D Secure, Stripe.js runs it and the
+// page reloads to show where the payment stands. Saving a card for later charges: Stripe.js's
+// confirmCardSetup, then the server reads the saved card from Stripe.
 (function () {
   "use strict";
 
@@ -9,7 +9,8 @@
     document.getElementById("card-error").textContent = text;
   }
 
-  function collectCard(form) {
+  // Mount the card field in `form`; on submit, `use(stripe, card)` answers {error} or {done}.
+  function onCard(form, use) {
     var stripe = Stripe(form.dataset.stripeKey);
     var card = stripe.elements().create("card");
     card.mount("#card-element");
@@ -18,15 +19,31 @@
       event.preventDefault();
       button.disabled = true;
       showError("");
-      var result = await stripe.createToken(card);
+      var result = await use(stripe, card);
       if (result.error) {
         showError(result.error.message || "Check your card details.");
         button.disabled = false;
-        return;
       }
-      form.elements.card.value = result.token.card.id;
-      form.submit();
     });
+  }
+
+  async function payByCard(stripe, card) {
+    var form = document.getElementById("card-form");
+    var result = await stripe.createToken(card);
+    if (result.error) { return result; }
+    form.elements.card.value = result.token.card.id;
+    form.submit();
+    return {};
+  }
+
+  async function saveCard(stripe, card) {
+    var form = document.getElementById("card-setup-form");
+    var result = await stripe.confirmCardSetup(form.dataset.clientSecret, {
+      payment_method: { card: card },
+    });
+    if (result.error) { return result; }
+    window.location.assign(form.dataset.next);
+    return {};
   }
 
   async function authenticate(region) {
@@ -35,31 +52,10 @@
     window.location.assign(region.dataset.next);  // the server reads the outcome from Stripe
   }
 
-  function saveCard(form) {
-    var stripe = Stripe(form.dataset.stripeKey);
-    var card = stripe.elements().create("card");
-    card.mount("#card-element");
-    var button = form.querySelector("button[type=submit]");
-    form.addEventListener("submit", async function (event) {
-      event.preventDefault();
-      button.disabled = true;
-      showError("");
-      var result = await stripe.confirmCardSetup(form.dataset.clientSecret, {
-        payment_method: { card: card },
-      });
-      if (result.error) {
-        showError(result.error.message || "That card could not be saved.");
-        button.disabled = false;
-        return;
-      }
-      window.location.assign(form.dataset.next);  // the server reads the card from Stripe
-    });
-  }
-
   var form = document.getElementById("card-form");
-  if (form) { collectCard(form); }
+  if (form) { onCard(form, payByCard); }
   var setupForm = document.getElementById("card-setup-form");
-  if (setupForm) { saveCard(setupForm); }
+  if (setupForm) { onCard(setupForm, saveCard); }
   var region = document.getElementById("card-authenticate");
   if (region) { authenticate(region); }
 })();
