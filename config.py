@@ -106,6 +106,7 @@ class Config:
     PROXY_COUNT = _int("PROXY_COUNT", 0)  # reverse proxies in front of the app
 
     UPLOAD_FOLDER = _env("UPLOAD_FOLDER", str(BASE_DIR / "instance" / "uploads"))
+    BACKUP_DIR = _env("BACKUP_DIR", str(BASE_DIR / "instance" / "backups"))  # flask ops backup
     UPLOAD_MAX_SIZE = _int("UPLOAD_MAX_SIZE", 10 * 1024 * 1024)
     UPLOAD_ALLOWED_TYPES = _file_types(
         _first("UPLOAD_ALLOWED_TYPES", "ALLOWED_FILE_TYPES", default=",".join(CHECKABLE_TYPES))

@@ -9,6 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app.cli_ops import ops_cli
 from app.extensions import db, get_gateway, get_policy
 from app.services.accounts import accounts
 from app.services.errors import ValidationFailed
@@ -229,6 +230,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed)
     app.cli.add_command(import_cli)
     app.cli.add_command(keys_cli)
+    app.cli.add_command(ops_cli)
 
 
 @keys_cli.command("rotate")
