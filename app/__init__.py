@@ -7,7 +7,7 @@ from flask_login import current_user
 from jinja2 import StrictUndefined
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import keys, security_events
+from app import error_reporting, keys, security_events
 from config import Config, config_from_env
 
 CONTENT_SECURITY_POLICY = {
@@ -35,6 +35,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     keys.install(app)
     install_key_ring(app)
     logging.basicConfig(level=app.config["LOG_LEVEL"])
+    error_reporting.install(app)
     app.logger.setLevel(app.config["LOG_LEVEL"])
     proxies = app.config["PROXY_COUNT"]
     if proxies:  # trust X-Forwarded-* only from the proxies we really have

@@ -6,6 +6,7 @@ from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app import error_reporting
 from app.extensions import db
 from app.htmx import hx_refresh, is_htmx
 from app.security_events import security_event
@@ -92,6 +93,7 @@ def _csrf_error(error: CSRFError):
 
 def _unexpected_error(error: Exception):
     log.exception("unhandled error on %s %s", request.method, request.path)
+    error_reporting.report(error)
     db.session.rollback()
     if _wants_json():
         if _original_api():
