@@ -24,7 +24,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/healthz"
+    return request.path.startswith("/api/") or request.path in ("/healthz", "/readyz")
 
 
 SECURITY_EVENTS = {403: "security.forbidden", 429: "security.rate_limited"}
