@@ -151,6 +151,8 @@ class Config:
     STRIPE_JS_URL = _env("STRIPE_JS_URL", "https://js.stripe.com/v3/")
 
     LOG_LEVEL = (_env("LOG_LEVEL", "INFO") or "INFO").strip().upper()
+    # "json" (one object per line, for a log store) or "text"; production defaults to json.
+    LOG_FORMAT = (_env("LOG_FORMAT", "text") or "text").strip().lower()
     # Browsers at these origins may call the JSON API (never the HTML pages); comma-separated.
     CORS_ORIGINS = _origins(_env("CORS_ORIGIN"))
     # Off: no security headers outside production (a local proxy may set its own); production
@@ -190,6 +192,8 @@ class Config:
         found = []
         if self.LOG_LEVEL not in LOG_LEVELS:
             found.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (any case)")
+        if self.LOG_FORMAT not in ("json", "text"):
+            found.append("LOG_FORMAT must be json or text")
         unknown = [t for t in self.UPLOAD_ALLOWED_TYPES if t not in CHECKABLE_TYPES]
         if unknown or not self.UPLOAD_ALLOWED_TYPES:
             found.append(
@@ -234,6 +238,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_NAME = "__Host-session"
     FORCE_HTTPS = True
     SEED_DEMO_DATA = _flag("SEED_DEMO_DATA", False)
+    LOG_FORMAT = (_env("LOG_FORMAT", "json") or "json").strip().lower()
 
     def problems(self) -> list[str]:
         found = []

@@ -1,13 +1,11 @@
 """CommunityLend: the application factory."""
 
-import logging
-
 from flask import Flask, request
 from flask_login import current_user
 from jinja2 import StrictUndefined
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import error_reporting, keys, security_events
+from app import error_reporting, keys, observability, security_events
 from config import Config, config_from_env
 
 CONTENT_SECURITY_POLICY = {
@@ -34,13 +32,13 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.config.from_object(config)
     keys.install(app)
     install_key_ring(app)
-    logging.basicConfig(level=app.config["LOG_LEVEL"])
+    observability.install_logging(app)
     error_reporting.install(app)
-    app.logger.setLevel(app.config["LOG_LEVEL"])
     proxies = app.config["PROXY_COUNT"]
     if proxies:  # trust X-Forwarded-* only from the proxies we really have
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
-    security_events.install(app)  # first: every row written after it knows the client
+    observability.install_request_ids(app)  # first: every line after it knows its request
+    security_events.install(app)  # every row written after it knows the client
     register_input_checks(app)  # these must run before CSRF's check reads the form
     register_extensions(app)
     register_blueprints(app)

@@ -1,6 +1,7 @@
 """Background jobs: the outbox relay and the job functions RQ runs (ids in, commit, record)."""
 
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -32,6 +33,7 @@ from app.services.platform import (
     outbox,
     retention,
     risk_models,
+    tracing,
 )
 from app.services.servicing import servicing
 
@@ -265,16 +267,24 @@ def run_outbox_message(message_id: int) -> str:
     if message is None or message.status in (OutboxStatus.DONE, OutboxStatus.FAILED):
         db.session.rollback()
         return "skipped"
+    with tracing.bound(message.request_id or f"job-{message_id}"):
+        return _run(message)
+
+
+def _run(message: OutboxMessage) -> str:
+    message_id, kind, started = message.id, message.kind, time.perf_counter()
     message.started_at = datetime.now(UTC)
     try:
         HANDLERS[message.kind](message.payload)
         outbox.mark_done(message)
         db.session.commit()
+        log.info("outbox %s (%s) done in %.1f ms", message_id, kind,
+                 (time.perf_counter() - started) * 1000)  # fmt: skip
         return "done"
     except Exception:  # noqa: BLE001 - recorded on the row and retried with backoff
         db.session.rollback()
         error = traceback.format_exc()
-        log.error("outbox %s (%s) failed: %s", message_id, message.kind, error)
+        log.error("outbox %s (%s) failed: %s", message_id, kind, error)
         message = db.session.get(OutboxMessage, message_id)
         outbox.mark_failed_attempt(message, error)
         db.session.commit()

@@ -77,6 +77,8 @@ class OutboxMessage(Base):
     rq_job_id: Mapped[str | None] = mapped_column(String(80))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     progress: Mapped[int] = mapped_column(default=0)  # percent, for long jobs such as imports
+    # The request that queued it: its logs carry the same id (services/platform/tracing.py).
+    request_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     available_at: Mapped[datetime] = mapped_column(default=utcnow)
     enqueued_at: Mapped[datetime | None]

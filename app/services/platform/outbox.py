@@ -7,6 +7,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.models import OutboxMessage, OutboxStatus
+from app.services.platform import tracing
 
 STALE_AFTER = timedelta(minutes=10)
 BACKOFF_BASE_SECONDS = 30
@@ -26,6 +27,7 @@ def add(
         payload=payload or {},
         dedupe_key=dedupe_key,
         user_id=user_id,
+        request_id=tracing.current(),
         status=OutboxStatus.PENDING,
         attempts=0,
         max_attempts=5,
