@@ -1,5 +1,6 @@
 """Configuration classes, read from the environment with safe development defaults."""
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -159,6 +160,18 @@ class Config:
     # always sends them, whatever this says.
     SECURITY_HEADERS_ENABLED = _flag("SECURITY_HEADERS_ENABLED", True)
     SENTRY_DSN = _env("SENTRY_DSN")
+    # Who may read /metrics (Prometheus): these networks, as the app sees the client's address.
+    METRICS_ALLOWED_NETWORKS = tuple(
+        network.strip()
+        for network in (
+            _env(
+                "METRICS_ALLOWED_NETWORKS",
+                "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16",
+            )
+            or ""
+        ).split(",")
+        if network.strip()
+    )
 
     ENABLE_ML_SCORING = _flag("ENABLE_ML_SCORING", True)
     ENABLE_AUTO_MATCHING = _flag("ENABLE_AUTO_MATCHING", False)
@@ -194,6 +207,12 @@ class Config:
             found.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (any case)")
         if self.LOG_FORMAT not in ("json", "text"):
             found.append("LOG_FORMAT must be json or text")
+        try:
+            [ipaddress.ip_network(network) for network in self.METRICS_ALLOWED_NETWORKS]
+        except ValueError:
+            found.append(
+                "METRICS_ALLOWED_NETWORKS must be networks like 10.0.0.0/8, comma-separated"
+            )
         unknown = [t for t in self.UPLOAD_ALLOWED_TYPES if t not in CHECKABLE_TYPES]
         if unknown or not self.UPLOAD_ALLOWED_TYPES:
             found.append(

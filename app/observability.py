@@ -53,6 +53,10 @@ def install_request_ids(app: Flask) -> None:
         g.request_id = tracing.request_id_from(request.headers.get("X-Request-Id"))
         g.request_id_token = tracing.REQUEST_ID.set(g.request_id)
 
+    from app.blueprints.metrics import observe
+
+    app.after_request(observe)
+
     @app.after_request
     def finish(response):
         if "request_id" in g:
