@@ -151,3 +151,37 @@ def test_login_answers_a_token_and_the_user_and_the_token_reads_the_profile(app,
     assert wrong.get_json()["error"]
     empty = client.post("/api/auth/login", json={})
     assert empty.status_code == 422 and empty.get_json()["success"] is False
+
+
+def test_the_list_reads_a_page_in_a_fixed_number_of_queries_and_agrees_with_each_loan(app, call):
+    """No query per loan: the page of 12 costs what the page of 3 does; and each listed loan
+    shows what its own page shows."""
+    from sqlalchemy import event
+
+    admin = UserFactory(role=Role.ADMIN)
+    for _ in range(6):
+        issued_loan(["1000"])
+    for _ in range(6):
+        listed_loan("2000.00")
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    def queries_for(limit: int) -> tuple[int, dict]:
+        statements.clear()
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            # Smallest first: both pages start with issued loans, whose totals need the database.
+            status, body, _ = call(admin, "/loans", limit=limit, sortBy="amount", sortOrder="asc")
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        assert status == 200 and len(body["loans"]) == limit
+        return len(statements), body
+
+    small, _ = queries_for(3)
+    large, body = queries_for(12)
+    assert large == small
+    for listed in body["loans"][:4]:
+        _, one, _ = call(admin, f"/loans/{listed['id']}")
+        assert {k: one["loan"][k] for k in listed} == listed

@@ -100,6 +100,17 @@ def estimate(
     return predict.score(application, model=model, use_ml=use_ml, term_months=term_months)
 
 
+def latest_scores(session: Session, loan_ids: list[int]) -> dict[int, int]:
+    """Each loan's latest risk score, for a page of loans in one query."""
+    rows = session.execute(
+        select(RiskAssessment.loan_id, RiskAssessment.risk_score)
+        .where(RiskAssessment.loan_id.in_(loan_ids))
+        .distinct(RiskAssessment.loan_id)
+        .order_by(RiskAssessment.loan_id, RiskAssessment.id.desc())
+    )
+    return dict(rows.all())
+
+
 def latest_assessment(session: Session, loan_id: int) -> RiskAssessment | None:
     """The loan's most recent risk assessment, if it was ever scored."""
     return session.scalars(

@@ -72,8 +72,11 @@ class OriginalLoanAnswerSchema(Schema):
 def loans_index(query: dict):
     loans, pagination = loan_page(g.api_user, query)
     page = pagination["pagination"]
+    ids = [loan.id for loan in loans]
+    scores = underwriting.latest_scores(db.session, ids)
+    totals = statements.total_repayments(db.session, loans, date.today())
     return answer(
-        loans=[loan_view(loan) for loan in loans],
+        loans=[loan_view(loan, scores.get(loan.id), totals[loan.id]) for loan in loans],
         pagination={
             "page": page["page"],
             "limit": page["limit"],
@@ -92,11 +95,16 @@ def loans_show(loan_id: int):
     loan = visible_loan(g.api_user, loan_id)
     if loan is None:
         return refused(404, "No such loan.")
-    return answer(loan={**loan_view(loan), "borrower": _borrower(loan, g.api_user)})
+    return answer(loan={**one_loan_view(loan), "borrower": _borrower(loan, g.api_user)})
 
 
-def loan_view(loan: Loan) -> dict:
+def one_loan_view(loan: Loan) -> dict:
     assessment = underwriting.latest_assessment(db.session, loan.id)
+    total = statements.total_repayment(db.session, loan, date.today())
+    return loan_view(loan, assessment.risk_score if assessment else None, total)
+
+
+def loan_view(loan: Loan, score: int | None, total) -> dict:
     return {
         "id": loan.id,
         "amount": loan.amount,
@@ -105,9 +113,9 @@ def loan_view(loan: Loan) -> dict:
         "purpose": loan.purpose.value,
         "status": loan.status.value,
         "monthlyPayment": loan.monthly_payment,
-        "totalPayment": statements.total_repayment(db.session, loan, date.today()),
+        "totalPayment": total,
         "riskGrade": loan.risk_grade,
-        "mlScore": assessment.risk_score if assessment else None,
+        "mlScore": score,
     }
 
 
@@ -175,7 +183,7 @@ def loans_create(body: dict):
     )
     db.session.commit()
     extra = {"notice": IGNORED_RATE} if "interestRate" in body else {}
-    return answer(201, loan={**loan_view(loan), "borrower": _borrower(loan, borrower)},
+    return answer(201, loan={**one_loan_view(loan), "borrower": _borrower(loan, borrower)},
                   assumed=assumed, **extra)  # fmt: skip
 
 
