@@ -58,6 +58,10 @@ class StripeGateway:
             raise CardDeclined(error.user_message or "Your card was declined.") from error
         except stripe.InvalidRequestError as error:
             raise CardDeclined("That card could not be used; please enter it again.") from error
+        except stripe.APIConnectionError as error:  # the page shows the charge's real state
+            raise CardDeclined(
+                "We could not reach our payment provider; try again in a minute."
+            ) from error
         return _card_payment(intent)
 
     def start_card_setup(self, user_id: int, customer: str | None) -> tuple[str, str]:

@@ -99,3 +99,12 @@ def test_anything_but_a_tokenised_card_is_refused_with_a_message(
     assert client.post(started.headers["Location"], data={"card": "card_\x00"}).status_code == 422
     (intent,) = stripe_app.client.v1.payment_intents.list().data
     assert intent.status == "requires_payment_method"
+
+
+def test_a_provider_out_of_reach_is_a_message_not_a_500():
+    from app.integrations.stripe_gateway import StripeGateway
+    from app.services.money.card_payments import CardDeclined
+
+    gateway = StripeGateway("sk_test_nobody", "http://127.0.0.1:1")  # nothing listens there
+    with pytest.raises(CardDeclined, match="could not reach our payment provider"):
+        gateway.pay_with_card("pi_123", "card_123")
