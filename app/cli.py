@@ -141,12 +141,11 @@ def settle(path: Path, business_date: str, provider: str) -> None:
 )
 def risk_train(with_platform_loans: bool) -> None:
     """Train a new model version; it scores nothing until activated."""
-    from app.risk import registry
     from app.services.platform import risk_models
 
     version = risk_models.train_and_register(db.session, with_platform_loans=with_platform_loans)
     db.session.commit()
-    meta = registry.sidecar(version)
+    meta = risk_models.sidecar(db.session, version)
     chosen = meta["cv"]["chosen"]
     click.echo(
         f"Trained {version}: {meta['family']} + {meta['calibration']}, "
@@ -173,12 +172,11 @@ def risk_activate(version: str) -> None:
 @risk_cli.command("list")
 def risk_list() -> None:
     """Every model version on disk, and which one is active."""
-    from app.risk import registry
     from app.services.platform import risk_models
 
     active = risk_models.active_version(db.session)
-    for version in registry.versions():
-        chosen = registry.sidecar(version)["cv"]["chosen"]
+    for version in risk_models.versions(db.session):
+        chosen = risk_models.sidecar(db.session, version)["cv"]["chosen"]
         mark = "*" if version == active else " "
         click.echo(f"{mark} {version}  AUC {chosen['auc']:.4f}  Brier {chosen['brier']:.4f}")
 

@@ -53,7 +53,7 @@ def _wait_for(url: str, process: subprocess.Popen, log) -> None:
     pytest.fail(f"{url} did not start")
 
 
-def _serve(command: list[str], url: str, environment: dict | None = None):
+def serve(command: list[str], url: str, environment: dict | None = None):
     log = tempfile.TemporaryFile(mode="w+")
     process = subprocess.Popen(
         command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, text=True
@@ -62,7 +62,7 @@ def _serve(command: list[str], url: str, environment: dict | None = None):
     return process, log
 
 
-def _stop(process: subprocess.Popen, log) -> None:
+def stop(process: subprocess.Popen, log) -> None:
     process.terminate()
     process.wait(timeout=20)
     log.close()
@@ -72,13 +72,13 @@ def _stop(process: subprocess.Popen, log) -> None:
 def localstripe():
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    process, log = _serve(
+    process, log = serve(
         [sys.executable, "-m", "localstripe", "--port", str(port)], f"{url}/v1/customers"
     )
     # It keeps its objects in /tmp/localstripe.pickle across runs: start empty.
     urlopen(Request(f"{url}/_config/data", method="DELETE"), timeout=10).read()  # noqa: S310
     yield url
-    _stop(process, log)
+    stop(process, log)
 
 
 def stripe_settings(localstripe: str) -> dict[str, str]:
@@ -102,7 +102,7 @@ def stripe_app(app, monkeypatch, localstripe):
     environment = live_server_environment(
         port, SECURITY_HEADERS_ENABLED="true", LOGIN_RATE_LIMIT="1000 per minute", **settings
     )
-    server, log = _serve([sys.executable, "-m", "app.devserver"], f"{live}/healthz", environment)
+    server, log = serve([sys.executable, "-m", "app.devserver"], f"{live}/healthz", environment)
     # Where localstripe delivers its signed events: the live server's webhook.
     urlopen(  # noqa: S310 - loopback
         Request(
@@ -114,7 +114,7 @@ def stripe_app(app, monkeypatch, localstripe):
     ).read()
     client = stripe.StripeClient(STRIPE_KEY, base_addresses={"api": localstripe})
     yield StripePeer(client, localstripe, live)
-    _stop(server, log)
+    stop(server, log)
 
 
 def committed_value(query: str, **parameters) -> Decimal:

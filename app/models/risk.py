@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -44,6 +44,10 @@ class RiskModel(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[str] = mapped_column(String(40), unique=True)
     artifact_path: Mapped[str] = mapped_column(String(500))
+    # A model trained after release: its joblib bytes and sidecar, here so every node loads
+    # the same one (the shipped model stays on disk with the code: both empty).
+    artifact: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    sidecar: Mapped[dict | None] = mapped_column(JSONB)
     features: Mapped[list] = mapped_column(JSONB)
     metrics: Mapped[dict] = mapped_column(JSONB)
     data_sha256: Mapped[str] = mapped_column(String(64))

@@ -339,7 +339,9 @@ def quick_training(tmp_path, monkeypatch):
     return extras
 
 
-def test_train_and_register_saves_an_inactive_version_with_platform_outcomes(quick_training):
+def test_train_and_register_saves_an_inactive_version_with_platform_outcomes(
+    quick_training, tmp_path
+):
     db.session.add(
         HistoricalOutcome(
             external_id="hist-1",
@@ -361,7 +363,11 @@ def test_train_and_register_saves_an_inactive_version_with_platform_outcomes(qui
     version = risk_models.train_and_register(db.session, with_platform_loans=True)
     model = db.session.scalars(select(RiskModel).where(RiskModel.version == version)).one()
     assert not model.is_active
-    assert model.metrics == registry.sidecar(version)["cv"]["chosen"]
+    assert model.metrics == risk_models.sidecar(db.session, version)["cv"]["chosen"]
+    # Kept in the database, where every node finds it, and on no machine's disk.
+    assert model.artifact and model.sidecar["version"] == version
+    assert not list(tmp_path.glob("model-*")) and version in risk_models.versions(db.session)
+    assert risk_models.load_bundle(db.session, version).version == version
     assert quick_training[0][1] == [1]
     assert risk_models.train_and_register(db.session, with_platform_loans=False) != version
     assert quick_training[1] is None

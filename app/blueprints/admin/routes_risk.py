@@ -7,7 +7,6 @@ from app.access import role_required
 from app.extensions import db
 from app.htmx import hx_redirect, render
 from app.models import Role
-from app.risk import registry
 from app.services.errors import DomainError
 from app.services.platform import outbox, risk_models
 
@@ -25,7 +24,7 @@ def risk_show():
 @role_required(Role.ADMIN)
 def risk_activate(version: str):
     """Activate a trained version for scoring."""
-    if version not in registry.versions():
+    if version not in risk_models.versions(db.session):
         flash("That model version does not exist.", "error")
         return hx_redirect(url_for("admin.risk_show"))
     try:
@@ -58,13 +57,13 @@ def _model_card() -> dict:
         {
             "version": v,
             "active": v == active,
-            **registry.sidecar(v)["cv"]["chosen"],
-            "created_at": registry.sidecar(v)["created_at"],
+            **risk_models.sidecar(db.session, v)["cv"]["chosen"],
+            "created_at": risk_models.sidecar(db.session, v)["created_at"],
         }
-        for v in registry.versions()
+        for v in risk_models.versions(db.session)
     ]
     return {
         "active": active,
-        "card": registry.sidecar(active),
+        "card": risk_models.sidecar(db.session, active),
         "versions": sorted(versions, key=lambda v: v["created_at"], reverse=True),
     }

@@ -96,7 +96,8 @@ def estimate(
 
     Raises FeatureError when a credit fact is missing or impossible.
     """
-    model = predict.load_model(risk_models.active_version(session)) if use_ml else None
+    active = risk_models.active_version(session) if use_ml else None
+    model = risk_models.load_bundle(session, active) if use_ml else None
     return predict.score(application, model=model, use_ml=use_ml, term_months=term_months)
 
 

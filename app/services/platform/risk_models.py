@@ -1,5 +1,11 @@
-"""Which trained model scores applications: registration, activation, platform outcomes."""
+"""Which trained model scores applications: registration, activation, platform outcomes.
 
+A model trained here is stored in `risk_models` (its bytes and sidecar), so the worker that
+trained it, the admin's web node that activates it and every node that scores with it all load
+the same one. The model shipped with the code is read from disk.
+"""
+
+from collections import OrderedDict
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
@@ -18,15 +24,19 @@ def active_version(session: Session) -> str:
     return version or registry.default_version()
 
 
-def register(session: Session, version: str) -> RiskModel:
-    """Record a trained version (inactive) from its sidecar; idempotent."""
+def register(
+    session: Session, version: str, data: bytes | None = None, meta: dict | None = None
+) -> RiskModel:
+    """Record a version (inactive): a trained one with its bytes, or one on disk; idempotent."""
     found = session.scalar(select(RiskModel).where(RiskModel.version == version))
     if found is not None:
         return found
-    meta = registry.sidecar(version)
+    meta = meta or registry.sidecar(version)
     model = RiskModel(
         version=version,
-        artifact_path=f"model-{version}.joblib",
+        artifact_path=f"model-{version}.joblib" if data is None else "database",
+        artifact=data,
+        sidecar=meta if data is not None else None,
         features=meta["features"],
         metrics=meta["cv"]["chosen"],
         data_sha256=meta["training_data"]["sha256"],
@@ -38,20 +48,54 @@ def register(session: Session, version: str) -> RiskModel:
 
 
 def train_and_register(session: Session, *, with_platform_loans: bool) -> str:
-    """Train, save and register (inactive) a new model version; returns the version."""
+    """Train and register (inactive) a new model version, in the database; returns it."""
     from app.risk import train  # scikit-learn's training stack loads only when a model is trained
 
     extra = training_extras(session) if with_platform_loans else None
     bundle = train.train(extra_rows=extra)
-    registry.save(bundle)
-    register(session, bundle.version)
+    data, meta = registry.to_bytes(bundle)
+    register(session, bundle.version, data, meta)
     return bundle.version
+
+
+def versions(session: Session) -> list[str]:
+    """Every version there is: the ones shipped on disk, then the ones trained here."""
+    stored = session.scalars(
+        select(RiskModel.version).where(RiskModel.sidecar.is_not(None)).order_by(RiskModel.id)
+    ).all()
+    return [v for v in registry.versions() if v not in stored] + list(stored)
+
+
+def sidecar(session: Session, version: str) -> dict:
+    stored = session.scalar(select(RiskModel.sidecar).where(RiskModel.version == version))
+    return stored or registry.sidecar(version)
+
+
+_LOADED: OrderedDict[str, object] = OrderedDict()  # a version's bytes never change: cache a few
+
+
+def load_bundle(session: Session, version: str):
+    """The model `version`, from the database when it was trained here, else from disk."""
+    if version in _LOADED:
+        _LOADED.move_to_end(version)
+        return _LOADED[version]
+    row = session.execute(
+        select(RiskModel.artifact, RiskModel.sidecar).where(RiskModel.version == version)
+    ).first()
+    if row is not None and row.sidecar is not None:
+        bundle = registry.from_bytes(version, row.artifact, row.sidecar)
+    else:
+        bundle = registry.load(version)
+    _LOADED[version] = bundle
+    while len(_LOADED) > 4:
+        _LOADED.popitem(last=False)
+    return bundle
 
 
 def activate(session: Session, version: str, admin_id: int | None = None) -> RiskModel:
     """Make `version` the one that scores applications (after it loads cleanly)."""
     try:
-        registry.load(version)
+        load_bundle(session, version)
     except registry.RegistryError as error:
         raise DomainError(f"Model {version} cannot be activated: {error}") from error
     model = register(session, version)
