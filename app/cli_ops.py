@@ -1,4 +1,5 @@
-"""`flask ops backup` and `flask ops restore`: the database, with PostgreSQL's own tools."""
+"""`flask ops backup`, `flask ops restore` (PostgreSQL's own tools) and `flask ops
+move-documents` (documents from an upload folder into the database)."""
 
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from flask.cli import AppGroup
 from app.services.errors import DomainError
 from app.services.platform import backups
 
-ops_cli = AppGroup("ops", help="Operations: back up and restore the database.")
+ops_cli = AppGroup("ops", help="Operations: back up and restore the database, move documents.")
 
 
 @ops_cli.command("backup")
@@ -45,3 +46,18 @@ def restore(archive: Path, target: str | None, yes: bool) -> None:
     if problems:
         raise click.ClickException("The restored ledger does not verify: " + "; ".join(problems))
     click.echo("The ledger verifies.")
+
+
+@ops_cli.command("move-documents")
+def move_documents() -> None:
+    """Bring documents uploaded before they lived in the database into it; then delete the
+    files (only after the database has committed them)."""
+    from app.extensions import db, get_key_ring
+    from app.services.accounts import documents
+
+    folder = Path(current_app.config["UPLOAD_FOLDER"])
+    moved = documents.move_to_database(db.session, folder, get_key_ring())
+    db.session.commit()
+    for path in moved:
+        path.unlink(missing_ok=True)
+    click.echo(f"{len(moved)} document(s) moved into the database from {folder}.")

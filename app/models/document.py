@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, TimestampMixin, str_enum
@@ -33,6 +33,10 @@ class Document(TimestampMixin, Base):
     kind: Mapped[DocumentKind] = mapped_column(str_enum(DocumentKind, "document_kind"))
     original_filename: Mapped[str] = mapped_column(String(255))
     stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    # The bytes, sealed (AES-GCM): in the database, where every node reads them. Documents
+    # uploaded before this column live sealed in UPLOAD_FOLDER under stored_name until
+    # `flask ops move-documents` brings them in.
+    sealed_content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     content_type: Mapped[str] = mapped_column(String(100))
     size_bytes: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64))

@@ -1,10 +1,7 @@
 """Lenders through the live server: 20 racing for the last $1,000 over HTTP, and a browser journey."""
 
-import http.cookiejar
 import re
 import threading
-import urllib.parse
-import urllib.request
 import uuid
 from decimal import Decimal
 
@@ -15,42 +12,12 @@ from sqlalchemy import func, select
 from app.models import Investment, Loan
 from app.services.lending import investing
 from app.services.money import cash, ledger
+from tests.browserless import Browserless
 from tests.builders import key, lender, listed_loan
 from tests.e2e.conftest import sign_in
 from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.committing
-TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')
-
-
-class Browserless:
-    """A cookie-keeping HTTP client that signs in through the real form."""
-
-    def __init__(self, base: str):
-        self.base = base
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
-        )
-
-    def token(self, path: str) -> str:
-        with self.opener.open(self.base + path, timeout=60) as response:
-            return TOKEN.search(response.read().decode()).group(1)
-
-    def post(self, path: str, data: dict, token: str, htmx: bool = False) -> int:
-        headers = {"X-CSRFToken": token, **({"HX-Request": "true"} if htmx else {})}
-        request = urllib.request.Request(
-            self.base + path, urllib.parse.urlencode(data).encode(), headers=headers, method="POST"
-        )
-        try:
-            with self.opener.open(request, timeout=60) as response:
-                return response.status
-        except urllib.error.HTTPError as error:
-            return error.code
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
 
 
 def test_twenty_lenders_race_over_http_and_exactly_ten_win(live_url, committed):

@@ -232,17 +232,18 @@ def _upload(client, data, name="statement.pdf", kind="income"):
     )
 
 
-def test_upload_is_checked_by_content_and_stored_outside_static(app, client, borrower):
+def test_upload_is_checked_by_content_and_stored_sealed_in_the_database(app, client, borrower):
     response = _upload(client, PDF, name="../../payslip.pdf")
     assert response.status_code == 303
     document = db.session.scalars(select(Document)).one()
     assert (
         document.content_type == "application/pdf" and document.original_filename == "payslip.pdf"
     )
-    stored = Path(app.config["UPLOAD_FOLDER"]) / document.stored_name
-    assert stored.read_bytes().startswith(b"CLSEAL1\n") and PDF not in stored.read_bytes()
-    assert "static" not in str(stored)  # sealed, outside the web root
+    sealed = document.sealed_content  # in the database, where every web node reads it
+    assert sealed.startswith(b"CLSEAL1\n") and PDF not in sealed
+    assert not (Path(app.config["UPLOAD_FOLDER"]) / document.stored_name).exists()
     assert re.fullmatch(r"[0-9a-f]{32}", document.stored_name)
+    assert client.get(f"/account/documents/{document.id}/download").data == PDF
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,6 @@ def document_create():
                 kind=DocumentKind(form.kind.data),
                 filename=upload.filename or "document",
                 data=upload.read(),
-                folder=Path(current_app.config["UPLOAD_FOLDER"]),
                 max_size=current_app.config["UPLOAD_MAX_SIZE"],
                 ring=get_key_ring(),
                 allowed=current_app.config["UPLOAD_ALLOWED_TYPES"],

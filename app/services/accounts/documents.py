@@ -1,4 +1,9 @@
-"""Uploaded identity and income documents: checked by content, stored under random names."""
+"""Uploaded identity and income documents: checked by content, sealed, kept in the database.
+
+The sealed bytes live in `documents.sealed_content`, so every web node serves every document.
+Documents uploaded before that sit sealed in the upload folder, read from there until
+`move_to_database` brings them in.
+"""
 
 import hashlib
 import io
@@ -27,14 +32,13 @@ def store(
     kind: DocumentKind,
     filename: str,
     data: bytes,
-    folder: Path,
     max_size: int,
     allowed: tuple[str, ...],
     ring: KeyRing,
     loan_id: int | None = None,
 ) -> Document:
-    """Check the bytes (not the name) and store them sealed (AES-GCM) outside the web root;
-    nothing on refusal."""
+    """Check the bytes (not the name) and store them sealed (AES-GCM) in the database; nothing
+    on refusal."""
     if not data:
         raise ValidationFailed({"file": "The file is empty."})
     if len(data) > max_size:
@@ -47,14 +51,13 @@ def store(
     if detected.extension == "docx":
         _check_zip(data)
     stored_name = secrets.token_hex(16)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / stored_name).write_bytes(ring.seal_bytes(data, PURPOSE))
     document = Document(
         user_id=user_id,
         loan_id=loan_id,
         kind=kind,
         original_filename=_safe_name(filename),
         stored_name=stored_name,
+        sealed_content=ring.seal_bytes(data, PURPOSE),
         content_type=detected.mime,
         size_bytes=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
@@ -85,14 +88,37 @@ def of_user(session: Session, user_id: int) -> list[Document]:
 
 def read(document: Document, folder: Path, ring: KeyRing) -> bytes:
     """The document's bytes as uploaded."""
+    if document.sealed_content is not None:
+        return ring.open_bytes(document.sealed_content, PURPOSE)
     return ring.open_bytes(path_of(document, folder).read_bytes(), PURPOSE)
 
 
+def move_to_database(session: Session, folder: Path, ring: KeyRing) -> list[Path]:
+    """Bring documents still in the upload folder into the database (sealed under the current
+    key); the files they came from, for the caller to delete once this is committed."""
+    moved = []
+    for document in session.scalars(select(Document).where(Document.sealed_content.is_(None))):
+        path = path_of(document, folder)
+        if not path.exists():
+            continue
+        blob = path.read_bytes()
+        data = ring.open_bytes(blob, PURPOSE) if blob.startswith(MAGIC) else blob
+        document.sealed_content = ring.seal_bytes(data, PURPOSE)
+        moved.append(path)
+    session.flush()
+    return moved
+
+
 def reseal_files(session: Session, folder: Path, ring: KeyRing) -> int:
-    """Seal every stored file again under the ring's current key (files stored before sealing
-    are sealed for the first time); how many were rewritten."""
+    """Seal every stored document again under the ring's current key (files stored before
+    sealing are sealed for the first time); how many were rewritten."""
     count = 0
-    for document in session.scalars(select(Document)):
+    for document in session.scalars(select(Document).where(Document.sealed_content.is_not(None))):
+        if ring.file_needs_resealing(document.sealed_content):
+            data = ring.open_bytes(document.sealed_content, PURPOSE)
+            document.sealed_content = ring.seal_bytes(data, PURPOSE)
+            count += 1
+    for document in session.scalars(select(Document).where(Document.sealed_content.is_(None))):
         path = path_of(document, folder)
         if not path.exists():
             continue
