@@ -143,6 +143,9 @@ def main() -> None:
         print("Jobs go to Redis: run `python worker.py` and `flask --app wsgi jobs relay` too")
     print("\n".join(lines))
     print(f"\nCommunityLend is running on http://{HOST}:{PORT}\n")
+    # One line per request is ours (communitylend.access: request id, status, duration);
+    # werkzeug's own would repeat it.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app.run(host=HOST, port=PORT, debug=False, use_reloader=False, threaded=True)
 
 
