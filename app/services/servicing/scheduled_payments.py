@@ -198,6 +198,14 @@ def _record_settled(session, waiting, rows, result, day: date) -> int:
     """Link each applied row to its payment; a row the servicer refused fails with why."""
     refused = {row.idempotency_key: reason for row, reason in (result.refused if result else [])}
     by_key = {_payment_key(planned): planned for planned in waiting}
+    payment_ids = {
+        (payer, key): payment
+        for payer, key, payment in session.execute(
+            select(Payment.payer_id, Payment.idempotency_key, Payment.id).where(
+                Payment.idempotency_key.in_([row.idempotency_key for row in rows])
+            )
+        )
+    }  # one query for the lot; a key is unique per payer
     collected = 0
     for row in rows:
         planned = by_key[row.idempotency_key]
@@ -206,12 +214,7 @@ def _record_settled(session, waiting, rows, result, day: date) -> int:
             activity.record(session, "payment.refund_needed", entity=planned,
                             reason=refused[row.idempotency_key])  # fmt: skip
             continue
-        planned.payment_id = session.scalar(
-            select(Payment.id).where(
-                Payment.payer_id == planned.payer_id,
-                Payment.idempotency_key == row.idempotency_key,
-            )
-        )
+        planned.payment_id = payment_ids.get((planned.payer_id, row.idempotency_key))
         planned.status = ScheduledPaymentStatus.COLLECTED
         planned.last_error = None
         collected += 1

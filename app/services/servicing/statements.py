@@ -47,44 +47,41 @@ def total_repayment(
     session: Session, loan: Loan, today: date, policy: LendingPolicy = DEFAULT_POLICY
 ) -> Decimal | None:
     """Everything the borrower repays: the real schedule once issued, the offer's before."""
-    if loan.status is LoanStatus.ISSUED:
-        return session.scalar(
-            select(
-                func.sum(Installment.principal_due + Installment.interest_due + Installment.fee_due)
-            ).where(Installment.loan_id == loan.id)
-        )
+    return total_repayments(session, [loan], today, policy)[loan.id]
+
+
+def total_repayments(
+    session: Session, loans: list[Loan], today: date, policy: LendingPolicy = DEFAULT_POLICY
+) -> dict[int, Decimal | None]:
+    """`total_repayment` for each of `loans`: the issued ones' schedules in one query."""
+    issued = [loan.id for loan in loans if loan.status is LoanStatus.ISSUED]
+    sums = _scheduled_totals(session, issued) if issued else {}
+    return {
+        loan.id: sums.get(loan.id) if loan.status is LoanStatus.ISSUED
+        else _offered_total(loan, today, policy)
+        for loan in loans
+    }  # fmt: skip
+
+
+def _scheduled_totals(session: Session, loan_ids: list[int]) -> dict[int, Decimal]:
+    owed = Installment.principal_due + Installment.interest_due + Installment.fee_due
+    return dict(
+        session.execute(
+            select(Installment.loan_id, func.sum(owed))
+            .where(Installment.loan_id.in_(loan_ids))
+            .group_by(Installment.loan_id)
+        ).all()
+    )
+
+
+def _offered_total(loan: Loan, today: date, policy: LendingPolicy) -> Decimal | None:
+    """A listing's repayment on the level-payment schedule it is offered on."""
     if loan.interest_rate is None:
         return None
     plans = amortization.schedule_from_issue(
         loan.amount, loan.interest_rate, loan.term_months, today, rounding=policy.payment_rounding
     )
     return sum((plan.payment for plan in plans), ZERO)
-
-
-def total_repayments(session: Session, loans: list[Loan], today: date) -> dict[int, Decimal | None]:
-    """`total_repayment` for a page of loans: the issued ones' schedules in one query."""
-    issued = [loan.id for loan in loans if loan.status is LoanStatus.ISSUED]
-    sums = (
-        dict(
-            session.execute(
-                select(
-                    Installment.loan_id,
-                    func.sum(
-                        Installment.principal_due + Installment.interest_due + Installment.fee_due
-                    ),
-                )
-                .where(Installment.loan_id.in_(issued))
-                .group_by(Installment.loan_id)
-            ).all()
-        )
-        if issued
-        else {}
-    )
-    return {
-        loan.id: sums.get(loan.id) if loan.status is LoanStatus.ISSUED
-        else total_repayment(session, loan, today)
-        for loan in loans
-    }  # fmt: skip
 
 
 def in_repayment(loan: Loan) -> bool:
