@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test venv worker relay lint migrations-check reset
+.PHONY: run test venv worker relay lint migrations-check reset stack
 
 run: venv  ## Serve on http://127.0.0.1:5000 (embedded PostgreSQL, demo data, in-process jobs)
 	$(BIN)/python -m app.devserver
@@ -18,6 +18,9 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
+
+stack: venv  ## The production process model here: nginx on :8080, 2 gunicorns, 2 RQ workers, relay, scheduler, PgBouncer, PostgreSQL + replica, Redis
+	$(BIN)/python -m deploy.stack
 
 reset:  ## Forget the embedded database: the next `make run` seeds the demo again
 	rm -rf instance/pgdata

@@ -91,6 +91,13 @@ class Config:
     REQUIRE_ADMIN_MFA = _flag("REQUIRE_ADMIN_MFA", False)
 
     SQLALCHEMY_DATABASE_URI = _database_url("DATABASE_URL", EMBEDDED_DATABASE_URL)
+    # A streaming replica for reads that may lag a moment (marketplace browsing, reports,
+    # exports): app/extensions.py's stale_reads(). Unset: those reads go to the primary.
+    SQLALCHEMY_BINDS = (
+        {"replica": _database_url("DATABASE_REPLICA_URL", "")}
+        if _env("DATABASE_REPLICA_URL")
+        else {}
+    )
     # No ping per checkout (a round trip on every request): see app/pool.py.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": False, "pool_recycle": 1800}
     POOL_IDLE_PING_SECONDS = _int("POOL_IDLE_PING_SECONDS", 10)

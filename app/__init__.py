@@ -85,14 +85,16 @@ def register_extensions(app: Flask) -> None:
     from flask_talisman import Talisman
 
     from app import access  # noqa: F401 - registers the Flask-Login callbacks
-    from app.extensions import csrf, db, limiter, login_manager, migrate
+    from app.extensions import close_stale_reads, csrf, db, limiter, login_manager, migrate
     from app.pool import ping_when_idle
     from app.services.accounts import passwords
     from app.services.platform.imports import staging
 
     db.init_app(app)
     with app.app_context():
-        ping_when_idle(db.engine, app.config["POOL_IDLE_PING_SECONDS"])
+        for engine in db.engines.values():
+            ping_when_idle(engine, app.config["POOL_IDLE_PING_SECONDS"])
+    app.teardown_appcontext(close_stale_reads)
     migrate.init_app(
         app,
         db,

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from flask import current_app
+from flask import current_app, g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -12,6 +12,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from redis import Redis
 from rq import Queue
+from sqlalchemy.orm import Session
 
 from app.integrations.payments import gateway_for
 from app.models import Base
@@ -74,3 +75,21 @@ def get_policy() -> LendingPolicy:
         max_investment_per_loan=Decimal(config["MAX_INVESTMENT_PER_LOAN"]),
         charge_off_after_days=config["CHARGE_OFF_AFTER_DAYS"],
     )
+
+
+def stale_reads() -> Session:
+    """The session for reads that may lag the primary by a moment: marketplace browsing,
+    reports and exports. With DATABASE_REPLICA_URL, a read-only session on the streaming
+    replica, one per request; without, the primary's own. Writes, and reads that must see a
+    write just made (a lender's portfolio after investing), use db.session."""
+    if "replica" not in current_app.config["SQLALCHEMY_BINDS"]:
+        return db.session
+    if "replica_session" not in g:
+        g.replica_session = Session(db.engines["replica"])
+    return g.replica_session
+
+
+def close_stale_reads(_error=None) -> None:
+    session = g.pop("replica_session", None)
+    if session is not None:
+        session.close()

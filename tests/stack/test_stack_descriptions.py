@@ -13,6 +13,8 @@ import pytest
 import yaml
 from honcho.environ import parse_procfile
 
+from deploy.stack import Ports, write_nginx_config
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 APP_PROCESSES = {"web1", "web2", "worker1", "worker2", "relay", "scheduler"}
@@ -54,9 +56,11 @@ def test_compose_refuses_to_start_without_the_secrets():
 
 def test_the_procfile_runs_the_same_application_processes_as_compose():
     processes = parse_procfile((ROOT / "Procfile").read_text()).processes
-    assert set(processes) == APP_PROCESSES
+    assert set(processes) == APP_PROCESSES | {"nginx"}  # the databases: deploy/stack.py
     services = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
-    for name, command in processes.items():
+    assert "nginx" in services
+    for name in APP_PROCESSES:
+        command = processes[name]
         wanted = " ".join(services[name]["command"])
         assert command.split()[0] == wanted.split()[0] and command.split()[-1] == wanted.split()[-1]
 
@@ -70,11 +74,6 @@ def test_the_dockerfile_passes_hadolint():
 
 def _nginx_test(folder: Path, tls: bool) -> subprocess.CompletedProcess:
     """nginx -t on deploy/nginx.conf as `make stack` writes it (this machine's gunicorns)."""
-    config = (ROOT / "deploy" / "nginx.conf").read_text()
-    config = config.replace("server web1:8000", "server 127.0.0.1:8001")
-    config = config.replace("server web2:8000", "server 127.0.0.1:8002")
-    config = config.replace("/etc/nginx/communitylend-tls*.conf", str(folder / "tls*.conf"))
-    (folder / "nginx.conf").write_text(config)
     if tls:
         subprocess.run(  # noqa: S603, S607 - openssl with our own arguments
             ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
@@ -82,10 +81,9 @@ def _nginx_test(folder: Path, tls: bool) -> subprocess.CompletedProcess:
              "-out", str(folder / "fullchain.pem")],
             check=True, capture_output=True,
         )  # fmt: skip
-        tls_config = (ROOT / "deploy" / "tls.conf").read_text()
-        (folder / "tls.conf").write_text(tls_config.replace("/etc/nginx/tls", str(folder)))
+    config = write_nginx_config(folder, Ports(), tls=tls)
     return subprocess.run(  # noqa: S603 - our own arguments
-        [_tool("nginx"), "-t", "-p", str(folder), "-c", str(folder / "nginx.conf")],
+        [_tool("nginx"), "-t", "-p", str(folder), "-c", str(config)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
 

@@ -5,7 +5,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.access import role_required
-from app.extensions import db
+from app.extensions import db, stale_reads
 from app.htmx import render
 from app.models import Role, User
 from app.services.platform import reports
@@ -27,17 +27,19 @@ def review_queue_counts() -> dict:
 @bp.get("/")
 @role_required(Role.ADMIN)
 def dashboard():
-    """Loans by state, volumes, risk by grade, lender cash, ledger check and queue health."""
+    """Loans by state, volumes, risk by grade, lender cash, ledger check and queue health
+    (from the replica when there is one: a report may lag a moment)."""
+    reports_db = stale_reads()
     users_by_role = dict(
-        db.session.execute(select(User.role, func.count()).group_by(User.role)).all()
+        reports_db.execute(select(User.role, func.count()).group_by(User.role)).all()
     )
     return render(
         "admin/dashboard.html",
         users_by_role=users_by_role,
-        states=reports.loans_by_state(db.session),
-        volumes=reports.volumes(db.session),
-        grades=reports.risk_by_grade(db.session),
-        lender_cash=reports.cash_held_for_lenders(db.session),
-        queues=reports.queue_health(db.session),
-        ledger_check=reports.last_ledger_check(db.session),
+        states=reports.loans_by_state(reports_db),
+        volumes=reports.volumes(reports_db),
+        grades=reports.risk_by_grade(reports_db),
+        lender_cash=reports.cash_held_for_lenders(reports_db),
+        queues=reports.queue_health(reports_db),
+        ledger_check=reports.last_ledger_check(reports_db),
     )

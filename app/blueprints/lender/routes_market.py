@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.access import role_required
 from app.confirmation import Confirmation, ask, confirmed
-from app.extensions import db, get_policy
+from app.extensions import db, get_policy, stale_reads
 from app.forms import attach_errors, page_number, whole_number
 from app.htmx import is_htmx, render, stop_polling
 from app.models import Investment, Loan, LoanPurpose, LoanStatus, Role
@@ -35,7 +35,7 @@ def listing_index():
     if emptied and not is_htmx():
         return redirect(clean, 303)
     filters = _filters()
-    page = marketplace.search(db.session, filters)
+    page = marketplace.search(stale_reads(), filters)
     response = render(
         "lender/loans/index.html",
         "results",

@@ -8,7 +8,7 @@ from flask import Response, current_app, flash, request, url_for
 from flask_login import current_user
 
 from app.access import role_required
-from app.extensions import db, get_policy
+from app.extensions import db, get_policy, stale_reads
 from app.forms import page_number
 from app.htmx import hx_redirect, render
 from app.models import LenderPreference, RiskTolerance, Role
@@ -60,7 +60,7 @@ def notes_csv():
             loan.servicing_status or loan.status,
             note.created_at.date(),
         )
-        for note, loan in portfolio.notes(db.session, current_user.id)
+        for note, loan in portfolio.notes(stale_reads(), current_user.id)
     ]
     return _csv("notes.csv", NOTES_CSV_HEADER, rows)
 
@@ -71,7 +71,7 @@ def transactions_csv():
     """Every movement of available cash as CSV."""
     rows = [
         (t["at"].isoformat(), t["kind"], t["memo"], t["amount"])
-        for t in portfolio.transactions(db.session, current_user.id, limit=None)
+        for t in portfolio.transactions(stale_reads(), current_user.id, limit=None)
     ]
     return _csv("transactions.csv", ("at", "kind", "memo", "amount"), rows)
 
