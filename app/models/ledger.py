@@ -21,6 +21,10 @@ class AccountKind(enum.StrEnum):
     FEE_REVENUE = "fee_revenue"  # origination, servicing and late fees (revenue)
     # A charged-off loan's note principal, claimable by its noteholders only from recoveries.
     CREDIT_LOSSES = "credit_losses"
+    # Withdrawals asked for and not yet settled or returned: owed to lenders (liability).
+    PAYOUTS_OWED = "payouts_owed"
+    # Withdrawals sent to lenders' banks and not yet confirmed there (asset: returns if refused).
+    PAYOUTS_IN_TRANSIT = "payouts_in_transit"
 
 
 class NormalSide(enum.StrEnum):

@@ -110,6 +110,15 @@ class PaymentAllocation(Base):
     servicing_fee: Mapped[Money]
 
 
+class PayoutState(enum.StrEnum):
+    """Where a withdrawal is on its way to the lender's bank."""
+
+    REQUESTED = "requested"  # the lender asked; the cash is held for the payout
+    SENT = "sent"  # the money left the platform's account for the lender's bank
+    SETTLED = "settled"  # the lender's bank took it
+    FAILED = "failed"  # refused before sending, or returned by the bank: the cash is theirs again
+
+
 class TransferDirection(enum.StrEnum):
     DEPOSIT = "deposit"
     WITHDRAWAL = "withdrawal"
@@ -124,6 +133,7 @@ class CashTransfer(TimestampMixin, Base):
         UniqueConstraint("provider", "provider_ref"),
         UniqueConstraint("user_id", "idempotency_key"),
         Index("ix_cash_transfers_user_id_created_at", "user_id", "created_at"),
+        Index("ix_cash_transfers_payout_state", "payout_state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -142,6 +152,12 @@ class CashTransfer(TimestampMixin, Base):
     journal_entry_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("journal_entries.id", ondelete="RESTRICT")
     )
+    # Withdrawals only (services/money/payouts.py): the state, the bank's reference for the
+    # payout, why it failed, and when it was sent.
+    payout_state: Mapped[PayoutState | None] = mapped_column(str_enum(PayoutState, "payout_state"))
+    payout_reference: Mapped[str | None] = mapped_column(String(120))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
 
 
 class ProviderEvent(Base):

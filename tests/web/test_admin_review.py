@@ -30,6 +30,7 @@ ADMIN_URLS = [
     "/admin/",
     "/admin/applications",
     "/admin/documents",
+    "/admin/payouts",
     "/admin/users",
     "/admin/loans",
     "/admin/risk",
@@ -364,6 +365,7 @@ def test_the_top_bar_shows_admins_the_review_queues_with_their_counts(client, lo
         "/admin/",
         "/admin/applications",
         "/admin/documents",
+        "/admin/payouts",
         "/admin/users",
         "/admin/loans",
         "/admin/imports",
@@ -394,12 +396,21 @@ def test_other_roles_never_see_the_review_queues(client, login, role):
 
 
 def test_the_review_queue_counts_come_from_one_report(client, login):
+    from app.models import Provider
+    from app.services.money import cash
     from app.services.platform import reports
+    from tests.builders import D, key, lender
 
-    assert reports.review_queues(db.session) == {"applications": 0, "documents": 0}
+    nothing = {"applications": 0, "documents": 0, "payouts": 0}
+    assert reports.review_queues(db.session) == nothing
     _pending()
     _upload(client, login, UserFactory(role=Role.BORROWER))
-    assert reports.review_queues(db.session) == {"applications": 1, "documents": 1}
+    investor = lender(D("100.00"))
+    cash.withdraw(
+        db.session, investor.id, D("40.00"), provider=Provider.MANUAL, idempotency_key=key()
+    )
+    waiting = {"applications": 1, "documents": 1, "payouts": 1}
+    assert reports.review_queues(db.session) == waiting
 
 
 def test_an_unverified_borrower_is_listed_only_with_a_reason_and_two_admins(client, login):

@@ -4,6 +4,7 @@ from . import (
     routes_imports,  # noqa: F401 - registers the CSV import pages
     routes_loans,  # noqa: F401 - registers the loan servicing actions
     routes_ops,  # noqa: F401 - registers the operations pages
+    routes_payouts,  # noqa: F401 - registers the payout queue
     routes_review,  # noqa: F401 - registers the review queues
     routes_risk,  # noqa: F401 - registers the model-card routes
     routes_users,  # noqa: F401 - registers the people pages

@@ -188,3 +188,19 @@ class ImportForm(FlaskForm):
             FileAllowed(["csv"], message="Only .csv files can be imported."),
         ],
     )
+
+
+class PayoutSentForm(AdminForm):
+    """The bank transfer for a withdrawal was made."""
+
+    reference = StringField(
+        "Bank reference",
+        validators=[DataRequired(message="Enter the bank's reference for the transfer."),
+                    Length(max=120)],
+    )  # fmt: skip
+
+
+class PayoutFailedForm(AdminForm):
+    """A withdrawal refused before sending, or returned by the bank."""
+
+    reason = reason_field("Why it failed", "Say why the withdrawal failed (the lender sees it).")

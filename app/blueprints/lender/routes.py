@@ -12,7 +12,7 @@ from app.forms import attach_errors
 from app.htmx import hx_redirect, render
 from app.models import Provider, Role
 from app.services.errors import DomainError
-from app.services.money import cash, payments
+from app.services.money import cash, payments, payouts
 from app.services.servicing import returns
 
 from . import confirmations
@@ -75,7 +75,7 @@ def withdrawal_create():
                 db.session,
                 current_user.id,
                 form.amount.data,
-                provider=Provider.SIMULATED,
+                provider=Provider.MANUAL,  # sent by bank transfer from the payout queue
                 idempotency_key=form.idempotency_key.data,
             )
         except DomainError as error:
@@ -83,7 +83,10 @@ def withdrawal_create():
             attach_errors(form, error, "amount")
         else:
             db.session.commit()
-            flash(f"${form.amount.data:,.2f} is on its way to your bank.", "success")
+            flash(
+                f"${form.amount.data:,.2f} will be sent to your bank; this page shows where it is.",
+                "success",
+            )
             return hx_redirect(url_for("lender.dashboard"))
     return render("lender/dashboard.html", "cash_forms", status=422, **_cash_page(withdraw=form))
 
@@ -101,4 +104,5 @@ def _cash_page(deposit: DepositForm | None = None, withdraw: WithdrawForm | None
         "summary": returns.summary(db.session, current_user.id, date.today()),
         "deposit": deposit or DepositForm.fresh(),
         "withdraw": withdraw or WithdrawForm.fresh(),
+        "withdrawals": payouts.recent(db.session, current_user.id, limit=5),
     }

@@ -1,4 +1,5 @@
-"""Lender cash: deposits in and withdrawals out through the payment provider's clearing account."""
+"""Lender cash: deposits in through the payment provider's clearing account, and withdrawals
+asked for (their way to the bank: services/money/payouts.py)."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -16,7 +17,7 @@ from app.models import (
 )
 from app.services.accounts import accounts
 from app.services.errors import InsufficientFunds, ValidationFailed
-from app.services.money import idempotency, ledger
+from app.services.money import idempotency, ledger, payouts
 from app.services.money.money import cents
 from app.services.platform import activity, outbox
 
@@ -96,23 +97,12 @@ def withdraw(
         user_id=user_id,
         direction=TransferDirection.WITHDRAWAL,
         amount=amount,
-        status=PaymentStatus.SUCCEEDED,
         provider=provider,
         idempotency_key=idempotency_key,
-        completed_at=datetime.now(UTC),
     )
     session.add(transfer)
     session.flush()
-    clearing = ledger.account(session, AccountKind.PROCESSOR_CLEARING)
-    entry = ledger.post(
-        session,
-        "withdrawal",
-        f"Withdrawal #{transfer.id}",
-        [ledger.debit(cash, amount), ledger.credit(clearing, amount)],
-        idempotency_key=f"withdrawal:{transfer.id}",
-        user_id=user_id,
-    )
-    transfer.journal_entry_id = entry.id
+    payouts.hold(session, transfer)  # requested: the cash waits in payouts owed until sent
     idempotency.complete(session, user_id, idempotency_key, "cash_transfer", transfer.id)
     activity.record(session, "cash.withdrawn", user_id=user_id, entity=transfer, amount=str(amount))
     return transfer

@@ -25,6 +25,8 @@ ACCOUNT_RULES = {
     AccountKind.PROCESSOR_CLEARING: (NormalSide.DEBIT, True),
     AccountKind.FEE_REVENUE: (NormalSide.CREDIT, True),
     AccountKind.CREDIT_LOSSES: (NormalSide.CREDIT, False),
+    AccountKind.PAYOUTS_OWED: (NormalSide.CREDIT, False),
+    AccountKind.PAYOUTS_IN_TRANSIT: (NormalSide.DEBIT, False),
 }
 OVERDRAW_CONSTRAINT = "ck_ledger_accounts_balance_not_negative"
 
@@ -61,6 +63,8 @@ def account_code(
         AccountKind.BORROWER_PAYABLE: f"borrower:{owner_id}:payable",
         AccountKind.CREDIT_LOSSES: f"loan:{loan_id}:credit_losses",
         AccountKind.PROCESSOR_CLEARING: "platform:processor_clearing",
+        AccountKind.PAYOUTS_OWED: "platform:payouts_owed",
+        AccountKind.PAYOUTS_IN_TRANSIT: "platform:payouts_in_transit",
         AccountKind.FEE_REVENUE: "platform:fee_revenue",
     }
     return codes[kind]
@@ -207,6 +211,17 @@ def verify_and_record(session: Session, user_id: int | None = None) -> list[str]
 
 
 _INVARIANT_QUERIES = [
+    (
+        "SELECT kind, held, expected FROM ("
+        " SELECT 'payouts_owed' AS kind, coalesce((SELECT -balance FROM ledger_accounts"
+        "  WHERE kind = 'payouts_owed'), 0.00) AS held, (SELECT coalesce(sum(amount), 0.00)"
+        "  FROM cash_transfers WHERE payout_state IN ('requested', 'sent')) AS expected"
+        " UNION ALL"
+        " SELECT 'payouts_in_transit', coalesce((SELECT balance FROM ledger_accounts"
+        "  WHERE kind = 'payouts_in_transit'), 0.00), (SELECT coalesce(sum(amount), 0.00)"
+        "  FROM cash_transfers WHERE payout_state = 'sent')) t WHERE held <> expected",
+        "{} holds {} but the withdrawals on their way add up to {}",
+    ),
     (
         "SELECT entry_id, sum(amount) FROM postings GROUP BY entry_id HAVING sum(amount) <> 0",
         "journal entry {} does not balance (off by {})",

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from app.models import (
     AccountKind,
     ActivityLog,
+    CashTransfer,
     Document,
     LedgerAccount,
     Loan,
@@ -17,6 +18,7 @@ from app.models import (
     OutboxStatus,
     Payment,
     PaymentStatus,
+    PayoutState,
     ServicingStatus,
     VerificationStatus,
 )
@@ -116,7 +118,8 @@ def last_ledger_check(session: Session) -> ActivityLog | None:
 
 
 def review_queues(session: Session) -> dict[str, int]:
-    """How many applications wait for approval and documents for review (one query)."""
+    """How many applications wait for approval, documents for review and withdrawals to be
+    sent (one query)."""
     applications = (
         select(func.count())
         .select_from(Loan)
@@ -129,5 +132,11 @@ def review_queues(session: Session) -> dict[str, int]:
         .where(Document.status == VerificationStatus.PENDING)
         .scalar_subquery()
     )
-    waiting = session.execute(select(applications, documents)).one()
-    return {"applications": waiting[0], "documents": waiting[1]}
+    payouts = (
+        select(func.count())
+        .select_from(CashTransfer)
+        .where(CashTransfer.payout_state == PayoutState.REQUESTED)
+        .scalar_subquery()
+    )
+    waiting = session.execute(select(applications, documents, payouts)).one()
+    return {"applications": waiting[0], "documents": waiting[1], "payouts": waiting[2]}
