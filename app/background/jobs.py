@@ -25,7 +25,7 @@ from app.models import (
 )
 from app.services.accounts import registration, throttle
 from app.services.lending import autoinvest, issuance, underwriting
-from app.services.money import ledger
+from app.services.money import ledger, payments
 from app.services.platform import (
     emails,
     imports,
@@ -110,6 +110,13 @@ def send_registration_link(payload: dict) -> None:
         db.session.commit()
         raise
     pending.emailed_at = datetime.now(UTC)
+
+
+@handler("refund_charge")
+def refund_charge(payload: dict) -> None:
+    """Give back money that was taken and could not be applied (retried while the provider is
+    down; the provider's idempotency key keeps a retry to one refund)."""
+    payments.refund(db.session, get_gateway(), payload)
 
 
 @handler("issue_loan")

@@ -18,6 +18,9 @@ class SimulatedGateway:
         # One reference per key, short enough for any key (provider_ref holds 120 characters).
         return Charge(reference="sim_" + hashlib.sha256(key.encode()).hexdigest()[:40])
 
+    def refund(self, reference: str, amount: Decimal, *, key: str) -> str:
+        return "sim_re_" + hashlib.sha256(key.encode()).hexdigest()[:37]
+
 
 class NoGateway(RuntimeError):
     """Production without Stripe: no money may be taken, and none credited."""

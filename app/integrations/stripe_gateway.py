@@ -36,6 +36,14 @@ class StripeGateway:
         )
         return Charge(reference=intent.id, client_secret=intent.client_secret)
 
+    def refund(self, reference: str, amount: Decimal, *, key: str) -> str:
+        """Give `amount` of the PaymentIntent `reference` back to the card; once per key."""
+        refund = self.client.v1.refunds.create(
+            params={"payment_intent": reference, "amount": to_cents(amount)},
+            options={"idempotency_key": key},
+        )
+        return refund.id
+
     def card_payment(self, reference: str) -> CardPayment | None:
         """The PaymentIntent `reference` as the card page needs it; None if Stripe has none."""
         try:

@@ -108,3 +108,50 @@ def test_a_provider_out_of_reach_is_a_message_not_a_500():
     gateway = StripeGateway("sk_test_nobody", "http://127.0.0.1:1")  # nothing listens there
     with pytest.raises(CardDeclined, match="could not reach our payment provider"):
         gateway.pay_with_card("pi_123", "card_123")
+
+
+def _refunded_cents(stripe_app, reference: str) -> int:
+    """What localstripe says it gave back on the PaymentIntent's charge."""
+    intent = stripe_app.client.v1.payment_intents.retrieve(reference)
+    charge = intent.latest_charge
+    charge_id = charge if isinstance(charge, str) else charge.id
+    return stripe_app.client.v1.charges.retrieve(charge_id).amount_refunded
+
+
+def test_a_card_payment_the_loan_can_no_longer_take_is_refunded(
+    committed, client, login, stripe_app
+):
+    from app.services.servicing import repayments
+
+    loan, _ = issued_loan(["5000"], issued_on=date.today().replace(day=1))
+    committed.commit()
+    login(loan.borrower)
+    started = client.post(
+        f"/borrower/loans/{loan.id}/payments",
+        data={"choice": "other", "amount": "150.00", "idempotency_key": uuid.uuid4().hex,
+              "confirmed": "yes"},
+    )  # fmt: skip
+    card_page = started.headers["Location"]
+    reference = card_page.rsplit("/", 1)[-1]
+    # Meanwhile the loan is paid off another way: the card's money has nowhere to go.
+    payoff = repayments.payoff_amount(committed, loan, date.today()).total
+    repayments.apply_payment(committed, loan.id, payoff, received_on=date.today(),
+                             idempotency_key="payoff-by-transfer", payer_id=loan.borrower_id)  # fmt: skip
+    committed.commit()
+
+    paid = client.post(card_page, data={"card": _token(stripe_app.client).card.id})
+    assert paid.status_code == 303
+    assert wait_until(lambda: _refunded_cents(stripe_app, reference) == 15000)
+    assert _payments_on(loan.id) == payoff  # the card's $150 never reached the loan
+    failure = committed_value("SELECT failure FROM provider_events WHERE type = "
+                              "'payment_intent.succeeded' ORDER BY received_at DESC LIMIT 1")  # fmt: skip
+    assert failure == f"Loan #{loan.id} is not being repaid."
+    assert wait_until(lambda: committed_value(
+        "SELECT count(*) FROM notifications WHERE user_id = :user AND kind = 'payment.refunded'",
+        user=loan.borrower_id) == 1)  # fmt: skip
+    refunds = committed_value(
+        "SELECT count(*) FROM activity_logs WHERE action = 'payment.refunded'"
+    )
+    assert refunds == 1
+    committed.expire_all()
+    assert ledger.verify(committed) == []

@@ -254,3 +254,37 @@ def test_payments_say_whether_they_came_early_on_time_or_late(loan):
     assert (early.payment_type, early.due_date) == (PaymentType.EARLY, first.due_date)
     assert (on_time.payment_type, on_time.due_date) == (PaymentType.SCHEDULED, second.due_date)
     assert late.payment_type is PaymentType.LATE
+
+
+def test_a_charge_the_loan_cannot_take_when_it_settles_is_refunded(loan):
+    """Two payments for one day, each payable alone, together more than the payoff: both are
+    charged, the one settled second finds the loan paid off, and its money goes back."""
+    from app.background.jobs import refund_charge
+    from app.models import ActivityLog, OutboxMessage
+
+    day = date(2025, 3, 1)
+    payoff = repayments.payoff_amount(db.session, loan, day).total
+    assert D("4900.00") < payoff < D("5100.00")
+    whole = _schedule(loan, "4900.00", pay_on=day, key="whole")
+    extra = _schedule(loan, "200.00", pay_on=day, key="extra")
+    _cycle(day)
+    statuses = sorted([whole.status.value, extra.status.value])
+    assert statuses == ["collected", "failed"]
+    refused = whole if whole.status is ScheduledPaymentStatus.FAILED else extra
+    (order,) = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "refund_charge")
+    ).all()
+    assert order.payload["amount"] == f"{refused.amount:.2f}"
+    assert order.payload["payer_id"] == loan.borrower_id
+    assert sum(p.amount for p in _payments(loan)) == D("5100.00") - refused.amount
+    refund_charge(order.payload)
+    refund_charge(order.payload)  # a retried job: the provider's key makes it one refund
+    logged = db.session.scalars(
+        select(ActivityLog).where(ActivityLog.action == "payment.refunded")
+    ).all()
+    assert {row.details["refund"] for row in logged} == {logged[0].details["refund"]}
+    notices = db.session.scalars(
+        select(Notification).where(Notification.kind == "payment.refunded")
+    ).all()
+    assert len(notices) == 1 and f"${refused.amount:,.2f}" in notices[0].body
+    assert_ledger_balances()

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.models import Loan, Payment, Provider, ProviderEvent
 from app.services.errors import DomainError
 from app.services.money import cash, idempotency
+from app.services.platform import activity, notifications, outbox
 from app.services.policy import LendingPolicy
 from app.services.servicing import repayments
 
@@ -44,6 +45,10 @@ class PaymentGateway(Protocol):
 
     def charge(self, amount: Decimal, *, metadata: dict[str, str], key: str) -> Charge:
         """Ask for `amount`; the same `key` twice is one charge."""
+
+    def refund(self, reference: str, amount: Decimal, *, key: str) -> str:
+        """Give `amount` of the charge `reference` back to the payer; the same `key` twice is
+        one refund. Returns the provider's reference for the refund."""
 
 
 @dataclass(frozen=True)
@@ -194,10 +199,66 @@ def record_notice(session: Session, notice: Notice, provider: Provider, policy) 
             _apply(session, notice, provider, policy)
     except DomainError as error:
         event.failure = error.message
+        if notice.succeeded and notice.reference and notice.amount and notice.amount > 0:
+            ask_refund(session, provider=provider, reference=notice.reference,
+                       amount=notice.amount, reason=error.message,
+                       payer_id=_payer_of(notice))  # fmt: skip
         raise
     finally:
         event.processed_at = datetime.now(UTC)
     return True
+
+
+def ask_refund(
+    session: Session,
+    *,
+    provider: Provider,
+    reference: str,
+    amount: Decimal,
+    reason: str,
+    payer_id: int | None,
+) -> None:
+    """Money was taken that cannot be applied (the loan was paid off meanwhile, say): give it
+    back. A job does it after this commits, once per charge, retried while the provider is
+    down (refund() below)."""
+    outbox.add(
+        session,
+        "refund_charge",
+        {"provider": provider.value, "reference": reference, "amount": f"{amount:.2f}",
+         "reason": reason[:500], "payer_id": payer_id},
+        dedupe_key=f"refund:{provider.value}:{reference}",
+    )  # fmt: skip
+
+
+def refund(session: Session, gateway: PaymentGateway, order: dict) -> str:
+    """The refund_charge job: refund through the gateway that took the money, then record it
+    and tell the payer. The provider's idempotency key makes a retried job one refund."""
+    if gateway.provider.value != order["provider"]:
+        raise DomainError(
+            f"A {order['provider']} charge cannot be refunded through {gateway.provider.value}."
+        )
+    amount = Decimal(order["amount"])
+    refunded = gateway.refund(order["reference"], amount, key=f"refund:{order['reference']}")
+    activity.record(session, "payment.refunded", user_id=order.get("payer_id"),
+                    reference=order["reference"], refund=refunded, amount=order["amount"],
+                    reason=order["reason"])  # fmt: skip
+    if order.get("payer_id"):
+        notifications.notify(
+            session, order["payer_id"], "payment.refunded", "Your payment was refunded",
+            f"We could not use your payment of ${amount:,.2f} ({order['reason']}), so we have "
+            "given it back to your card. It can take 5–10 days to appear.",
+            dedupe_key=f"refund:{order['reference']}",
+            data={"amount": order["amount"], "reason": order["reason"]},
+        )  # fmt: skip
+    return refunded
+
+
+def _payer_of(notice: Notice) -> int | None:
+    for name in ("payer_id", "user_id"):
+        value = notice.metadata.get(name)
+        if isinstance(value, str) and ROW_ID.fullmatch(value):
+            return int(value)
+    return None
 
 
 def _apply(session: Session, notice: Notice, provider: Provider, policy) -> None:

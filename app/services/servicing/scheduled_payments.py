@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Loan, Payment, ScheduledPayment, ScheduledPaymentStatus, User
 from app.services.errors import DomainError, IdempotencyMismatch, ValidationFailed
+from app.services.money import payments
 from app.services.money.money import cents
 from app.services.money.payments import PaymentDeclined
 from app.services.platform import activity, notifications
@@ -209,10 +210,12 @@ def _record_settled(session, waiting, rows, result, day: date) -> int:
     collected = 0
     for row in rows:
         planned = by_key[row.idempotency_key]
-        if row.idempotency_key in refused:  # charged, then refused: operations must refund
+        if row.idempotency_key in refused:  # charged, then refused: the money goes back
             _fail(session, planned, refused[row.idempotency_key])
-            activity.record(session, "payment.refund_needed", entity=planned,
-                            reason=refused[row.idempotency_key])  # fmt: skip
+            if row.provider_ref:
+                payments.ask_refund(session, provider=row.provider, reference=row.provider_ref,
+                                    amount=row.amount, reason=refused[row.idempotency_key],
+                                    payer_id=planned.payer_id)  # fmt: skip
             continue
         planned.payment_id = payment_ids.get((planned.payer_id, row.idempotency_key))
         planned.status = ScheduledPaymentStatus.COLLECTED
