@@ -185,6 +185,13 @@ class Config:
     ENABLE_EMAIL_NOTIFICATIONS = _flag("ENABLE_EMAIL_NOTIFICATIONS", True)
 
     RATELIMIT_STORAGE_URI = _env("REDIS_URL", "memory://")
+    # Redis restarting must not fail sign-ins and payments: limits fall back to each process's
+    # memory until it is back.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    # A job handed to Redis and not finished in this long was lost (its worker killed, Redis
+    # restarted): the relay hands it out again. Longer than any job runs.
+    OUTBOX_STALE_AFTER_SECONDS = _int("OUTBOX_STALE_AFTER_SECONDS", 600)
     RATELIMIT_ENABLED = True
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
     # JSON API: bearer tokens and their limits; the OpenAPI document at /api/v1/openapi.json.

@@ -2,12 +2,14 @@
 
 import getpass
 import json
+import logging
 import time
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy.exc import OperationalError
 
 from app.cli_ops import ops_cli
 from app.extensions import db, get_gateway, get_policy
@@ -15,6 +17,7 @@ from app.services.accounts import accounts
 from app.services.errors import ValidationFailed
 from app.services.platform import imports
 
+log = logging.getLogger(__name__)
 users_cli = AppGroup("users", help="Manage user accounts.")
 risk_cli = AppGroup("risk", help="The risk model: train, list, activate.")
 jobs_cli = AppGroup("jobs", help="Background job plumbing.")
@@ -68,7 +71,11 @@ def relay(once: bool, interval: float) -> None:
     from app.background.jobs import relay as relay_once
 
     while True:
-        count = relay_once()
+        try:
+            count = relay_once()
+        except OperationalError as error:  # the database restarts: wait, then go on
+            _database_unavailable("relay", error)
+            count = 0
         if once:
             click.echo(f"Relayed {count} message(s).")
             return
@@ -83,11 +90,22 @@ def schedule(interval: float, once: bool) -> None:
     from app.background.scheduler import tick
 
     while True:
-        created = tick()
+        try:
+            created = tick()
+        except OperationalError as error:
+            _database_unavailable("scheduler", error)
+            created = 0
         if once:
             click.echo(f"Scheduled {created} job(s).")
             return
         time.sleep(interval)
+
+
+def _database_unavailable(process: str, error: Exception) -> None:
+    """Log, drop the broken connection and let the loop try again on its next pass."""
+    log.warning("%s: database unavailable (%s); trying again", process, str(error).strip()[:200])
+    db.session.rollback()
+    db.session.remove()
 
 
 @jobs_cli.command("cycle")

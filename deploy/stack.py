@@ -162,6 +162,12 @@ class Stack:
             "unix_socket_dir =\nauth_type = trust\n"
             f"auth_file = {self.pg_folder / 'userlist.txt'}\n"
             "pool_mode = transaction\nmax_client_conn = 500\ndefault_pool_size = 40\n"
+            # Check a server connection before lending it out: after PostgreSQL restarts,
+            # pooled ones are dead, and each would fail one request before being dropped.
+            "server_check_delay = 0\n"
+            # After a failed login to PostgreSQL (it is restarting) try again within a second,
+            # not the default 15 s during which every client is turned away.
+            "server_login_retry = 1\n"
             "ignore_startup_parameters = extra_float_digits,options\n"
             f"pidfile = {self.pg_folder / 'pgbouncer.pid'}\n"
             f"logfile = {self.pg_folder / 'pgbouncer.log'}\n"

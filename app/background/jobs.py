@@ -4,7 +4,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -245,7 +245,8 @@ def train_model(payload: dict) -> None:
 
 def relay(limit: int = 100) -> int:
     """Hand due outbox messages to RQ (or run them here without Redis); returns how many."""
-    outbox.requeue_stale(db.session)
+    stale_after = timedelta(seconds=current_app.config["OUTBOX_STALE_AFTER_SECONDS"])
+    outbox.requeue_stale(db.session, stale_after=stale_after)
     messages = outbox.claim_pending(db.session, limit)
     queue = get_queue()
     for message in messages:

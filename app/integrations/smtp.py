@@ -28,9 +28,13 @@ class SmtpMailer:
             timeout,
         )
 
-    def send(self, to: str, subject: str, text: str, html: str) -> None:
+    def send(
+        self, to: str, subject: str, text: str, html: str, *, message_id: str | None = None
+    ) -> None:
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.sender, to, subject
+        if message_id:
+            message["Message-ID"] = message_id
         message.set_content(text)
         message.add_alternative(html, subtype="html")
         try:

@@ -21,8 +21,11 @@ class NotSent(Exception):
 
 
 class Mailer(Protocol):
-    def send(self, to: str, subject: str, text: str, html: str) -> None:
-        """Hand one message to the mail server; raise NotSent when it does not take it."""
+    def send(
+        self, to: str, subject: str, text: str, html: str, *, message_id: str | None = None
+    ) -> None:
+        """Hand one message to the mail server; raise NotSent when it does not take it.
+        `message_id` is the same on every attempt, so a message sent twice is known as one."""
 
 
 def deliver(
@@ -56,7 +59,8 @@ def deliver(
         return message.status
     text, html = compose(notification, session.get(User, notification.user_id), reveal=True)
     try:
-        mailer.send(message.to_address, message.subject, text, html)
+        mailer.send(message.to_address, message.subject, text, html,
+                    message_id=f"<email-{message.id}@communitylend>")  # fmt: skip
     except NotSent as error:
         message.last_error = str(error)  # the caller commits it before the outbox retries
         raise

@@ -54,14 +54,16 @@ def claim_pending(session: Session, limit: int = 100) -> list[OutboxMessage]:
     )
 
 
-def requeue_stale(session: Session, now: datetime | None = None) -> int:
+def requeue_stale(
+    session: Session, now: datetime | None = None, stale_after: timedelta = STALE_AFTER
+) -> int:
     """Put back messages handed to a queue long ago and never finished (lost jobs)."""
     now = now or datetime.now(UTC)
     result = session.execute(
         update(OutboxMessage)
         .where(
             OutboxMessage.status == OutboxStatus.ENQUEUED,
-            OutboxMessage.enqueued_at < now - STALE_AFTER,
+            OutboxMessage.enqueued_at < now - stale_after,
         )
         .values(status=OutboxStatus.PENDING, available_at=now)
     )
