@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
+from rq.job import JobStatus
 from sqlalchemy import select, update
 
 from app.background.emails import compose as compose_email
@@ -246,9 +247,10 @@ def train_model(payload: dict) -> None:
 def relay(limit: int = 100) -> int:
     """Hand due outbox messages to RQ (or run them here without Redis); returns how many."""
     stale_after = timedelta(seconds=current_app.config["OUTBOX_STALE_AFTER_SECONDS"])
-    outbox.requeue_stale(db.session, stale_after=stale_after)
-    messages = outbox.claim_pending(db.session, limit)
     queue = get_queue()
+    lost = (lambda job_id: job_lost(queue, job_id)) if queue is not None else None
+    outbox.requeue_stale(db.session, stale_after=stale_after, is_lost=lost)
+    messages = outbox.claim_pending(db.session, limit)
     for message in messages:
         message.status = OutboxStatus.ENQUEUED
         message.enqueued_at = datetime.now(UTC)
@@ -267,6 +269,29 @@ def relay(limit: int = 100) -> int:
             message.status = OutboxStatus.PENDING
         db.session.commit()
     return len(messages)
+
+
+HEARTBEAT_SILENCE = timedelta(seconds=90)  # RQ beats every 30 s while a job runs
+
+
+def job_lost(queue, job_id: str | None) -> bool:
+    """Whether RQ has lost the job: Redis forgot it (a restart), it ended without our commit
+    (failed, stopped), or it "runs" on a worker that stopped beating (killed)."""
+    if job_id is None:
+        return True
+    try:
+        job = queue.fetch_job(job_id)
+        if job is None:
+            return True
+        status = job.get_status(refresh=False)
+    except Exception:  # noqa: BLE001 - Redis down: decide on the next pass
+        return False
+    if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+        return False
+    if status is JobStatus.STARTED:
+        beat = job.last_heartbeat
+        return beat is None or datetime.now(UTC) - beat.replace(tzinfo=UTC) > HEARTBEAT_SILENCE
+    return True
 
 
 def run_outbox_message(message_id: int) -> str:

@@ -165,6 +165,14 @@ def test_a_worker_killed_mid_job_is_retried_with_one_effect(app, committed, own_
     assert message.status is OutboxStatus.ENQUEUED and message.done_at is None
     message.enqueued_at = datetime.now(UTC) - timedelta(minutes=11)  # the reconciler's age limit
     committed.commit()
+    jobs.relay()
+    committed.expire_all()
+    assert _welcome(user).status is OutboxStatus.ENQUEUED  # RQ still counts it as running
+    from redis import Redis
+    from rq.job import Job
+
+    killed = Job.fetch(message.rq_job_id, connection=Redis.from_url(own_redis.url))
+    killed.heartbeat(datetime.now(UTC) - timedelta(minutes=5), ttl=60)  # its worker fell silent
     jobs.relay()  # puts the lost job back and enqueues it again
     _worker(own_redis.url, args=["--burst"]).wait(timeout=120)
     committed.expire_all()

@@ -116,6 +116,36 @@ def test_messages_lost_on_the_queue_are_put_back():
     assert message.status is OutboxStatus.PENDING
 
 
+def test_only_jobs_rq_has_lost_are_handed_out_again(redis_client):
+    """A job still waiting behind a long queue is not lost; one Redis forgot, one that failed
+    without our commit, and one whose worker stopped beating are (against a real Redis)."""
+    from rq import Queue
+    from rq.job import JobStatus
+
+    queue = Queue("lost-or-not", connection=redis_client)
+    waiting = queue.enqueue(print, "x", job_id="outbox-1-0")
+    assert not jobs.job_lost(queue, waiting.id)
+    assert jobs.job_lost(queue, "outbox-2-0")  # Redis restarted: it never heard of it
+    assert jobs.job_lost(queue, None)
+    waiting.set_status(JobStatus.FAILED)
+    assert jobs.job_lost(queue, waiting.id)
+    waiting.set_status(JobStatus.STARTED)
+    waiting.heartbeat(datetime.now(UTC), ttl=60)
+    assert not jobs.job_lost(queue, waiting.id)  # running, its worker beating
+    waiting.heartbeat(datetime.now(UTC) - timedelta(minutes=5), ttl=60)
+    assert jobs.job_lost(queue, waiting.id)  # its worker was killed
+
+    user = _register()
+    message = _message(user)
+    message.status, message.rq_job_id = OutboxStatus.ENQUEUED, "outbox-3-0"
+    message.enqueued_at = datetime.now(UTC) - timedelta(minutes=11)
+    db.session.flush()
+    assert outbox.requeue_stale(db.session, is_lost=lambda job: False) == 0
+    assert message.status is OutboxStatus.ENQUEUED
+    assert outbox.requeue_stale(db.session, is_lost=lambda job: job == "outbox-3-0") == 1
+    assert message.status is OutboxStatus.PENDING
+
+
 def test_relay_leaves_messages_pending_when_redis_is_down(app, monkeypatch):
     monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
     monkeypatch.delitem(app.extensions, "communitylend.redis", raising=False)

@@ -1,5 +1,6 @@
 """The transactional outbox: jobs written in the same transaction as the change."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
@@ -55,16 +56,30 @@ def claim_pending(session: Session, limit: int = 100) -> list[OutboxMessage]:
 
 
 def requeue_stale(
-    session: Session, now: datetime | None = None, stale_after: timedelta = STALE_AFTER
+    session: Session,
+    now: datetime | None = None,
+    stale_after: timedelta = STALE_AFTER,
+    is_lost: Callable[[str | None], bool] | None = None,
 ) -> int:
-    """Put back messages handed to a queue long ago and never finished (lost jobs)."""
+    """Put back messages handed to a queue long ago and never finished (lost jobs).
+
+    `is_lost(rq_job_id)` says whether the queue still has the job waiting or running; without
+    it, every message enqueued before `stale_after` counts as lost. With it, a job that is only
+    waiting behind a long queue is left alone (handing it out again would only lengthen the
+    queue)."""
     now = now or datetime.now(UTC)
-    result = session.execute(
-        update(OutboxMessage)
-        .where(
+    stale = session.execute(
+        select(OutboxMessage.id, OutboxMessage.rq_job_id).where(
             OutboxMessage.status == OutboxStatus.ENQUEUED,
             OutboxMessage.enqueued_at < now - stale_after,
         )
+    ).all()
+    lost = [message_id for message_id, job in stale if is_lost is None or is_lost(job)]
+    if not lost:
+        return 0
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(lost), OutboxMessage.status == OutboxStatus.ENQUEUED)
         .values(status=OutboxStatus.PENDING, available_at=now)
     )
     return result.rowcount
