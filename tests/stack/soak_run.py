@@ -139,7 +139,9 @@ def run_soak(lenders: int, borrowers: int, seconds: float, seed: int = 18) -> Re
             _wait_ready(f"http://127.0.0.1:{port}")
         report = _drive(stack, supervisor, people, payers, seconds, seed)
         with stack_app(stack) as db:
-            _drain(db)
+            drained = time.monotonic()
+            _drain(db, seconds=max(150.0, 2 * seconds))
+            report.books["drain"] = f"{time.monotonic() - drained:.0f} s after the clients stopped"
             supervisor.stop()
             report.supervisor_restarts = dict(supervisor.restarts)
             _check(db, report, supervisor, inbox)
