@@ -87,7 +87,7 @@ VALUES ('admin@bench.example', :hash, 'admin', 'Bench', 'Admin', 'US', 'verified
     now(), now());
 INSERT INTO investments (loan_id, lender_id, amount, principal_outstanding, status,
     auto_invested, created_at, updated_at)
-SELECT 1 + k % :loans, :people + 1, 25, 20, 'active', false, now(), now()
+SELECT 1 + (k - 1) % :loans, :people + 1, 25, 20, 'active', false, now(), now()
   FROM generate_series(1, 20000) k;
 INSERT INTO investments (loan_id, lender_id, amount, principal_outstanding, status,
     auto_invested, created_at, updated_at)

@@ -28,6 +28,7 @@ from app.services.accounts import registration, throttle
 from app.services.lending import autoinvest, issuance, underwriting
 from app.services.money import ledger, payments
 from app.services.platform import (
+    book_snapshot,
     emails,
     imports,
     notifications,
@@ -223,6 +224,13 @@ def verify_ledger(payload: dict) -> None:
     problems = ledger.verify_and_record(db.session)
     if problems:
         log.error("ledger verification found %s problems: %s", len(problems), problems[:5])
+
+
+@handler("snapshot_book")
+def snapshot_book(payload: dict) -> None:
+    """The admin dashboard's figures, every 10 minutes."""
+    book_snapshot.take(db.session)
+    book_snapshot.prune(db.session)
 
 
 @handler("auto_invest_sweep")

@@ -22,6 +22,12 @@ SCHEDULE = {
     "expire_listings": ("expire_listings", "%Y-%m-%dT%H", lambda now: {}),
     "verify_ledger": ("verify_ledger", "%Y-%m-%d", lambda now: {}),
     "auto_invest_sweep": ("auto_invest_sweep", "%Y-%m-%dT%H", lambda now: {}),
+    # Every 10 minutes: the admin dashboard's figures (services/platform/book_snapshot.py).
+    "snapshot_book": (
+        "snapshot_book",
+        lambda now: f"{now:%Y-%m-%dT%H}:{now.minute // 10}",
+        lambda now: {},
+    ),
 }
 
 
@@ -30,9 +36,8 @@ def tick(now: datetime | None = None) -> int:
     now = now or datetime.now(UTC)
     before = _count()
     for name, (kind, period, payload) in SCHEDULE.items():
-        outbox.add(
-            db.session, kind, payload(now), dedupe_key=f"schedule:{name}:{now.strftime(period)}"
-        )
+        when = period(now) if callable(period) else now.strftime(period)
+        outbox.add(db.session, kind, payload(now), dedupe_key=f"schedule:{name}:{when}")
     db.session.commit()
     return _count() - before
 

@@ -17,6 +17,7 @@ from app.models.loan import (
     ServicingStatus,
 )
 from app.models.operations import (
+    BookSnapshot,
     IdempotencyKey,
     ImportBatch,
     OutboxMessage,
@@ -67,6 +68,7 @@ __all__ = [
     "EmailMessage",
     "CreditScoreSource",
     "EmploymentStatus",
+    "BookSnapshot",
     "IdempotencyKey",
     "ImportBatch",
     "Installment",

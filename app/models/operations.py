@@ -120,3 +120,15 @@ class ServicingRun(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     stats: Mapped[dict] = mapped_column(JSONB, default=dict)
+
+
+class BookSnapshot(Base):
+    """The book's aggregates (loans by state, volumes, risk by grade, lender cash, people) as
+    of one moment: the admin dashboard reads the latest, so its cost does not grow with the
+    book. The scheduler takes one every 10 minutes; an admin can take one at once."""
+
+    __tablename__ = "book_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    taken_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    figures: Mapped[dict] = mapped_column(JSONB)

@@ -323,11 +323,14 @@ def test_jobs_page_lists_failed_jobs_and_retries_them(client, admin, monkeypatch
 
 def test_schedule_writes_each_recurring_job_once_per_period(no_redis):
     now = datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
-    assert tick(now) == 4
+    assert tick(now) == 5
     assert tick(now) == 0
-    assert tick(now.replace(hour=11)) == 2  # hourly: expiry and auto-invest sweep
+    assert tick(now.replace(minute=19)) == 0  # the same ten minutes
+    assert tick(now.replace(minute=20)) == 1  # the dashboard's snapshot, every 10 minutes
+    assert tick(now.replace(hour=11)) == 3  # hourly: expiry and auto-invest sweep; a snapshot
     kinds = set(db.session.scalars(select(OutboxMessage.kind)))
-    assert {"servicing_cycle", "expire_listings", "verify_ledger", "auto_invest_sweep"} <= kinds
+    assert {"servicing_cycle", "expire_listings", "verify_ledger", "auto_invest_sweep",
+            "snapshot_book"} <= kinds  # fmt: skip
     jobs.relay()
     assert db.session.scalars(
         select(ActivityLog).where(ActivityLog.action == "ledger.verified")
@@ -352,3 +355,26 @@ def test_the_loan_book_filters_by_state_and_finds_by_number_or_borrower(client, 
     # Nonsense is no error: an unknown state is ignored, a bad page is the first.
     odd = client.get("/admin/loans?state=lost&page=abc")
     assert odd.status_code == 200 and "2 loans" in odd.get_data(as_text=True)
+
+
+def test_the_dashboard_reads_a_snapshot_and_refresh_takes_a_new_one(client, admin):
+    """Its figures cost the same on any book: they are read from the latest snapshot (every
+    10 minutes, or now on "Refresh"), labelled with when they were taken."""
+    from app.background import jobs
+    from app.background.scheduler import SCHEDULE
+    from app.models import BookSnapshot
+
+    issued_loan(["4000", "6000"])
+    first = client.get("/admin/").get_data(as_text=True)
+    assert "$10,000.00" in first and "Figures as of" in first
+    issued_loan(["2500"])
+    assert "$12,500.00" not in client.get("/admin/").get_data(as_text=True)  # as of the snapshot
+    assert client.post("/admin/snapshots").status_code == 303
+    assert "$12,500.00" in client.get("/admin/").get_data(as_text=True)
+    jobs.snapshot_book({})  # what the scheduler writes every 10 minutes
+    assert db.session.scalar(select(func.count()).select_from(BookSnapshot)) == 3
+    period = SCHEDULE["snapshot_book"][1]
+    from datetime import datetime
+
+    ten_past, nineteen_past = datetime(2026, 12, 4, 9, 10), datetime(2026, 12, 4, 9, 19)
+    assert period(ten_past) == period(nineteen_past) != period(datetime(2026, 12, 4, 9, 20))

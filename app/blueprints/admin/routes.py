@@ -1,14 +1,13 @@
 """Admin overview: the platform's figures at a glance, and the review queues in the top bar."""
 
-from flask import Blueprint
+from flask import Blueprint, flash, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from app.access import role_required
 from app.extensions import db, stale_reads
-from app.htmx import render
-from app.models import Role, User
-from app.services.platform import reports
+from app.htmx import hx_redirect, render
+from app.models import Role
+from app.services.platform import book_snapshot, reports
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -27,19 +26,26 @@ def review_queue_counts() -> dict:
 @bp.get("/")
 @role_required(Role.ADMIN)
 def dashboard():
-    """Loans by state, volumes, risk by grade, lender cash, ledger check and queue health
-    (from the replica when there is one: a report may lag a moment)."""
-    reports_db = stale_reads()
-    users_by_role = dict(
-        reports_db.execute(select(User.role, func.count()).group_by(User.role)).all()
-    )
+    """The book's figures as of its latest snapshot (taken every 10 minutes, or now by
+    "Refresh"), and the live ledger check and queue health."""
+    figures = book_snapshot.latest(stale_reads())
+    if figures is None:  # the first visit on a new platform
+        book_snapshot.take(db.session)
+        db.session.commit()
+        figures = book_snapshot.latest(db.session)
     return render(
         "admin/dashboard.html",
-        users_by_role=users_by_role,
-        states=reports.loans_by_state(reports_db),
-        volumes=reports.volumes(reports_db),
-        grades=reports.risk_by_grade(reports_db),
-        lender_cash=reports.cash_held_for_lenders(reports_db),
-        queues=reports.queue_health(reports_db),
-        ledger_check=reports.last_ledger_check(reports_db),
+        **figures,
+        queues=reports.queue_health(db.session),
+        ledger_check=reports.last_ledger_check(db.session),
     )
+
+
+@bp.post("/snapshots")
+@role_required(Role.ADMIN)
+def snapshot_create():
+    """Take the dashboard's figures now."""
+    book_snapshot.take(db.session)
+    db.session.commit()
+    flash("The figures are up to date.", "success")
+    return hx_redirect(url_for("admin.dashboard"))
