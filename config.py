@@ -192,6 +192,10 @@ class Config:
     # A job handed to Redis and not finished in this long was lost (its worker killed, Redis
     # restarted): the relay hands it out again. Longer than any job runs.
     OUTBOX_STALE_AFTER_SECONDS = _int("OUTBOX_STALE_AFTER_SECONDS", 600)
+    # RQ beats for a running job this often; a job whose beat has been silent for the second
+    # figure ran on a worker that was killed, and is handed out again.
+    RQ_JOB_MONITORING_INTERVAL = _int("RQ_JOB_MONITORING_INTERVAL", 30)
+    OUTBOX_HEARTBEAT_SILENCE_SECONDS = _int("OUTBOX_HEARTBEAT_SILENCE_SECONDS", 90)
     RATELIMIT_ENABLED = True
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
     # JSON API: bearer tokens and their limits; the OpenAPI document at /api/v1/openapi.json.

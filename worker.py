@@ -18,4 +18,7 @@ if __name__ == "__main__":
     # Jobs run in the forked work-horse and inherit this app context.
     with app.app_context():
         redis = Redis.from_url(app.config["REDIS_URL"])
-        Worker(queues, connection=redis).work(burst=burst, with_scheduler=not burst)
+        beat = app.config["RQ_JOB_MONITORING_INTERVAL"]
+        Worker(queues, connection=redis, job_monitoring_interval=beat).work(
+            burst=burst, with_scheduler=not burst
+        )

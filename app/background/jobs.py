@@ -256,7 +256,8 @@ def relay(limit: int = 100) -> int:
     """Hand due outbox messages to RQ (or run them here without Redis); returns how many."""
     stale_after = timedelta(seconds=current_app.config["OUTBOX_STALE_AFTER_SECONDS"])
     queue = get_queue()
-    lost = (lambda job_id: job_lost(queue, job_id)) if queue is not None else None
+    silence = timedelta(seconds=current_app.config["OUTBOX_HEARTBEAT_SILENCE_SECONDS"])
+    lost = (lambda job_id: job_lost(queue, job_id, silence)) if queue is not None else None
     outbox.requeue_stale(db.session, stale_after=stale_after, is_lost=lost)
     messages = outbox.claim_pending(db.session, limit)
     for message in messages:
@@ -279,10 +280,7 @@ def relay(limit: int = 100) -> int:
     return len(messages)
 
 
-HEARTBEAT_SILENCE = timedelta(seconds=90)  # RQ beats every 30 s while a job runs
-
-
-def job_lost(queue, job_id: str | None) -> bool:
+def job_lost(queue, job_id: str | None, silence: timedelta = timedelta(seconds=90)) -> bool:
     """Whether RQ has lost the job: Redis forgot it (a restart), it ended without our commit
     (failed, stopped), or it "runs" on a worker that stopped beating (killed)."""
     if job_id is None:
@@ -298,7 +296,7 @@ def job_lost(queue, job_id: str | None) -> bool:
         return False
     if status is JobStatus.STARTED:
         beat = job.last_heartbeat
-        return beat is None or datetime.now(UTC) - beat.replace(tzinfo=UTC) > HEARTBEAT_SILENCE
+        return beat is None or datetime.now(UTC) - beat.replace(tzinfo=UTC) > silence
     return True
 
 

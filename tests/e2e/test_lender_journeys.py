@@ -138,7 +138,8 @@ def test_a_large_investment_and_a_withdrawal_are_confirmed_before_they_happen(pa
     assert cash.available_cash(committed, investor.id) == Decimal("400.00")
     page.get_by_role("button", name="Withdraw").click()
     step.get_by_role("button", name="Withdraw $100.00").click()
-    expect(page.locator("#flash")).to_contain_text("$100.00 is on its way to your bank")
+    expect(page.locator("#flash")).to_contain_text("$100.00 will be sent to your bank")
+    expect(page.locator("#withdrawals")).to_contain_text("Waiting to be sent")
     committed.expire_all()
     assert cash.available_cash(committed, investor.id) == Decimal("300.00")
     assert committed.scalar(select(func.count()).select_from(Investment)) == 1

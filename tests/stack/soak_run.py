@@ -126,6 +126,7 @@ def run_soak(lenders: int, borrowers: int, seconds: float, seed: int = 18) -> Re
         ENCRYPTION_KEYS=TestConfig.ENCRYPTION_KEYS, SMTP_HOST="127.0.0.1", SMTP_PORT=str(mail.port),
         LOGIN_RATE_LIMIT="100000 per minute", API_MONEY_RATE_LIMIT="100000 per minute",
         OUTBOX_STALE_AFTER_SECONDS="15", SEED_DEMO_DATA="false", LOG_FORMAT="json",
+        RQ_JOB_MONITORING_INTERVAL="5", OUTBOX_HEARTBEAT_SILENCE_SECONDS="20",
     )  # fmt: skip
     supervisor, report = Supervisor(stack), None
     try:

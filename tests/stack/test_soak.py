@@ -1,6 +1,6 @@
 """The soak, short: the whole stack (nginx, two gunicorns, two RQ workers, relay, scheduler,
 PgBouncer, PostgreSQL, Redis, a real SMTP server) under simulated lenders and borrowers for a
-minute while a worker is killed mid-job, a web node is killed, Redis restarts and PostgreSQL
+45 seconds while a worker is killed mid-job, a web node is killed, Redis restarts and PostgreSQL
 restarts. The long run is `python -m tests.stack.soak` (docs/operations.md has its figures)."""
 
 import pytest
@@ -11,7 +11,7 @@ pytestmark = pytest.mark.committing
 
 
 def test_the_stack_keeps_every_promise_through_its_faults():
-    report = run_soak(lenders=6, borrowers=3, seconds=60, seed=18)
+    report = run_soak(lenders=6, borrowers=3, seconds=45, seed=18)
     print(report.table())
     assert [f.name.split(" ")[0] for f in report.faults] == ["SIGKILL", "SIGKILL", "restart",
                                                             "restart"]  # fmt: skip
