@@ -27,21 +27,23 @@ def _payments_on(loan_id: int) -> Decimal:
     )
 
 
-def test_a_loan_payment_by_card_applies_when_stripe_confirms_it(
-    committed, client, login, stripe_app
-):
+def _card_payment_started(committed, client, login):
+    """An issued loan whose borrower has asked to pay $150.00 by card (the card page next)."""
     loan, _ = issued_loan(["5000"], issued_on=date.today().replace(day=1))
     committed.commit()
     login(loan.borrower)
     started = client.post(
         f"/borrower/loans/{loan.id}/payments",
-        data={
-            "choice": "other",
-            "amount": "150.00",
-            "idempotency_key": uuid.uuid4().hex,
-            "confirmed": "yes",
-        },
-    )
+        data={"choice": "other", "amount": "150.00", "idempotency_key": uuid.uuid4().hex,
+              "confirmed": "yes"},
+    )  # fmt: skip
+    return loan, started
+
+
+def test_a_loan_payment_by_card_applies_when_stripe_confirms_it(
+    committed, client, login, stripe_app
+):
+    loan, started = _card_payment_started(committed, client, login)
     assert started.status_code == 303, started.get_data(as_text=True)[:500]
     card_page = started.headers["Location"]
     assert card_page.startswith("/card/pi_")
@@ -123,14 +125,7 @@ def test_a_card_payment_the_loan_can_no_longer_take_is_refunded(
 ):
     from app.services.servicing import repayments
 
-    loan, _ = issued_loan(["5000"], issued_on=date.today().replace(day=1))
-    committed.commit()
-    login(loan.borrower)
-    started = client.post(
-        f"/borrower/loans/{loan.id}/payments",
-        data={"choice": "other", "amount": "150.00", "idempotency_key": uuid.uuid4().hex,
-              "confirmed": "yes"},
-    )  # fmt: skip
+    loan, started = _card_payment_started(committed, client, login)
     card_page = started.headers["Location"]
     reference = card_page.rsplit("/", 1)[-1]
     # Meanwhile the loan is paid off another way: the card's money has nowhere to go.

@@ -17,15 +17,10 @@ from tests.browserless import Browserless
 from tests.factories import UserFactory
 from tests.helpers import PASSWORD, live_server_environment
 from tests.mailbox import free_port
+from tests.stack.soak_clients import APPLICATION
 from tests.stripe_peer import serve, stop
 
 pytestmark = pytest.mark.committing
-APPLICATION = {
-    "amount": "8000.00", "termMonths": 36, "purpose": "credit_card", "annualIncome": "72000.00",
-    "monthlyDebt": "900.00", "creditScore": 712, "creditHistoryMonths": 120,
-    "revolvingBalance": "8000.00", "revolvingUtilization": "42.0", "inquiries6m": 1,
-    "delinquencies2y": 0, "publicRecords": 0,
-}  # fmt: skip
 
 
 def test_a_model_kept_in_the_database_scores_on_another_node(committed):
