@@ -59,7 +59,7 @@ def hold(session: Session, transfer: CashTransfer) -> None:
 
 def mark_sent(session: Session, transfer_id: int, *, reference: str, admin_id: int) -> CashTransfer:
     """The bank transfer was made; `reference` is the bank's id for it."""
-    transfer = _locked(session, transfer_id, PayoutState.REQUESTED, "marked sent")
+    transfer = _locked(session, transfer_id, (PayoutState.REQUESTED,), "marked sent")
     transfer.payout_state = PayoutState.SENT
     transfer.payout_reference = reference
     transfer.sent_at = datetime.now(UTC)
@@ -73,7 +73,7 @@ def mark_sent(session: Session, transfer_id: int, *, reference: str, admin_id: i
 
 def mark_settled(session: Session, transfer_id: int, *, admin_id: int) -> CashTransfer:
     """The lender's bank confirmed it took the money."""
-    transfer = _locked(session, transfer_id, PayoutState.SENT, "marked settled")
+    transfer = _locked(session, transfer_id, (PayoutState.SENT,), "marked settled")
     transfer.payout_state = PayoutState.SETTLED
     transfer.status = PaymentStatus.SUCCEEDED
     transfer.completed_at = datetime.now(UTC)
@@ -156,8 +156,9 @@ def on_the_way(session: Session, user_id: int) -> Decimal:
     return Decimal(total).quantize(Decimal("0.01"))
 
 
-def _locked(session: Session, transfer_id: int, states, step: str) -> CashTransfer:
-    states = states if isinstance(states, tuple) else (states,)
+def _locked(
+    session: Session, transfer_id: int, states: tuple[PayoutState, ...], step: str
+) -> CashTransfer:
     transfer = session.scalar(
         select(CashTransfer)
         .where(

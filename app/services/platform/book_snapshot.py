@@ -5,7 +5,7 @@ every lender's cash on each visit made the page ten times slower on a book ten t
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.models import BookSnapshot, User
@@ -64,4 +64,4 @@ def prune(session: Session, keep: int = 200) -> None:
         select(BookSnapshot.taken_at).order_by(BookSnapshot.taken_at.desc()).offset(keep).limit(1)
     )
     if cutoff is not None:
-        session.query(BookSnapshot).filter(BookSnapshot.taken_at <= cutoff).delete()
+        session.execute(delete(BookSnapshot).where(BookSnapshot.taken_at <= cutoff))
