@@ -195,3 +195,27 @@ def _job_waiting_on_lock() -> bool:
             return cursor.fetchone()[0] > 0
     finally:
         watcher.close()
+
+
+@pytest.mark.committing
+def test_a_worker_forks_its_jobs_from_a_warm_process_that_holds_no_connection(app):
+    import gc
+
+    from sqlalchemy import inspect
+
+    from app.background.forking import warm_before_forking
+    from app.models import User
+    from app.services.platform import risk_models
+
+    risk_models._LOADED.clear()
+    try:
+        warm_before_forking()
+        for engine in db.engines.values():  # a connection shared across a fork corrupts both
+            assert engine.pool.checkedin() == 0 and engine.pool.checkedout() == 0
+        assert inspect(User).configured  # not redone by every work-horse
+        version = risk_models.active_version(db.session)
+        assert version in risk_models._LOADED  # every scoring job inherits the loaded model
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        db.session.remove()
