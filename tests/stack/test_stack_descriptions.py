@@ -44,7 +44,10 @@ def test_compose_describes_every_tier_with_health_checks():
     assert set(services) == APP_PROCESSES | {"migrate", "nginx", "pgbouncer", "postgres", "redis"}
     long_running = set(services) - {"migrate"}
     assert all("healthcheck" in services[name] for name in long_running)
-    assert services["pgbouncer"]["environment"]["PGBOUNCER_POOL_MODE"] == "transaction"
+    pooler = services["pgbouncer"]["environment"]
+    assert pooler["POOL_MODE"] == "transaction"
+    # What the soak taught the stack's own PgBouncer (deploy/stack.py): survive a restart.
+    assert pooler["SERVER_CHECK_DELAY"] == "0" and pooler["SERVER_LOGIN_RETRY"] == "1"
     assert "pgbouncer:6432" in services["web1"]["environment"]["DATABASE_URL"]
     assert "postgres:5432" in services["migrate"]["environment"]["DATABASE_URL"]
 
