@@ -1,9 +1,12 @@
 """`make stack`: the production process model on this machine, from Debian's packages.
 
-PostgreSQL (a primary and a streaming replica made with pg_basebackup), PgBouncer in transaction
-mode and Redis run as services under instance/stack/, as a host's own services would; nginx and
-the application tiers are the Procfile's processes, run by honcho, as compose.yaml runs them on a
-real host. The soak test (tests/stack/test_soak.py) builds the same stack in a folder of its own.
+Every process is a line of the Procfile, run by honcho, as compose.yaml runs the same tiers on
+a real host: PostgreSQL (a primary and a streaming replica), PgBouncer in transaction mode,
+Redis, nginx, two gunicorns, two RQ workers, the relay and the scheduler. Before honcho starts,
+this prepares what compose's volumes and `migrate` service would: the clusters under
+instance/stack/ (initdb, then pg_basebackup for the replica), the migrated and seeded database
+and the configuration files. The soak test (tests/stack/test_soak.py) builds the same stack in
+a folder of its own and runs the services itself, to restart them as faults.
 
 Plain HTTP and the simulated payment provider: APP_ENV=production needs TLS certificates and
 Stripe keys this machine does not have (docs/operations.md, "Production settings").
@@ -21,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "communitylend"
+SERVICES = ("postgres", "replica", "pgbouncer", "redis")  # the Procfile's lines for the data tier
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,12 @@ class Ports:
     replica: int = 5434
     pgbouncer: int = 6432
     redis: int = 6380
+
+    @classmethod
+    def from_environment(cls) -> "Ports":
+        """The ports a stack's processes were given (`WEB1_PORT`, `REDIS_PORT`, ...)."""
+        given = {name: os.environ.get(f"{name.upper()}_PORT") for name in cls.__dataclass_fields__}
+        return cls(**{name: int(port) for name, port in given.items() if port})
 
 
 def _postgres_tool(name: str) -> str:
@@ -80,8 +90,10 @@ class Stack:
             "PROXY_COUNT": "1",
             "PUBLIC_URL": f"http://127.0.0.1:{self.ports.nginx}",
             "SEED_DEMO_BOOK": "false",
-            "WEB1_PORT": str(self.ports.web1),
-            "WEB2_PORT": str(self.ports.web2),
+            **{
+                f"{name.upper()}_PORT": str(getattr(self.ports, name))
+                for name in Ports.__dataclass_fields__
+            },  # fmt: skip
             "STACK_DIR": str(self.folder),
             **self.extra_environment,
         }
@@ -221,6 +233,31 @@ class Stack:
                 return
             time.sleep(0.1)
 
+    # --- the services as the Procfile's processes -----------------------------------------
+
+    def serve(self, name: str) -> None:
+        """Become the service `name` in the foreground (a Procfile line; never returns)."""
+        servers = {
+            "postgres": [_postgres_tool("postgres"), "-D", str(self.pg_folder / "primary")],
+            "replica": [_postgres_tool("postgres"), "-D", str(self.pg_folder / "replica")],
+            "pgbouncer": [shutil.which("pgbouncer") or "pgbouncer",
+                          str(self.pg_folder / "pgbouncer.ini")],
+        }  # fmt: skip
+        command = servers[name]
+        if os.geteuid() == 0:  # they refuse to run as root; exec'd, not wrapped: signals reach them
+            import pwd
+
+            postgres = pwd.getpwnam("postgres")
+            os.setgid(postgres.pw_gid)
+            os.setuid(postgres.pw_uid)
+        os.execv(command[0], command)  # noqa: S606 - our own server programs
+
+    def wait_for_services(self, seconds: float = 60) -> None:
+        """Block until the primary, PgBouncer and Redis accept connections (honcho starts
+        every line at once; compose says the same with `depends_on`)."""
+        for port in (self.ports.primary, self.ports.pgbouncer, self.ports.redis):
+            _wait_for_port(port, seconds)
+
     # --- the application ----------------------------------------------------------------
 
     def prepare_database(self, *, seed: bool) -> None:
@@ -271,32 +308,44 @@ def _wait_for_port(port: int, seconds: float = 20) -> None:
 
 
 def main() -> None:
-    stack = Stack(ROOT / "instance" / "stack")
+    # A Procfile line (serve, wait) finds its stack in the environment honcho passes on.
+    stack = Stack(Path(os.environ.get("STACK_DIR", ROOT / "instance" / "stack")),
+                  Ports.from_environment())  # fmt: skip
+    if sys.argv[1:2] == ["serve"]:
+        stack.serve(sys.argv[2])
+    if sys.argv[1:2] == ["wait"]:
+        stack.wait_for_services()
+        return
     stack.folder.mkdir(parents=True, exist_ok=True)
-    # SIGTERM leaves through `finally` too, so the services stop with us.
+    prepare(stack)
+    print(f"\nCommunityLend's stack: http://127.0.0.1:{stack.ports.nginx} (nginx)\n", flush=True)
+    # SIGTERM leaves through `finally` too, so honcho stops every process with us.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    stack.start_services()
-    honcho = None
+    command = [sys.executable, "-m", "honcho", "start", "-f", str(ROOT / "Procfile")]
+    # Its own session: Ctrl-C reaches us alone, and we stop honcho, which stops the rest.
+    honcho = subprocess.Popen(  # noqa: S603 - our own arguments
+        command, cwd=ROOT, env=stack.environment(), start_new_session=True
+    )
     try:
-        stack.prepare_database(seed=True)
-        stack.write_nginx_config()
-        print(
-            f"\nCommunityLend's stack: http://127.0.0.1:{stack.ports.nginx} (nginx)\n", flush=True
-        )
-        command = [sys.executable, "-m", "honcho", "start", "-f", str(ROOT / "Procfile")]
-        # Its own session: Ctrl-C reaches us alone, and we stop honcho, then the services.
-        honcho = subprocess.Popen(  # noqa: S603 - our own arguments
-            command, cwd=ROOT, env=stack.environment(), start_new_session=True
-        )
         honcho.wait()
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        if honcho is not None and honcho.poll() is None:
-            honcho.terminate()  # honcho stops every process it started
-            honcho.wait(timeout=30)
+        if honcho.poll() is None:
+            honcho.terminate()
+            honcho.wait(timeout=60)
+
+
+def prepare(stack: Stack) -> None:
+    """What compose's volumes and `migrate` hold: the clusters, the replica's base backup, the
+    migrated and seeded database, the configuration files. The services run only meanwhile."""
+    stack.start_services()
+    try:
+        stack.prepare_database(seed=True)
+        stack.write_nginx_config()
+    finally:
         stack.stop_services()
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from honcho.environ import parse_procfile
 
-from deploy.stack import ROOT, Stack
+from deploy.stack import ROOT, SERVICES, Stack
 
 RESTART_AFTER_SECONDS = 1.0
 
@@ -39,11 +39,13 @@ class Fault:
 
 class Supervisor:
     """Runs the Procfile's processes, each in its own process group, and restarts any that
-    dies (a fault the soak injects, or a crash) until stopped."""
+    dies (a fault the soak injects, or a crash) until stopped. The data tier's lines are left
+    out: the soak runs those services itself, to restart them as faults."""
 
     def __init__(self, stack: Stack):
         self.stack = stack
-        self.commands = parse_procfile((ROOT / "Procfile").read_text()).processes
+        every = parse_procfile((ROOT / "Procfile").read_text()).processes
+        self.commands = {name: line for name, line in every.items() if name not in SERVICES}
         self.processes: dict[str, subprocess.Popen] = {}
         self.restarts: dict[str, int] = dict.fromkeys(self.commands, 0)
         self.stopping = threading.Event()
@@ -59,7 +61,7 @@ class Supervisor:
     def _start(self, name: str) -> None:
         log = (self.logs / f"{name}.log").open("a")
         self.processes[name] = subprocess.Popen(  # noqa: S603 - the Procfile's own commands
-            ["/bin/sh", "-c", f"exec {self.commands[name]}"], cwd=ROOT,
+            ["/bin/sh", "-c", self.commands[name]], cwd=ROOT,
             env=self.stack.environment(), stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip

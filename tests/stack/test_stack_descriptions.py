@@ -57,13 +57,17 @@ def test_compose_refuses_to_start_without_the_secrets():
     assert done.returncode != 0 and "set SECRET_KEY" in done.stderr
 
 
-def test_the_procfile_runs_the_same_application_processes_as_compose():
+def test_the_procfile_runs_the_same_processes_as_compose():
     processes = parse_procfile((ROOT / "Procfile").read_text()).processes
-    assert set(processes) == APP_PROCESSES | {"nginx"}  # the databases: deploy/stack.py
+    # compose's tiers, and a streaming replica compose leaves to the host (docs/operations.md)
+    data_tier = {"postgres", "pgbouncer", "redis"}
+    assert set(processes) == APP_PROCESSES | data_tier | {"nginx", "replica"}
     services = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
-    assert "nginx" in services
+    assert data_tier | {"nginx"} <= set(services)
     for name in APP_PROCESSES:
-        command = processes[name]
+        waits, command = processes[name].split(" && exec ")
+        assert waits == "python -m deploy.stack wait"  # compose: depends_on the data tier
+        assert set(services[name]["depends_on"]) >= {"pgbouncer", "redis"}
         wanted = " ".join(services[name]["command"])
         assert command.split()[0] == wanted.split()[0] and command.split()[-1] == wanted.split()[-1]
 
