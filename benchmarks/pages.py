@@ -76,10 +76,11 @@ def build_book(loans: int) -> None:
         connection.exec_driver_sql("VACUUM ANALYZE")
 
 
-# Lender people+1 holds 20,000 notes, two in each of the first 10,000 loans (the same portfolio
-# in both books: the page is measured against the book around it); loan 1 (borrower 2) gets
-# 1,000 more notes and 60
-# payments allocated to each of them; 2% of the book is listed; an admin signs in.
+# Lender people+1 holds 20,000 notes, two or three in each of the first 8,000 loans (the same
+# portfolio in both books: the page is measured against the book around it); loan 1 (borrower
+# 2) gets 1,000 more notes and 60 payments allocated to each of them; 2% of the loans the lender
+# holds no note in are listed (40 in the small book, so its marketplace has full pages too);
+# an admin signs in.
 SUBJECTS_SQL = """
 UPDATE users SET password_hash = :hash, identity_status = 'verified', annual_income = 90000,
     employment_status = 'employed'
@@ -90,7 +91,7 @@ VALUES ('admin@bench.example', :hash, 'admin', 'Bench', 'Admin', 'US', 'verified
     now(), now());
 INSERT INTO investments (loan_id, lender_id, amount, principal_outstanding, status,
     auto_invested, created_at, updated_at)
-SELECT 1 + (k - 1) % least(:loans, 10000), :people + 1, 25, 20, 'active', false, now(), now()
+SELECT 1 + (k - 1) % least(:loans, 8000), :people + 1, 25, 20, 'active', false, now(), now()
   FROM generate_series(1, 20000) k;
 INSERT INTO investments (loan_id, lender_id, amount, principal_outstanding, status,
     auto_invested, created_at, updated_at)
