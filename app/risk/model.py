@@ -52,6 +52,46 @@ class ModelBundle:
             result[name] = base - float(self.logit([probe])[0])
         return result
 
+    def probability_matrix(self, columns: dict) -> np.ndarray:
+        """`probability` for feature columns (name → array), as one array operation."""
+        if self.family == "logistic":
+            return np.clip(self.calibrator.predict(self._linear_matrix(columns)[0]), 1e-6, 1 - 1e-6)
+        return self.estimator.predict_proba(_column_frame(columns))[:, 1]
+
+    def contribution_matrix(self, columns: dict) -> np.ndarray:
+        """`contributions` for feature columns: a (rows, features) matrix in FEATURES order."""
+        if self.family == "logistic":
+            _, pushes = self._linear_matrix(columns)
+            return pushes
+        base = self._logit_frame(_column_frame(columns))
+        pushes = np.empty((len(base), len(self.features)))
+        for index, name in enumerate(self.features):  # occlusion, a column at a time
+            probe = dict(columns, **{name: np.full(len(base), self.reference[name], dtype=object)})
+            pushes[:, index] = base - self._logit_frame(_column_frame(probe))
+        return pushes
+
+    def _logit_frame(self, frame) -> np.ndarray:
+        proba = self.base.predict_proba(frame)[:, 1]
+        return np.log(proba / (1 - proba))
+
+    def _linear_matrix(self, columns: dict) -> tuple[np.ndarray, np.ndarray]:
+        """Log-odds per row, and each feature's push on them versus the average applicant."""
+        pre, lr = self.base.named_steps["pre"], self.base.named_steps["model"]
+        scaler = pre.named_transformers_["num"]
+        coefficients = lr.coef_[0]
+        numeric = np.column_stack([np.asarray(columns[n], dtype=float) for n in NUMERIC_NAMES])
+        pushes_numeric = coefficients[: len(NUMERIC_NAMES)] * (
+            (numeric - scaler.mean_) / scaler.scale_
+        )
+        categories = list(pre.named_transformers_["cat"].categories_[0])
+        weight_of = {
+            c: float(coefficients[len(NUMERIC_NAMES) + i]) for i, c in enumerate(categories)
+        }
+        weights = np.array([weight_of.get(p, 0.0) for p in columns["purpose"]])
+        logit = lr.intercept_[0] + pushes_numeric.sum(axis=1) + weights
+        pushes = np.column_stack([pushes_numeric, weights - self.reference["purpose_mean_weight"]])
+        return logit, pushes
+
     def _linear(self, rows: list[dict]) -> np.ndarray:
         pre, lr = self.base.named_steps["pre"], self.base.named_steps["model"]
         return np.array([self._linear_one(row, pre, lr) for row in rows])
@@ -83,6 +123,12 @@ class ModelBundle:
         return result
 
 
+def _column_frame(columns: dict):
+    import pandas as pd
+
+    return pd.DataFrame({name: columns[name] for name in FEATURES}, columns=list(FEATURES))
+
+
 def to_frame(rows: list[dict]):
     """Rows of features as the DataFrame the sklearn pipeline was trained on."""
     import pandas as pd
@@ -110,13 +156,18 @@ def reason_list(
         for name, contribution in contributions.items()
         if contribution >= MATERIAL_LOG_ODDS and _on_the_risky_side(name, features, reference)
     ]
-    reasons = []
-    for contribution, name in sorted(named, reverse=True)[:limit]:
-        text = BY_NAME[name].reason
-        if name == "purpose":
-            text = f"Loan purpose ({features['purpose'].replace('_', ' ')}) carries higher risk"
-        reasons.append({"code": name, "text": text, "contribution": round(contribution, 4)})
-    return reasons
+    return [
+        {"code": name, "text": reason_text(name, features["purpose"]),
+         "contribution": round(contribution, 4)}
+        for contribution, name in sorted(named, reverse=True)[:limit]
+    ]  # fmt: skip
+
+
+def reason_text(name: str, purpose: str) -> str:
+    """The adverse-action wording of feature `name` (the purpose names itself)."""
+    if name == "purpose":
+        return f"Loan purpose ({purpose.replace('_', ' ')}) carries higher risk"
+    return BY_NAME[name].reason
 
 
 def _on_the_risky_side(name: str, features: dict, reference: dict) -> bool:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 
-from app.risk import grading, registry, rules
+from app.risk import batch, grading, registry, rules
 from app.risk.features import build_features
 from app.risk.model import ModelBundle, reason_list
 
@@ -50,10 +50,14 @@ def score(
     return _result(pd, reasons, model.version, "ml", features, term_months)
 
 
-def score_many(applications: list[Mapping], *, model: ModelBundle | None = None) -> list[float]:
-    """PDs for many applications at once (batch path, no reasons)."""
-    model = model or load_model()
-    return [float(p) for p in model.probability([build_features(a) for a in applications])]
+def score_many(
+    applications: list[Mapping],
+    *,
+    model: ModelBundle | None = None,
+    term_months: int | list[int] = 36,
+) -> batch.Batch:
+    """Score many applications in one pass of array operations (app/risk/batch.py)."""
+    return batch.score_many(applications, model or load_model(), term_months)
 
 
 def _result(
