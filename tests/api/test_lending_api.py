@@ -46,6 +46,23 @@ def test_a_borrower_applies_and_the_score_is_queued(api):
     )
 
 
+def test_an_application_asked_again_under_its_key_is_made_once(api):
+    borrower = CompleteUserFactory(role=Role.BORROWER)
+    client, key = api(borrower), idem()
+    first = client.post("/loans", APPLICATION, headers=key)
+    again = client.post("/loans", APPLICATION, headers=key)  # the client heard no answer
+    assert first.status_code == again.status_code == 201
+    assert again.json["id"] == first.json["id"]
+    other = client.post("/loans", {**APPLICATION, "amount": "9000.00"}, headers=key)
+    assert other.status_code == 409 and "already used" in other.json["message"]
+    fresh = client.post("/loans", APPLICATION, headers=idem())  # a new key: a new application
+    assert fresh.status_code == 201 and fresh.json["id"] != first.json["id"]
+    made = select(func.count()).select_from(Loan).where(Loan.borrower_id == borrower.id)
+    assert db.session.scalar(made) == 2
+    queued = select(func.count()).where(OutboxMessage.kind == "score_application")
+    assert db.session.scalar(queued) == 2
+
+
 def test_the_term_must_be_one_the_policy_offers(api, app, monkeypatch):
     monkeypatch.setitem(app.config, "LOAN_TERMS", (36,))
     client = api(CompleteUserFactory(role=Role.BORROWER))

@@ -171,13 +171,12 @@ class Borrower(Client):
             self.ledger.paid += amount
 
     def apply(self) -> None:
-        # No idempotency key on an application: one that got no clear answer is not asked
-        # again (it may have been made); the soak allows for it when it counts.
+        key = uuid.uuid4().hex  # asked again under it until the answer is clear: made once
         self.ask(
-            "apply", None,
+            "apply", key,
             lambda: self.http.post(f"{self.base}/api/v1/loans", json=APPLICATION,
-                                   headers=self._headers(), timeout=15),
-            done=lambda answer: answer.status_code == 201, retry_unclear=False,
+                                   headers=self._headers(key), timeout=15),
+            done=lambda answer: answer.status_code == 201,
         )  # fmt: skip
 
 

@@ -127,6 +127,19 @@ def test_invalid_application_is_422_and_creates_nothing(client, borrower):
     assert db.session.scalar(select(func.count()).select_from(Loan)) == 0
 
 
+def test_the_form_sent_twice_makes_one_application(client, borrower):
+    page = client.get("/borrower/applications/new").get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', page).group(1)
+    first = _apply(client, idempotency_key=key)
+    again = _apply(client, idempotency_key=key)  # a double click, or a retry after no answer
+    assert first.status_code == again.status_code == 303
+    assert first.headers["Location"] == again.headers["Location"]
+    made = _loan(borrower)  # exactly one
+    assert first.headers["Location"] == f"/borrower/applications/{made.id}"
+    fresh_key = client.get("/borrower/applications/new").get_data(as_text=True)
+    assert key not in fresh_key  # each visit to the form is a new application
+
+
 def test_submitting_queues_the_score_through_the_outbox_then_shows_the_offer(
     client, borrower, no_redis
 ):

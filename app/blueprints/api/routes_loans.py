@@ -20,17 +20,28 @@ from app.services.lending import marketplace, origination, underwriting
 from app.services.servicing import statements
 
 from .routes import api_error, api_user, bearer_required, bp
-from .schemas import LoanApplicationSchema, LoanPageSchema, LoanQuerySchema, LoanSchema
+from .schemas import (
+    LoanApplicationSchema,
+    LoanPageSchema,
+    LoanQuerySchema,
+    LoanSchema,
+    OptionalIdempotencyHeaderSchema,
+)
 
 SORTS = {"amount": Loan.amount, "interestRate": Loan.interest_rate, "createdAt": Loan.created_at}
 
 
 @bp.route("/loans", methods=["POST"])
 @bearer_required(Role.BORROWER)
+@bp.arguments(OptionalIdempotencyHeaderSchema, location="headers")
 @bp.arguments(LoanApplicationSchema)
 @bp.response(201, LoanSchema)
-@bp.doc(summary="Apply for a loan; the risk score follows as a background job")
-def loan_create(body: dict):
+@bp.doc(
+    summary="Apply for a loan; the risk score follows as a background job",
+    description="With an Idempotency-Key, the same application sent again under it answers "
+    "with the first one's loan; a different application under it is refused (409).",
+)
+def loan_create(headers: dict, body: dict):
     borrower = api_user()
     if not borrower.profile_complete:
         return api_error(403, "profile_incomplete", "Complete your profile before applying.")
@@ -44,6 +55,7 @@ def loan_create(body: dict):
         title=body.get("title") or None,
         description=body.get("description") or None,
         policy=get_policy(),
+        idempotency_key=headers["key"],
     )
     db.session.commit()
     return loan_view(loan, borrower)

@@ -210,6 +210,18 @@ class IdempotencyHeaderSchema(Schema):
     )
 
 
+class OptionalIdempotencyHeaderSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    key = fields.String(
+        data_key="Idempotency-Key",
+        load_default=None,
+        validate=validate.Length(min=8, max=120),
+        metadata={"description": "Optional: the same value again returns the first result."},
+    )
+
+
 class InvestmentRequestSchema(CamelSchema):
     loan_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
     amount = Money(required=True)

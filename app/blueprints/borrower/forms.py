@@ -3,6 +3,7 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -33,6 +34,9 @@ def count_field(label, maximum, description=None):
 
 
 class ApplicationForm(FlaskForm):
+    # The page's own key: sent twice (a double click, a retry after a lost answer), the
+    # application is made once. Optional for callers that post without the page.
+    idempotency_key = HiddenField(validators=[Optional(), Length(max=120)])
     amount = money_field("Amount to borrow (USD)", *LIMITS["amount"])
     term_months = SelectField("Term", coerce=int, validators=[DataRequired()])
     purpose = SelectField("Purpose", choices=PURPOSE_CHOICES, validators=[DataRequired()])

@@ -1,5 +1,6 @@
 """Borrower pages: the dashboard, applying with a live preview, the offer and the decision."""
 
+import uuid
 from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, redirect, url_for
@@ -42,7 +43,9 @@ def application_new():
     if not current_user.profile_complete:
         flash("Complete your profile before you apply.", "info")
         return redirect(url_for("auth.profile_show"))
-    form = _application_form(annual_income=current_user.annual_income)
+    form = _application_form(
+        annual_income=current_user.annual_income, idempotency_key=str(uuid.uuid4())
+    )
     return render("borrower/applications/new.html", **_new_page(form))
 
 
@@ -90,6 +93,7 @@ def application_create():
         description=form.description.data or None,
         collateral_description=form.collateral_description.data or None,
         policy=get_policy(),
+        idempotency_key=form.idempotency_key.data or None,
     )
     db.session.commit()
     return hx_redirect(url_for("borrower.application_show", loan_id=loan.id))

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from app.models import Loan, LoanPurpose, LoanStatus
 from app.risk.predict import RiskScore
 from app.services.errors import DomainError, ValidationFailed
+from app.services.money import idempotency
 from app.services.money.money import cents
 from app.services.platform import activity, notifications, outbox
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
@@ -56,11 +57,25 @@ def create_application(
 
 
 def submit_application(
-    session: Session, borrower_id: int, *, policy: LendingPolicy = DEFAULT_POLICY, **application
+    session: Session,
+    borrower_id: int,
+    *,
+    policy: LendingPolicy = DEFAULT_POLICY,
+    idempotency_key: str | None = None,
+    **application,
 ) -> Loan:
-    """Record an application and queue its risk score (through the outbox, never inline)."""
+    """Record an application and queue its risk score (through the outbox, never inline).
+
+    With a key, the same application sent again under it is the first one's loan (a client
+    that heard no answer asks again safely); another application under it is refused.
+    """
     if application["term_months"] not in policy.loan_terms:
         raise ValidationFailed({"term_months": "Choose one of the offered terms."})
+    if idempotency_key is not None:
+        request = {name: str(value) for name, value in application.items()}
+        earlier = idempotency.claim(session, borrower_id, idempotency_key, "apply", request)
+        if earlier is not None:
+            return session.get(Loan, earlier.resource_id)
     loan = create_application(session, borrower_id, **application)
     outbox.add(
         session,
@@ -69,6 +84,8 @@ def submit_application(
         dedupe_key=f"score-{loan.id}",
         user_id=borrower_id,
     )
+    if idempotency_key is not None:
+        idempotency.complete(session, borrower_id, idempotency_key, "loan", loan.id)
     return loan
 
 
