@@ -15,7 +15,7 @@ from decimal import Decimal
 import numpy as np
 
 from app.risk import grading
-from app.risk.features import RANGES, REQUIRED, FeatureError, build_features
+from app.risk.features import RANGES, REQUIRED, FeatureError, build_features, derive
 from app.risk.model import MATERIAL_LOG_ODDS, ModelBundle, reason_text
 from app.risk.schema import BY_NAME, FEATURES, PLATFORM_PURPOSE, PURPOSES
 
@@ -139,21 +139,11 @@ def _messages(application: Mapping) -> dict[str, str]:
 
 
 def _features(columns: dict, purposes: list[str]) -> dict:
-    """`build_features`, column-wise (the same arithmetic in the same order)."""
+    """`build_features`, column-wise: the same formula, with numpy's logarithms."""
     with np.errstate(all="ignore"):  # rows with errors hold NaN; they are never scored
-        income = columns["annual_income"]
-        return {
-            "credit_score": columns["credit_score"],
-            "log_annual_income": np.log(income),
-            "debt_to_income": columns["monthly_debt"] * 12 / income * 100,
-            "revolving_utilization": columns["revolving_utilization"],
-            "log_inquiries_6m": np.log1p(columns["inquiries_6m"]),
-            "log_public_records": np.log1p(columns["public_records"]),
-            "loan_to_income": columns["amount"] / income,
-            "log_loan_amount": np.log(columns["amount"]),
-            "revolving_balance_to_income": columns["revolving_balance"] / income,
-            "purpose": np.array(purposes, dtype=object),
-        }
+        features = derive(columns, np.log, np.log1p)
+    features["purpose"] = np.array(purposes, dtype=object)
+    return features
 
 
 def _grades_and_rates(pd: np.ndarray, terms: np.ndarray) -> tuple[list, np.ndarray]:

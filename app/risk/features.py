@@ -63,20 +63,26 @@ def build_features(application: Mapping) -> dict[str, float | str]:
         errors["purpose"] = f"must be one of {', '.join(sorted(PLATFORM_PURPOSE))}"
     if errors:
         raise FeatureError(errors)
+    features = derive(values)
+    features["purpose"] = purpose
+    return {name: features[name] for name in FEATURES}
+
+
+def derive(values: Mapping, log=math.log, log1p=math.log1p) -> dict:
+    """The model's numeric features from an application's numbers: one formula for a single
+    application (floats) and for a batch (numpy columns, given numpy's log and log1p)."""
     income = values["annual_income"]
-    features = {
+    return {
         "credit_score": values["credit_score"],
-        "log_annual_income": math.log(income),
+        "log_annual_income": log(income),
         "debt_to_income": values["monthly_debt"] * 12 / income * 100,
         "revolving_utilization": values["revolving_utilization"],
-        "log_inquiries_6m": math.log1p(values["inquiries_6m"]),
-        "log_public_records": math.log1p(values["public_records"]),
+        "log_inquiries_6m": log1p(values["inquiries_6m"]),
+        "log_public_records": log1p(values["public_records"]),
         "loan_to_income": values["amount"] / income,
-        "log_loan_amount": math.log(values["amount"]),
+        "log_loan_amount": log(values["amount"]),
         "revolving_balance_to_income": values["revolving_balance"] / income,
-        "purpose": purpose,
     }
-    return {name: features[name] for name in FEATURES}
 
 
 def application_from_lendingclub(row: Mapping) -> dict:

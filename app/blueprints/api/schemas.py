@@ -198,28 +198,33 @@ class LoanPageSchema(CamelSchema):
 # --- money -------------------------------------------------------------------------------
 
 
+KEY_DESCRIPTION = (
+    "a fresh random value (a UUID) per intended operation; sent again, it returns the first result"
+)
+
+
+def _idempotency_key(*, required: bool) -> fields.String:
+    presence = {"required": True} if required else {"load_default": None}
+    return fields.String(
+        data_key="Idempotency-Key",
+        validate=validate.Length(min=8, max=120),
+        metadata={"description": ("Required: " if required else "Optional: ") + KEY_DESCRIPTION},
+        **presence,
+    )
+
+
 class IdempotencyHeaderSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    key = fields.String(
-        data_key="Idempotency-Key",
-        required=True,
-        validate=validate.Length(min=8, max=120),
-        metadata={"description": "A fresh random value per intended operation (a UUID)."},
-    )
+    key = _idempotency_key(required=True)
 
 
 class OptionalIdempotencyHeaderSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    key = fields.String(
-        data_key="Idempotency-Key",
-        load_default=None,
-        validate=validate.Length(min=8, max=120),
-        metadata={"description": "Optional: the same value again returns the first result."},
-    )
+    key = _idempotency_key(required=False)
 
 
 class InvestmentRequestSchema(CamelSchema):
