@@ -1,13 +1,15 @@
 """The JSON API refuses what is not an amount, NUL bytes and odd page numbers with a 422."""
 
 import json
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Investment, Payment, User
+from app.models import Investment, Loan, Payment, Role, User
 from tests.api.conftest import idem
+from tests.api.test_lending_api import APPLICATION
 from tests.builders import issued_loan, lender, listed_loan
 from tests.factories import CompleteUserFactory
 
@@ -60,6 +62,18 @@ def test_nul_bytes_in_text_are_422(api):
     assert db.session.scalar(select(User).where(User.email == "nul@example.com")) is None
     query = api(user).client.get("/api/v1/loans?riskGrade=A%00", headers=client._headers(None))
     assert query.status_code == 422 and "NUL" in json.dumps(query.json)
+
+
+def test_a_nul_byte_in_a_request_key_is_422_and_changes_nothing(api):
+    key = {"Idempotency-Key": "abc\x00def-12345"}
+    borrower = api(CompleteUserFactory(role=Role.BORROWER))
+    applied = borrower.post("/loans", APPLICATION, headers=key)
+    assert applied.status_code == 422 and "idempotencyKey" in applied.json["fields"]
+    loan = listed_loan()
+    investor = api(lender(Decimal("100.00")))
+    invested = investor.post("/investments", {"loanId": loan.id, "amount": "25.00"}, headers=key)
+    assert invested.status_code == 422
+    assert _count(Loan) == 1 and _count(Investment) == 0
 
 
 @pytest.mark.parametrize("page", ["\u00b2", "abc", "-1", "0", "9" * 40, "1e3"])

@@ -48,10 +48,13 @@ def claim(
 
 
 def check_key(key: str) -> None:
+    """Every keyed request passes here: a key PostgreSQL cannot store (NUL) is refused too."""
     if not key or len(key) > MAX_KEY_LENGTH:
         raise ValidationFailed(
             {"idempotency_key": "A request key of 1 to 120 characters is required."}
         )
+    if "\x00" in key:
+        raise ValidationFailed({"idempotency_key": "A request key cannot contain NUL characters."})
 
 
 def existing(
