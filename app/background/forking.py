@@ -3,7 +3,7 @@
 An RQ worker forks a work-horse for every job, and whatever the parent has not done, every
 work-horse does again and throws away: configuring the ORM's mappers (about 60 ms), compiling
 the outbox statements, loading the active risk model. Done once in the parent, each fork
-inherits them, and a welcome job drops from about 90 ms to about 25 ms
+inherits them, and a welcome job's cycle through RQ falls from about 110 ms to about 68 ms
 (`benchmarks/worker.py`).
 """
 

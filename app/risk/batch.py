@@ -5,7 +5,7 @@ Every step is a whole-column operation: the application fields become float colu
 features and the model's log-odds are array arithmetic, each feature's push on the score is
 one matrix, and the reasons are that matrix masked (material, and the applicant on the risky
 side) and ranked per row. Rows that cannot be scored get the same messages `build_features`
-gives and no score. `tests/risk/test_batch_scoring.py` holds it to the one-by-one path.
+gives and no score. `tests/unit/test_batch_scoring.py` holds it to the one-by-one path.
 """
 
 from collections.abc import Mapping, Sequence
@@ -158,15 +158,7 @@ def _grades_and_rates(pd: np.ndarray, terms: np.ndarray) -> tuple[list, np.ndarr
     within = np.minimum(5, np.floor_divide(_logit(safe) - _logit(low), step) + 1)
     within = np.where(safe < low, 1, within).astype(int)
     pricing = grading.PRICING
-    yearly = 1 - (1 - safe) ** (12 / terms)
-    apr = (
-        (
-            (pricing.cost_of_funds + pricing.operating_cost + pricing.margin)
-            + yearly * pricing.loss_given_default
-        )
-        / (1 - yearly)
-        * 100
-    )
+    apr = grading.apr_percent(safe, terms, pricing)
     steps = np.ceil(apr / float(pricing.step_percent)).astype(int)
     priced = valid & (steps * float(pricing.step_percent) <= float(pricing.cap_percent))
     steps = np.where(priced, steps, 0)

@@ -57,12 +57,11 @@ def annual_pd(lifetime_pd: float, term_months: int) -> float:
     return 1 - (1 - lifetime_pd) ** (12 / term_months)
 
 
-def interest_rate(
-    lifetime_pd: float, term_months: int = 36, pricing: Pricing = PRICING
-) -> Decimal | None:
-    """The APR in percent for this PD, or None when it would exceed the cap."""
+def apr_percent(lifetime_pd, term_months, pricing: Pricing = PRICING):
+    """The unrounded APR in percent for this PD: a float, or an array for arrays of PDs and
+    terms (the batch scorer prices with this same formula)."""
     yearly = annual_pd(lifetime_pd, term_months)
-    apr = (
+    return (
         (
             pricing.cost_of_funds
             + pricing.operating_cost
@@ -72,6 +71,13 @@ def interest_rate(
         / (1 - yearly)
         * 100
     )
+
+
+def interest_rate(
+    lifetime_pd: float, term_months: int = 36, pricing: Pricing = PRICING
+) -> Decimal | None:
+    """The APR in percent for this PD, or None when it would exceed the cap."""
+    apr = apr_percent(lifetime_pd, term_months, pricing)
     rate = (Decimal(str(apr)) / pricing.step_percent).quantize(Decimal(1), rounding=ROUND_CEILING)
     rate = rate * pricing.step_percent
     return None if rate > pricing.cap_percent else rate.quantize(Decimal("0.001"))

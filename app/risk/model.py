@@ -31,26 +31,17 @@ class ModelBundle:
     def logit(self, rows: list[dict]) -> np.ndarray:
         """The uncalibrated score (log-odds for the logistic model)."""
         if self.family == "logistic":
-            return self._linear(rows)
-        proba = self.base.predict_proba(to_frame(rows))[:, 1]
-        return np.log(proba / (1 - proba))
+            return self._linear_matrix(_columns_of(rows))[0]
+        return self._logit_frame(to_frame(rows))
 
     def probability(self, rows: list[dict]) -> np.ndarray:
         """Calibrated probability of default for each row of features."""
-        if self.family == "logistic":
-            return np.clip(self.calibrator.predict(self._linear(rows)), 1e-6, 1 - 1e-6)
-        return self.estimator.predict_proba(to_frame(rows))[:, 1]
+        return self.probability_matrix(_columns_of(rows))
 
     def contributions(self, features: dict) -> dict[str, float]:
         """Each feature's push on the score versus the average applicant (sums to the gap)."""
-        if self.family == "logistic":
-            return self._linear_contributions(features)
-        base = float(self.logit([features])[0])
-        result = {}
-        for name in self.features:  # occlusion: replace one feature with the reference
-            probe = dict(features, **{name: self.reference[name]})
-            result[name] = base - float(self.logit([probe])[0])
-        return result
+        pushes = self.contribution_matrix(_columns_of([features]))[0]
+        return dict(zip(self.features, pushes.tolist(), strict=True))
 
     def probability_matrix(self, columns: dict) -> np.ndarray:
         """`probability` for feature columns (name → array), as one array operation."""
@@ -84,24 +75,11 @@ class ModelBundle:
             (numeric - scaler.mean_) / scaler.scale_
         )
         categories = list(pre.named_transformers_["cat"].categories_[0])
-        weight_of = {
-            c: float(coefficients[len(NUMERIC_NAMES) + i]) for i, c in enumerate(categories)
-        }
+        weight_of = {c: self._category_weight(c, pre, coefficients) for c in categories}
         weights = np.array([weight_of.get(p, 0.0) for p in columns["purpose"]])
         logit = lr.intercept_[0] + pushes_numeric.sum(axis=1) + weights
         pushes = np.column_stack([pushes_numeric, weights - self.reference["purpose_mean_weight"]])
         return logit, pushes
-
-    def _linear(self, rows: list[dict]) -> np.ndarray:
-        pre, lr = self.base.named_steps["pre"], self.base.named_steps["model"]
-        return np.array([self._linear_one(row, pre, lr) for row in rows])
-
-    def _linear_one(self, row: dict, pre, lr) -> float:
-        scaler = pre.named_transformers_["num"]
-        z = (np.array([row[n] for n in NUMERIC_NAMES]) - scaler.mean_) / scaler.scale_
-        coefficients = lr.coef_[0]
-        score = lr.intercept_[0] + float(z @ coefficients[: len(NUMERIC_NAMES)])
-        return score + self._category_weight(row["purpose"], pre, coefficients)
 
     def _category_weight(self, value: str, pre, coefficients) -> float:
         encoder = pre.named_transformers_["cat"]
@@ -110,17 +88,10 @@ class ModelBundle:
             return 0.0
         return float(coefficients[len(NUMERIC_NAMES) + categories.index(value)])
 
-    def _linear_contributions(self, features: dict) -> dict[str, float]:
-        pre, lr = self.base.named_steps["pre"], self.base.named_steps["model"]
-        scaler = pre.named_transformers_["num"]
-        coefficients = lr.coef_[0]
-        result = {}
-        for index, name in enumerate(NUMERIC_NAMES):
-            z = (features[name] - scaler.mean_[index]) / scaler.scale_[index]
-            result[name] = float(coefficients[index] * z)  # the training mean of z is 0
-        weight = self._category_weight(features["purpose"], pre, coefficients)
-        result["purpose"] = weight - self.reference["purpose_mean_weight"]
-        return result
+
+def _columns_of(rows: list[dict]) -> dict:
+    """Rows of features as columns (name → values), the shape the matrix methods take."""
+    return {name: [row[name] for row in rows] for name in FEATURES}
 
 
 def _column_frame(columns: dict):

@@ -68,7 +68,7 @@ class Client(threading.Thread):
 
     # --- one request, asked again until it has a clear answer ---------------------------
 
-    def ask(self, kind: str, key: str | None, send, *, done, retry_unclear: bool = True):
+    def ask(self, kind: str, key: str | None, send, *, done):
         started, statuses = time.monotonic(), []
         while True:
             try:
@@ -79,7 +79,7 @@ class Client(threading.Thread):
             statuses.append((time.monotonic(), status))
             clear = status != 0 and status < 500
             out_of_time = time.monotonic() - started > PATIENCE_SECONDS
-            if clear or not retry_unclear or out_of_time or self.stop_event.is_set() and not key:
+            if clear or out_of_time or self.stop_event.is_set() and not key:
                 break
             time.sleep(0.5)
         result = ("done" if done(answer) else "refused") if clear else "unknown"
