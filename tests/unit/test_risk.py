@@ -115,6 +115,46 @@ def test_full_training_meets_the_targets_and_credit_sense():
     assert bad_rates == sorted(bad_rates)  # observed defaults rise from A to E
 
 
+def test_every_grade_is_priced_for_the_defaults_it_had_out_of_fold():
+    """Grade E was priced at PD 0.29 and defaulted at 0.41: the calibrator learned on unshuffled
+    folds of an ordered file. Each grade's mean PD must sit within 3 points of its real rate."""
+    rows, y, _ = train.load_rows(train.DEFAULT_CSV)
+    result = train.cross_validate(rows, y, "logistic", "sigmoid")
+    oof = result["oof"]
+    grades = np.array([(grading.sub_grade(p) or "declined")[0] for p in oof])
+    for grade in "ABCDE":
+        in_grade = grades == grade
+        assert in_grade.sum() >= 100, grade
+        assert abs(oof[in_grade].mean() - y[in_grade].mean()) <= 0.03, grade
+    ordered = np.argsort(oof)
+    bins = np.array_split(ordered, 10)
+    ece = sum(len(b) * abs(oof[b].mean() - y[b].mean()) for b in bins) / len(y)
+    assert ece <= 0.02
+    assert result["mean"]["auc"] >= 0.665
+
+
+def test_training_chooses_the_simpler_family_unless_another_beats_it_beyond_noise():
+    def result(family, calibration, auc, gap, ece=0.01):
+        mean = {"auc": auc, "auc_sd": 0.02, "brier": 0.12, "ece": ece, "worst_grade_gap": gap}
+        return {"family": family, "calibration": calibration, "mean": mean, "folds": [{}] * 5}
+
+    close = [
+        result("logistic", "sigmoid", 0.670, 0.02),
+        result("gbm_monotone", "sigmoid", 0.672, 0.01),
+    ]
+    assert train.choose(close)["family"] == "logistic"
+    far = [
+        result("logistic", "sigmoid", 0.670, 0.02),
+        result("gbm_monotone", "sigmoid", 0.69, 0.01),
+    ]
+    assert train.choose(far)["family"] == "gbm_monotone"
+    miscalibrated = [
+        result("logistic", "sigmoid", 0.672, 0.12),
+        result("logistic", "isotonic", 0.668, 0.01),
+    ]
+    assert train.choose(miscalibrated)["calibration"] == "isotonic"
+
+
 def test_candidates_include_a_monotone_gradient_boosting_model():
     results = [
         train.cross_validate(*train.load_rows(train.DEFAULT_CSV)[:2], "gbm_monotone", "isotonic")
@@ -219,7 +259,12 @@ def test_registry_refuses_other_features_or_sklearn(small_model, tmp_path):
 
 def test_the_shipped_model_loads_and_meets_its_targets():
     meta = registry.sidecar(registry.default_version())
-    assert meta["cv"]["chosen"]["auc"] >= 0.665
+    assert meta["cv"]["chosen"]["auc"] >= 0.665 and meta["cv"]["chosen"]["ece"] <= 0.02
+    assert all(
+        abs(row["mean_pd"] - row["bad_rate"]) <= 0.03
+        for row in meta["oof"]["grades"]
+        if row["grade"] != "declined"
+    )
     assert predict.load_model().version == registry.default_version()
 
 
