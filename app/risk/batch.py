@@ -16,7 +16,8 @@ import numpy as np
 
 from app.risk import grading
 from app.risk.features import RANGES, REQUIRED, FeatureError, build_features, derive
-from app.risk.model import MATERIAL_LOG_ODDS, ModelBundle, reason_text
+from app.risk.model import ModelBundle
+from app.risk.reasons import MATERIAL_LOG_ODDS, WORDING, reason_text, worded
 from app.risk.schema import BY_NAME, FEATURES, PLATFORM_PURPOSE, PURPOSES
 
 REASONS_KEPT = 4
@@ -38,7 +39,9 @@ class Batch:
     rate_steps: np.ndarray  # the APR in quarter percents; 0 when declined
     reason_codes: np.ndarray  # (rows, 4) indexes into FEATURES, -1 after the last reason
     reason_weights: np.ndarray  # (rows, 4) each reason's push on the log-odds
+    reason_values: np.ndarray  # (rows, 4) the applicant's value of each reason's feature
     purposes: list[str]
+    reference: dict  # the typical applicant the reasons compare with
     errors: dict[int, dict[str, str]]
 
     def __len__(self) -> int:
@@ -54,25 +57,57 @@ class Batch:
 
     def reasons(self, row: int) -> list[dict]:
         """The principal reasons of one row as `predict.score` words them."""
-        return self._worded(
-            row, self.reason_codes[row].tolist(), self.reason_weights[row].round(4).tolist()
-        )
+        return self.every_reason(slice(row, row + 1))[0]
 
-    def every_reason(self) -> list[list[dict]]:
-        """`reasons` for every row at once (the arrays leave numpy once, as Python lists)."""
-        codes, weights = self.reason_codes.tolist(), self.reason_weights.round(4).tolist()
-        return [self._worded(row, codes[row], weights[row]) for row in range(len(codes))]
+    def every_reason(self, rows: slice = slice(None)) -> list[list[dict]]:
+        """`reasons` for every row at once: each distinct number is worded once per feature,
+        and the arrays leave numpy once, as Python lists."""
+        codes = self.reason_codes[rows]
+        texts = self._texts(codes, self.reason_values[rows], self.purposes[rows]).tolist()
+        weights = self.reason_weights[rows].round(4).tolist()
+        every = []
+        for offset, (row_codes, row_texts, row_weights) in enumerate(
+            zip(codes.tolist(), texts, weights, strict=True)
+        ):
+            reasons = [
+                {"code": FEATURES[code], "text": text, "contribution": weight}
+                for code, text, weight in zip(row_codes, row_texts, row_weights, strict=True)
+                if code >= 0
+            ]
+            row = range(len(self))[rows][offset]
+            if not reasons and self.grades[row] is None and row not in self.errors:
+                reasons = [OVERALL_RISK]
+            every.append(reasons)
+        return every
 
-    def _worded(self, row: int, codes: list[int], weights: list[float]) -> list[dict]:
-        reasons = [
-            {"code": FEATURES[code], "text": reason_text(FEATURES[code], self.purposes[row]),
-             "contribution": weight}
-            for code, weight in zip(codes, weights, strict=True)
-            if code >= 0
-        ]  # fmt: skip
-        if not reasons and self.grades[row] is None and row not in self.errors:
-            return [OVERALL_RISK]
-        return reasons
+    def _texts(self, codes: np.ndarray, values: np.ndarray, purposes: list) -> np.ndarray:
+        texts = np.full(codes.shape, None, dtype=object)
+        for index, name in enumerate(FEATURES):
+            where = codes == index
+            if not where.any():
+                continue
+            if name == "purpose":
+                rows = np.flatnonzero(where.any(axis=1))
+                texts[where] = [reason_text(name, purposes[row], None) for row in rows]
+            elif name in WORDING and name in self.reference:
+                texts[where] = _worded_column(name, values[where], self.reference[name])
+            else:
+                texts[where] = BY_NAME[name].reason
+        return texts
+
+
+def _worded_column(name: str, values: np.ndarray, typical: float) -> list[str]:
+    """`reasons.reason_text` for a column of one feature's values, wording each whole number
+    once; a value that rounds to the typical one is worded alone (it needs more decimals)."""
+    shown, usual = WORDING[name].shown(values), WORDING[name].shown(typical)
+    whole = np.rint(shown)
+    alone = whole == np.rint(usual)
+    numbers, inverse = np.unique(np.where(alone, usual, whole), return_inverse=True)
+    table = [worded(name, number, usual) for number in numbers.tolist()]
+    texts = [table[i] for i in inverse.tolist()]
+    for position in np.flatnonzero(alone).tolist():
+        texts[position] = worded(name, shown[position], usual)
+    return texts
 
 
 def score_many(
@@ -92,7 +127,8 @@ def score_many(
     grades, steps = _grades_and_rates(pd, terms)
     codes, weights = _reasons(contributions, features, model.reference)
     codes[~scored] = -1
-    return Batch(pd, grades, steps, codes, weights, purposes, errors)
+    values = _reason_values(codes, features)
+    return Batch(pd, grades, steps, codes, weights, values, purposes, model.reference, errors)
 
 
 def _columns(applications: Sequence[Mapping]) -> tuple[dict, list[str], dict]:
@@ -166,6 +202,15 @@ def _grades_and_rates(pd: np.ndarray, terms: np.ndarray) -> tuple[list, np.ndarr
         GRADE_NAMES[5 * b + w - 1] for b, w in zip(band.tolist(), within.tolist(), strict=True)
     ]
     return [name if ok else None for name, ok in zip(names, priced.tolist(), strict=True)], steps
+
+
+def _reason_values(codes: np.ndarray, features: dict) -> np.ndarray:
+    """Each reason's feature value for its row (NaN for the purpose, which is words)."""
+    numeric = [
+        np.full(len(codes), np.nan) if name == "purpose" else np.asarray(features[name], float)
+        for name in FEATURES
+    ]
+    return np.take_along_axis(np.column_stack(numeric), np.maximum(codes, 0), axis=1)
 
 
 def _logit(p):

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.risk.schema import BY_NAME, CATEGORICAL, FEATURES, NUMERIC
+from app.risk.schema import CATEGORICAL, FEATURES, NUMERIC
 
 NUMERIC_NAMES = [f.name for f in NUMERIC]
 CATEGORICAL_NAMES = [f.name for f in CATEGORICAL]
@@ -105,44 +105,3 @@ def to_frame(rows: list[dict]):
     import pandas as pd
 
     return pd.DataFrame(rows, columns=list(FEATURES))
-
-
-# A reason must move the log-odds of default by at least this much (about 5 % on the odds):
-# below it the factor is noise, and naming it as a principal reason would mislead.
-MATERIAL_LOG_ODDS = 0.05
-
-
-def reason_list(
-    contributions: dict[str, float], features: dict, reference: dict, limit: int = 4
-) -> list[dict]:
-    """The factors that raised the risk most, as plain-language reasons.
-
-    A factor is named only when it pushes the score toward default by a material amount
-    *and* the applicant's value lies on its risky side of the average applicant (`reference`),
-    so an $8,000 loan is never told its amount is large, nor 15 % debt-to-income that its
-    debts are high, because of a model's quirk or an average that differs by a cent.
-    """
-    named = [
-        (contribution, name)
-        for name, contribution in contributions.items()
-        if contribution >= MATERIAL_LOG_ODDS and _on_the_risky_side(name, features, reference)
-    ]
-    return [
-        {"code": name, "text": reason_text(name, features["purpose"]),
-         "contribution": round(contribution, 4)}
-        for contribution, name in sorted(named, reverse=True)[:limit]
-    ]  # fmt: skip
-
-
-def reason_text(name: str, purpose: str) -> str:
-    """The adverse-action wording of feature `name` (the purpose names itself)."""
-    if name == "purpose":
-        return f"Loan purpose ({purpose.replace('_', ' ')}) carries higher risk"
-    return BY_NAME[name].reason
-
-
-def _on_the_risky_side(name: str, features: dict, reference: dict) -> bool:
-    direction = BY_NAME[name].direction
-    if direction == 0 or name not in reference:  # a category: its weight says it all
-        return True
-    return direction * (features[name] - reference[name]) > 0

@@ -7,7 +7,8 @@ from functools import lru_cache
 
 from app.risk import batch, grading, registry, rules
 from app.risk.features import build_features
-from app.risk.model import ModelBundle, reason_list
+from app.risk.model import ModelBundle
+from app.risk.reasons import reason_list
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ logistic function, is the PD. Every number is here, in plain sight, for review.
 
 import math
 
-from app.risk.model import reason_list
+from app.risk.reasons import reason_list
 
 VERSION = "rules-2026.11"
 BASE_LOG_ODDS = math.log(0.13 / 0.87)  # the typical applicant: 13% lifetime default

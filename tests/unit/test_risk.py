@@ -1,6 +1,8 @@
 """The risk engine on the real LendingClub outcomes: features, training, scoring, registry."""
 
+import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -445,9 +447,22 @@ EIGHT_THOUSAND_AT_15_PERCENT_DTI = {
 @pytest.mark.parametrize("use_ml", [True, False])
 def test_no_reason_contradicts_the_applicants_own_numbers(use_ml):
     result = predict.score(EIGHT_THOUSAND_AT_15_PERCENT_DTI, use_ml=use_ml)
-    texts = [reason["text"] for reason in result.reasons]
-    assert "Loan amount is large" not in texts
-    assert "Debt payments are high compared with income" not in texts
+    codes = [reason["code"] for reason in result.reasons]
+    assert "log_loan_amount" not in codes and "debt_to_income" not in codes
+
+
+def test_a_reason_names_the_applicants_number_and_the_typical_one_from_the_data():
+    result = predict.score({**EIGHT_THOUSAND_AT_15_PERCENT_DTI, "credit_score": 642})
+    by_code = {reason["code"]: reason["text"] for reason in result.reasons}
+    with open(train.DEFAULT_CSV) as training_file:  # the typical score straight from the data
+        typical = np.median([float(row["fico"]) for row in csv.DictReader(training_file)])
+    assert by_code["credit_score"] == (
+        f"Credit score 642 is below the {typical:.0f} typical of approved loans"
+    )
+
+
+def _numbers_in(text: str) -> list[float]:
+    return [float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", text)]
 
 
 APPLICATIONS = st.fixed_dictionaries(
@@ -468,7 +483,7 @@ APPLICATIONS = st.fixed_dictionaries(
 @settings(max_examples=150, deadline=None)
 @given(application=APPLICATIONS, use_ml=st.booleans())
 def test_every_reason_is_material_and_on_the_risky_side_of_the_average(application, use_ml):
-    from app.risk.model import MATERIAL_LOG_ODDS
+    from app.risk.reasons import MATERIAL_LOG_ODDS
     from app.risk.schema import BY_NAME
 
     result = predict.score(application, use_ml=use_ml)
@@ -484,3 +499,9 @@ def test_every_reason_is_material_and_on_the_risky_side_of_the_average(applicati
         if direction and reason["code"] in average:
             gap = features[reason["code"]] - average[reason["code"]]
             assert direction * gap > 0, (reason, features[reason["code"]], average)
+            # the words agree: the applicant's number is on the risky side of the typical one
+            numbers = _numbers_in(reason["text"].replace("last 6 months", ""))
+            value, typical = numbers[0], numbers[-1]
+            assert direction * (value - typical) > 0, reason["text"]
+            side = "below" if direction < 0 else ("above", "larger")
+            assert any(word in reason["text"] for word in side), reason["text"]

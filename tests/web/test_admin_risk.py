@@ -67,7 +67,7 @@ def test_a_weak_application_is_declined_with_its_principal_reasons():
     assessment = underwriting.score_application(db.session, loan.id)
     assert loan.status is LoanStatus.DECLINED and not assessment.approved
     assert 1 <= len(loan.decision_reasons) <= 4
-    assert "Credit score is low" in loan.decision_reasons
+    assert "Credit score 640 is below the 707 typical of approved loans" in loan.decision_reasons
 
 
 def test_without_ml_the_rules_scorer_decides():

@@ -186,7 +186,7 @@ def test_a_decline_shows_its_principal_reasons(client, borrower, no_redis):
     loan = _loan(borrower)
     body = client.get(f"/borrower/applications/{loan.id}").get_data(as_text=True)
     assert loan.status is LoanStatus.DECLINED
-    assert "principal reasons" in body and "Credit score is low" in body
+    assert "principal reasons" in body and "Credit score 620 is below the 707 typical" in body
 
 
 def test_without_ml_the_rules_decide(app, client, borrower, no_redis, monkeypatch):
