@@ -185,9 +185,10 @@ def seed(session, lenders: int) -> dict:
         return session.scalars(
             text(
                 "INSERT INTO users (email, password_hash, role, first_name, last_name, country, "
-                "identity_status, is_active, failed_login_count, created_at, updated_at) "
-                "SELECT :prefix || g || '@example.com', 'x', :role, 'Bench', 'Person', 'US', "
-                "'verified', true, 0, now(), now() FROM generate_series(1, :count) g "
+                "identity_status, is_active, failed_login_count, net_worth, created_at, "
+                "updated_at) SELECT :prefix || g || '@example.com', 'x', :role, 'Bench', "
+                "'Person', 'US', 'verified', true, 0, 10000000, now(), now() "
+                "FROM generate_series(1, :count) g "
                 "ORDER BY g RETURNING id"
             ),
             {"prefix": prefix, "role": role, "count": count},

@@ -253,13 +253,14 @@ def _borrowers(session: Session, rows: list[dict], batch: str) -> None:
 
 
 def _person(email: str, last_name: str, role: str, income: str = "") -> dict:
-    """A row of the users import."""
+    """A row of the users import (a lender declares a net worth: their suitability limit)."""
     return {
         "email": email,
         "first_name": "Book",
         "last_name": last_name,
         "role": role,
         "annual_income": income,
+        "net_worth": "2500000" if role == "lender" else "",
     }
 
 

@@ -43,6 +43,7 @@ DEMO_PEOPLE = (
             "state": "WA",
             "postal_code": "98101",
             "annual_income": Decimal("142000.00"),
+            "net_worth": Decimal("900000.00"),
             "employment_status": EmploymentStatus.SELF_EMPLOYED,
         },
     },

@@ -259,7 +259,7 @@ def _person(session: Session, email: str, role: Role, first_name: str) -> User:
     found = session.scalar(select(User).where(User.email == email))
     if found:
         return found
-    return accounts.register(
+    person = accounts.register(
         session,
         email=email,
         password=COMMUNITY_PASSWORD,
@@ -267,6 +267,9 @@ def _person(session: Session, email: str, role: Role, first_name: str) -> User:
         first_name=first_name,
         last_name="Demo",
     )
+    if role is Role.LENDER:  # their suitability limit: notes up to 10 % of it
+        person.net_worth = Decimal("1500000.00")
+    return person
 
 
 def _reasons(story: Story) -> list[str]:

@@ -35,6 +35,8 @@ class UserFactory(BaseFactory):
     role = Role.BORROWER
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
+    # Declared, so a lender's notes may total $1,000,000 (10 %): tests of the limit set less.
+    net_worth = Decimal("10000000.00")
 
 
 class CompleteUserFactory(UserFactory):

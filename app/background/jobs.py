@@ -31,6 +31,7 @@ from app.services.platform import (
     book_snapshot,
     emails,
     imports,
+    model_drift,
     notifications,
     outbox,
     retention,
@@ -224,6 +225,12 @@ def verify_ledger(payload: dict) -> None:
     problems = ledger.verify_and_record(db.session)
     if problems:
         log.error("ledger verification found %s problems: %s", len(problems), problems[:5])
+
+
+@handler("measure_drift")
+def measure_drift(payload: dict) -> None:
+    """Population stability of the month's applications against the training data (daily)."""
+    model_drift.measure(db.session, datetime.now(UTC))
 
 
 @handler("snapshot_book")

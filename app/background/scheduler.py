@@ -21,6 +21,7 @@ SCHEDULE = {
     ),
     "expire_listings": ("expire_listings", "%Y-%m-%dT%H", lambda now: {}),
     "verify_ledger": ("verify_ledger", "%Y-%m-%d", lambda now: {}),
+    "measure_drift": ("measure_drift", "%Y-%m-%d", lambda now: {}),
     "auto_invest_sweep": ("auto_invest_sweep", "%Y-%m-%dT%H", lambda now: {}),
     # Every 10 minutes: the admin dashboard's figures (services/platform/book_snapshot.py).
     "snapshot_book": (

@@ -37,7 +37,13 @@ from app.models.payment import (
     ScheduledPaymentStatus,
     TransferDirection,
 )
-from app.models.risk import HistoricalOutcome, RiskAssessment, RiskModel
+from app.models.risk import (
+    AdverseActionNotice,
+    HistoricalOutcome,
+    ModelDriftReport,
+    RiskAssessment,
+    RiskModel,
+)
 from app.models.user import (
     ApiToken,
     CreditScoreSource,
@@ -54,6 +60,8 @@ from app.models.user import (
 )
 
 __all__ = [
+    "AdverseActionNotice",
+    "ModelDriftReport",
     "APPLICATION_LIMITS",
     "CREDIT_FACTS",
     "AccountKind",

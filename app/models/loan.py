@@ -118,6 +118,7 @@ class Loan(CreditFactsMixin, TimestampMixin, Base):
     amount: Mapped[Money]  # what is lent; lowered to the funded amount on a partial issue
     requested_amount: Mapped[Money | None]  # what the borrower asked for
     term_months: Mapped[int]
+    requested_term_months: Mapped[int | None]  # differs from term_months after a counter-offer
     purpose: Mapped[LoanPurpose] = mapped_column(str_enum(LoanPurpose, "loan_purpose"))
     title: Mapped[str | None] = mapped_column(String(120))
     # The id a CSV import gave the loan; re-importing the same rows finds them here.

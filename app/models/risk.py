@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -72,3 +72,49 @@ class HistoricalOutcome(CreditFactsMixin, Base):
         ForeignKey("import_batches.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AdverseActionNotice(Base):
+    """The notice a decline or a counter-offer owes the applicant (ECOA / Regulation B): the
+    action, its principal reasons, the creditor, the rights; and the human review asked of it."""
+
+    __tablename__ = "adverse_action_notices"
+    __table_args__ = (
+        Index(
+            "ix_adverse_action_notices_review_waiting",
+            "review_requested_at",
+            postgresql_where=text("review_requested_at IS NOT NULL AND reviewed_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id", ondelete="CASCADE"), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(20))  # "decline" or "counter_offer"
+    action: Mapped[str] = mapped_column(Text)  # the action taken, in one sentence
+    reasons: Mapped[list] = mapped_column(JSONB)  # the principal reasons, most important first
+    figures: Mapped[dict | None] = mapped_column(JSONB)  # the affordability numbers, if any
+    creditor: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)  # the notice as sent, word for word
+    model_version: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    review_requested_at: Mapped[datetime | None]
+    review_request: Mapped[str | None] = mapped_column(Text)  # the applicant's own words
+    reviewed_at: Mapped[datetime | None]
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    review_outcome: Mapped[str | None] = mapped_column(String(20))  # "upheld" or "overturned"
+    review_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ModelDriftReport(Base):
+    """The population stability of a day's window of scored applications against the active
+    model's training data (the daily drift job)."""
+
+    __tablename__ = "model_drift_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(40))
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    window_days: Mapped[int]
+    applications: Mapped[int]
+    psi: Mapped[dict] = mapped_column(JSONB)  # feature (and "score") → PSI

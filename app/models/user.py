@@ -78,6 +78,8 @@ class User(TimestampMixin, Base):
     postal_code: Mapped[str | None] = mapped_column(SealedText("users.postal_code"))
     country: Mapped[str] = mapped_column(String(2), default="US", server_default="US")
     annual_income: Mapped[Money | None]
+    # A lender's declared net worth: their notes may total at most a policy share of it.
+    net_worth: Mapped[Money | None]
     employment_status: Mapped[EmploymentStatus | None] = mapped_column(
         str_enum(EmploymentStatus, "employment_status")
     )

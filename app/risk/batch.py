@@ -27,7 +27,7 @@ OVERALL_RISK = {
     "text": "Overall credit risk is too high",
     "contribution": 0,
 }
-GRADE_NAMES = [f"{band[0]}{step}" for band in grading.GRADE_BANDS for step in range(1, 6)]
+GRADE_NAMES = grading.SUB_GRADES
 
 
 @dataclass(frozen=True)

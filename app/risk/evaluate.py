@@ -1,6 +1,8 @@
-"""Score a CSV in the LendingClub 2007–2010 schema with the active model; print one JSON line.
+"""Score a CSV in the LendingClub 2007–2010 schema with the active model, or audit our
+pipeline's fairness; print one JSON line.
 
 python -m app.risk.evaluate --csv PATH [--version VERSION]
+python -m app.risk.evaluate --fairness
 """
 
 import argparse
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.risk import metrics, registry
+from app.risk import fairness, metrics, registry
 from app.risk.train import load_rows
 
 
@@ -32,11 +34,19 @@ def evaluate(csv_path: Path, version: str | None = None) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--csv", required=True)
+    parser.add_argument("--csv", help="a labelled file to score with the model")
     parser.add_argument("--version", default=None)
+    parser.add_argument(
+        "--fairness",
+        action="store_true",
+        help="audit our pipeline on the German credit data instead (app/risk/fairness.py)",
+    )
     args = parser.parse_args(argv)
+    if not args.fairness and not args.csv:
+        parser.error("give --csv PATH, or --fairness")
     try:
-        print(json.dumps(evaluate(Path(args.csv), args.version)))
+        result = fairness.audit() if args.fairness else evaluate(Path(args.csv), args.version)
+        print(json.dumps(result))
     except (OSError, KeyError, ValueError, registry.RegistryError) as error:
         print(json.dumps({"error": str(error)}))
         return 2

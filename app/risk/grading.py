@@ -52,6 +52,23 @@ def sub_grade(pd: float) -> str | None:
     return None
 
 
+SUB_GRADES = tuple(f"{band[0]}{step}" for band in GRADE_BANDS for step in range(1, 6))
+
+
+def top_pd(grade: str) -> float:
+    """The highest lifetime PD inside sub-grade `grade` (its step's upper edge): a grade set
+    by a person is priced for the most risk the grade admits."""
+    letter, step = grade[0], int(grade[1])
+    _, low, high = next(band for band in GRADE_BANDS if band[0] == letter)
+    width = (_logit(high) - _logit(low)) / 5
+    return 1 / (1 + math.exp(-(_logit(low) + step * width)))
+
+
+def rate_for_sub_grade(grade: str, term_months: int, pricing: "Pricing" = PRICING) -> Decimal:
+    """The rate of sub-grade `grade`, priced at its top PD (within the cap for every grade)."""
+    return interest_rate(top_pd(grade) - 1e-12, term_months, pricing)
+
+
 def annual_pd(lifetime_pd: float, term_months: int) -> float:
     """1 − (1 − PD)^(12/term)."""
     return 1 - (1 - lifetime_pd) ** (12 / term_months)

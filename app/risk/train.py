@@ -20,7 +20,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from app.risk import fairness, grading, metrics
+from app.risk import drift, fairness, grading, metrics
 from app.risk.features import application_from_lendingclub, build_features
 from app.risk.model import CATEGORICAL_NAMES, NUMERIC_NAMES, ModelBundle, to_frame
 from app.risk.schema import BY_NAME, FEATURES, PURPOSES
@@ -198,6 +198,8 @@ def train(
     bundle.metadata = _metadata(
         bundle, results, best, y, data_sha, len(extra_rows[0]) if extra_rows else 0
     )
+    # What the daily drift watch compares incoming applications with.
+    bundle.metadata["drift_reference"] = drift.reference(rows, bundle.probability(rows))
     return bundle
 
 

@@ -1,7 +1,7 @@
 """The platform's lending rules in one place (defaults from the anchors; config may change them)."""
 
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 
 from app.models.loan import APPLICATION_LIMITS
 
@@ -12,6 +12,11 @@ D = Decimal
 class LendingPolicy:
     loan_terms: tuple[int, ...] = (36, 60)  # months a borrower may choose
     second_approval_above: Decimal = D("25000.00")  # larger loans need two admins to list
+    # Who the adverse-action notices name as the creditor, and where to write to it.
+    creditor_name: str = "CommunityLend, Inc."
+    creditor_address: str = "100 Market Street, Suite 300, San Francisco, CA 94105"
+    # Debts plus the new payment may take at most this share of income (LendingClub: 40 %).
+    max_debt_to_income_percent: Decimal = D("40")
     # The level payment rounds up to the cent (LendingClub: the last payment is never the
     # largest); ROUND_HALF_EVEN is Fineract's convention.
     payment_rounding: str = ROUND_CEILING
@@ -19,6 +24,9 @@ class LendingPolicy:
     minimum_investment: Decimal = D("25.00")
     max_investment_per_loan: Decimal = D("5000.00")  # one lender's cap in one loan
     confirm_investment_above: Decimal = D("500.00")  # larger investments ask "are you sure?"
+    # A lender's notes may total at most this share of their declared net worth (LendingClub's
+    # suitability standard: 10 %); with none declared they may not invest yet.
+    suitability_percent_of_net_worth: Decimal = D("10")
     listing_days: int = 14
     issue_threshold_percent: Decimal = D("70")  # an expiring listing still issues at or above this
     grace_days: int = 15  # no late fee up to here
@@ -50,6 +58,14 @@ class LendingPolicy:
     def needs_confirmation(self, investment: Decimal) -> bool:
         """Whether an investment this large is shown back to the lender before it is made."""
         return investment > self.confirm_investment_above
+
+    def suitability_limit(self, net_worth: Decimal | None) -> Decimal | None:
+        """The most a lender's notes may total, from their declared net worth (None: none
+        declared, so nothing yet)."""
+        if net_worth is None:
+            return None
+        share = net_worth * self.suitability_percent_of_net_worth / 100
+        return share.quantize(D("0.01"), rounding=ROUND_DOWN)
 
     def needs_second_approval(self, amount: Decimal) -> bool:
         """Whether a loan of `amount` waits for a second admin before it lists."""

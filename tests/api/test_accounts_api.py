@@ -94,6 +94,27 @@ def test_profile_update_changes_only_what_is_sent(api):
     assert user.email != "x@example.com"
 
 
+def test_a_lender_declares_net_worth_through_the_api_and_may_then_invest(api):
+    from decimal import Decimal
+
+    from tests.builders import lender, listed_loan
+
+    person = lender(Decimal("500"))
+    person.net_worth = None
+    client = api(person)
+    loan = listed_loan("2000.00")
+    body = {"loanId": loan.id, "amount": "100.00"}
+    refused = client.post("/investments", body, headers={"Idempotency-Key": "net-worth-key-1"})
+    assert refused.status_code == 422, refused.json
+    assert "declare your net worth" in refused.json["fields"]["amount"]
+    declared = client.put("/users/profile", {"netWorth": "50000.00"})
+    assert declared.status_code == 200 and declared.json["netWorth"] == "50000.00"
+    negative = client.put("/users/profile", {"netWorth": "-1"})
+    assert negative.status_code == 422 and "netWorth" in negative.json["fields"]
+    placed = client.post("/investments", body, headers={"Idempotency-Key": "net-worth-key-2"})
+    assert placed.status_code == 201, placed.json
+
+
 def test_errors_are_json_never_html(api, client):
     assert client.get("/api/v1/nowhere").json["error"] == "not_found"
     wrong_method = client.delete("/api/v1/users/profile")

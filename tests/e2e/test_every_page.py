@@ -11,7 +11,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from app.models import Document, DocumentKind, LoanPurpose, Role, User
-from app.services.lending import origination
+from app.services.lending import adverse_action, origination, underwriting
 from app.services.lending.origination import Offer
 from tests.builders import CREDIT_FACTS, issued_loan, lender, listed_loan
 from tests.e2e.conftest import sign_in
@@ -62,6 +62,20 @@ def _book(session) -> dict:
         title="A reliable car",
     )
     origination.make_offer(session, application, Offer("B2", Decimal("11.25"), Decimal("3"), []))
+    stretched = origination.create_application(
+        session,
+        borrower.id,
+        amount=Decimal("20000.00"),
+        term_months=36,
+        purpose=LoanPurpose.DEBT_CONSOLIDATION,
+        credit_facts={
+            **CREDIT_FACTS,
+            "annual_income": Decimal("48000"),
+            "monthly_debt": Decimal("1200"),
+        },
+    )
+    underwriting.score_application(session, stretched.id)  # a counter-offer with its notice
+    adverse_action.request_review(session, stretched.id, borrower.id, "A second income.")
     session.add(
         Document(
             user_id=borrower.id,
@@ -84,6 +98,7 @@ def _book(session) -> dict:
                 "/borrower/",
                 "/borrower/applications/new",
                 f"/borrower/applications/{application.id}",
+                f"/borrower/applications/{stretched.id}",
                 f"/borrower/loans/{loan.id}",
                 *ACCOUNT_PAGES,
             ],
@@ -106,6 +121,7 @@ def _book(session) -> dict:
                 "/admin/applications",
                 f"/admin/applications/{application.id}",
                 "/admin/documents",
+                "/admin/reviews",
                 "/admin/users",
                 f"/admin/users/{borrower.id}",
                 "/admin/loans",

@@ -27,6 +27,8 @@ AMOUNTS = [D(25), D(50), D(75), D(100), D(250), D(500), D(1000), D(30), D(0)]
 
 def _book(rng: random.Random):
     lenders = [lender(rng.choice([None, D(50), D(200), D(1000), D(5000)])) for _ in range(7)]
+    for person in lenders:  # the suitability limit (10 % of net worth) binds some of them
+        person.net_worth = rng.choice([None, D(2000), D(6000), D(10_000_000), D(10_000_000)])
     lenders.append(lender(D(1000)))  # holds a key from before the placement
     suspended = lender(D(500))
     suspended.is_active = False

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import HistoricalOutcome, RiskModel
-from app.risk import fairness, grading, matching, predict, registry, rules, train
+from app.risk import grading, matching, predict, registry, rules, train
 from app.risk.features import FeatureError, application_from_lendingclub, build_features
 from app.risk.schema import FEATURES
 from app.services.platform import risk_models
@@ -298,17 +298,6 @@ def test_evaluate_command_reports_a_bad_file_as_json(tmp_path):
         timeout=120,
     )
     assert result.returncode == 2 and "error" in json.loads(result.stdout)
-
-
-def test_fairness_audit_on_german_credit_excludes_protected_attributes():
-    report = fairness.audit()
-    assert not set(report["excluded"]) & set(report["inputs"])
-    assert report["overall_auc"] >= 0.76
-    age = next(g for g in report["groups"] if g["attribute"] == "age")
-    assert age["flagged"] == (age["adverse_impact_ratio"] < 0.8)
-    assert {"approval_rate", "good_declined_rate", "bad_approved_rate", "auc"} <= set(
-        age["by_group"]["under 25"]
-    )
 
 
 def test_matching_filters_and_ranks_with_reasons():

@@ -98,11 +98,36 @@ def test_model_card_shows_metrics_charts_grades_and_fairness(client, login):
         "CV ROC AUC",
         "<svg",
         "Observed default rate",
-        "Fairness audit",
-        "AIR female / male",
+        "Fairness audit of our pipeline",
+        "Women were approved at 1.01 times the rate of men (95 % CI",
+        "Applicants under 25 were approved at 0.77 times",
+        "Foreign workers were approved at",
+        "flagged for review",
+        "Drift watch",
         registry.default_version(),
     ):
         assert text in body, text
+    card = registry.sidecar(registry.default_version())
+    for grade in card["oof"]["grades"]:  # the per-grade calibration table
+        assert f"{grade['mean_pd'] * 100:.1f}" in body
+
+
+def test_the_card_shows_the_latest_drift_report_and_each_versions_volume(client, login):
+    from datetime import UTC, datetime
+
+    from app.models import ModelDriftReport
+
+    db.session.add(
+        ModelDriftReport(
+            model_version=registry.default_version(), computed_at=datetime.now(UTC),
+            window_days=30, applications=412, psi={"credit_score": 0.31, "score": 0.04},
+        )
+    )  # fmt: skip
+    login(UserFactory(role=Role.ADMIN))
+    body = client.get("/admin/risk").get_data(as_text=True)
+    drift = body[body.index('id="drift"') :]
+    assert "412 applications" in drift and "0.310" in drift and "shifted" in drift
+    assert "Scored" in body and "Approved" in body
 
 
 @pytest.mark.parametrize("role", [Role.BORROWER, Role.LENDER])

@@ -3,6 +3,7 @@
 from . import (
     routes_imports,  # noqa: F401 - registers the CSV import pages
     routes_loans,  # noqa: F401 - registers the loan servicing actions
+    routes_notices,  # noqa: F401 - registers the human-review queue
     routes_ops,  # noqa: F401 - registers the operations pages
     routes_payouts,  # noqa: F401 - registers the payout queue
     routes_review,  # noqa: F401 - registers the review queues

@@ -20,6 +20,7 @@ from wtforms.widgets import HiddenInput
 from app.formatting import money
 from app.forms import IdempotentForm, money_field
 from app.models import Document, Installment, Role
+from app.risk.grading import SUB_GRADES
 from app.services.platform import imports
 
 NEEDS_REASON = "Every servicing action needs a reason."
@@ -204,3 +205,25 @@ class PayoutFailedForm(AdminForm):
     """A withdrawal refused before sending, or returned by the bank."""
 
     reason = reason_field("Why it failed", "Say why the withdrawal failed (the lender sees it).")
+
+
+class NoticeReviewForm(AdminForm):
+    """A person's decision on a review the applicant asked for."""
+
+    outcome = SelectField(
+        "Decision",
+        choices=[
+            ("upheld", "The decision stands"),
+            ("overturned", "Overturn: offer the loan asked for"),
+        ],
+        validators=[AnyOf(("upheld", "overturned"), message="Choose a decision.")],
+    )
+    grade = SelectField(
+        "Grade to offer at (when overturning)",
+        choices=[SelectChoice("", "—"), *(SelectChoice(grade, grade) for grade in SUB_GRADES)],
+        validators=[Optional()],
+    )
+    reason = TextAreaField(
+        "Reason (the applicant reads it)",
+        validators=[DataRequired(message="Give the reason for your decision."), Length(max=2000)],
+    )

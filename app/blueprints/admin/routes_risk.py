@@ -7,8 +7,9 @@ from app.access import role_required
 from app.extensions import db
 from app.htmx import hx_redirect, render
 from app.models import Role
+from app.risk import drift
 from app.services.errors import DomainError
-from app.services.platform import outbox, risk_models
+from app.services.platform import model_drift, outbox, risk_models
 
 from .routes import bp
 
@@ -62,8 +63,13 @@ def _model_card() -> dict:
         }
         for v in risk_models.versions(db.session)
     ]
+    volumes = model_drift.volumes(db.session)
+    for version in versions:
+        version["volume"] = volumes.get(version["version"], {"scored": 0, "approved": 0})
     return {
         "active": active,
         "card": risk_models.sidecar(db.session, active),
         "versions": sorted(versions, key=lambda v: v["created_at"], reverse=True),
+        "drift": model_drift.latest(db.session),
+        "drift_level": drift.level,
     }

@@ -61,6 +61,11 @@ class ProfileSchema(CamelSchema):
     postal_code = fields.String(allow_none=True, validate=validate.Length(max=20))
     country = fields.String(dump_only=True)
     annual_income = Money(allow_none=True)
+    net_worth = Money(
+        allow_none=True,
+        metadata={"description": "a lender's declared net worth: their notes may total at most "
+                  "10 % of it (null: not declared, so no investing yet)"},
+    )  # fmt: skip
     employment_status = fields.Function(
         lambda user: user.employment_status.value if user.employment_status else None,
         deserialize=lambda value: _employment(value),

@@ -116,6 +116,7 @@ class ProfileForm(FlaskForm):
     state = StringField("State", validators=[Optional(), Length(max=100)])
     postal_code = StringField("Postal code", validators=[Optional(), Length(max=20)])
     annual_income = money_field("Annual income (USD)", 0, 100_000_000, required=False)
+    net_worth = money_field("Net worth (USD)", 0, 10_000_000_000, required=False)
     employment_status = SelectField(
         "Employment status", choices=EMPLOYMENT_CHOICES, validators=[Optional()]
     )

@@ -128,3 +128,13 @@ class SchedulePaymentForm(IdempotentForm):
                     NumberRange(min=1, message="Enter at least $1.00.")],
     )  # fmt: skip
     pay_on = DateField("Pay on", validators=[InputRequired(message="Choose the date to pay.")])
+
+
+class ReviewRequestForm(FlaskForm):
+    """Ask a person to review a decline or a counter-offer."""
+
+    note = TextAreaField(
+        "Anything the reviewer should know (optional)",
+        description="For example: income the application did not show, or a debt now paid off.",
+        validators=[Optional(), Length(max=2000)],
+    )

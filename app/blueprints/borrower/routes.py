@@ -15,10 +15,10 @@ from app.models import CREDIT_FACTS, Loan, LoanPurpose, LoanStatus, Role
 from app.risk.features import FeatureError
 from app.services.accounts import verification
 from app.services.errors import DomainError
-from app.services.lending import origination, underwriting
+from app.services.lending import adverse_action, origination, underwriting
 
 from . import confirmations
-from .forms import ApplicationForm
+from .forms import ApplicationForm, ReviewRequestForm
 
 bp = Blueprint("borrower", __name__, url_prefix="/borrower")
 
@@ -104,7 +104,7 @@ def application_create():
 def application_show(loan_id: int):
     """The application: waiting for its score, the offer, or the decision."""
     loan = owned_or_404(Loan, loan_id, "borrower_id")
-    return render("borrower/applications/show.html", **_show_page(loan))
+    return render("borrower/applications/show.html", **show_page(loan))
 
 
 @bp.get("/applications/<int:loan_id>/status")
@@ -113,7 +113,7 @@ def application_status(loan_id: int):
     """Polled until the score is in; then the decision replaces the waiting notice."""
     loan = owned_or_404(Loan, loan_id, "borrower_id")
     oob = {"oob": True} if is_htmx() else {}  # the page head's badge, updated with it
-    return render("borrower/applications/show.html", "decision", **oob, **_show_page(loan))
+    return render("borrower/applications/show.html", "decision", **oob, **show_page(loan))
 
 
 @bp.post("/applications/<int:loan_id>/accept")
@@ -195,10 +195,13 @@ def _preview(form: ApplicationForm) -> origination.PaymentPreview | None:
     return origination.payment_preview(amount, term, estimate, date.today(), get_policy())
 
 
-def _show_page(loan: Loan) -> dict:
+def show_page(loan: Loan, review_form: ReviewRequestForm | None = None) -> dict:
+    """What the application's page shows: the offer's figures, the notice and its review."""
     offer = origination.offer_summary(loan, date.today(), get_policy())
     return {
         "loan": loan,
+        "notice": adverse_action.notice_for(db.session, loan.id),
+        "review_form": review_form or ReviewRequestForm(formdata=None),
         "schedule": offer.schedule if offer else None,
         "net": offer.net_amount if offer else None,
         "total_interest": offer.total_interest if offer else None,

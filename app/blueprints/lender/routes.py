@@ -7,11 +7,12 @@ from flask_login import current_user
 
 from app.access import role_required, second_factor_fresh
 from app.confirmation import Confirmation, ask, confirmed
-from app.extensions import db, get_gateway
+from app.extensions import db, get_gateway, get_policy
 from app.forms import attach_errors
 from app.htmx import hx_redirect, render
 from app.models import Provider, Role
 from app.services.errors import DomainError
+from app.services.lending import investing
 from app.services.money import cash, payments, payouts
 from app.services.servicing import returns
 
@@ -105,4 +106,5 @@ def _cash_page(deposit: DepositForm | None = None, withdraw: WithdrawForm | None
         "deposit": deposit or DepositForm.fresh(),
         "withdraw": withdraw or WithdrawForm.fresh(),
         "withdrawals": payouts.recent(db.session, current_user.id, limit=5),
+        "suitability": investing.suitability(db.session, current_user.id, get_policy()),
     }

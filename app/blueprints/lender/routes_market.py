@@ -178,6 +178,7 @@ def _detail_page(loan: Loan, form: InvestForm, invested: Decimal | None = None) 
         "invested": invested,
         "polling": investing.takes_investments(loan, datetime.now(UTC)),
         "available": cash.available_cash(db.session, current_user.id),
+        "suitability": investing.suitability(db.session, current_user.id, get_policy()),
     }
 
 

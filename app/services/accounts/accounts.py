@@ -31,6 +31,7 @@ PROFILE_FIELDS = (
     "state",
     "postal_code",
     "annual_income",
+    "net_worth",
     "employment_status",
 )
 
@@ -378,9 +379,10 @@ def _profile_errors(changes: dict, today: date) -> dict[str, str]:
             errors["date_of_birth"] = f"You must be at least {MINIMUM_AGE_YEARS} years old."
         elif years > 120:
             errors["date_of_birth"] = "Enter a real date of birth."
-    income = changes.get("annual_income")
-    if income is not None and (not isinstance(income, Decimal) or income < 0):
-        errors["annual_income"] = "Annual income cannot be negative."
+    for name, label in (("annual_income", "Annual income"), ("net_worth", "Net worth")):
+        value = changes.get(name)
+        if value is not None and (not isinstance(value, Decimal) or value < 0):
+            errors[name] = f"{label} cannot be negative."
     status = changes.get("employment_status")
     if status is not None and not isinstance(status, EmploymentStatus):
         errors["employment_status"] = "Choose an employment status."

@@ -1,5 +1,6 @@
 """Fractional investing: lenders buy $25 notes in listed loans, never overfunding or overdrawing."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -67,15 +68,14 @@ def invest(
                 "loan": loan_id,
                 "amount": amount,
                 "cap": policy.max_investment_per_loan,
+                "limit": policy.suitability_limit(claimed.net_worth) or Decimal("0.00"),
                 "now": now,
                 "cash_id": claimed.cash_id,
                 "committed_id": committed_id,
                 "key": idempotency_key,
-                "scope": "invest",
                 "hash": idempotency.request_hash(request),
                 "auto_reason": auto_reason,
-                "ip": activity.current_client()[0],
-                "agent": activity.current_client()[1],
+                **_client(),
             },
         )
     if note is None:
@@ -83,6 +83,12 @@ def invest(
     return _attached(
         session, _new_note(lender_id, loan_id, amount, auto_reason, note.id, note.created_at)
     )
+
+
+def _client() -> dict:
+    """The key's scope and the request's origin, for the key and the audit row NOTE writes."""
+    ip, agent = activity.current_client()
+    return {"scope": "invest", "ip": ip, "agent": agent}
 
 
 def _place(session: Session, params: dict):
@@ -145,15 +151,67 @@ def _why_refused(session, lender_id, loan_id, amount, now, policy) -> DomainErro
     loan = session.get(Loan, loan_id, populate_existing=True)
     held = amount_held(session, lender_id, loan_id)
     available = ledger.balance_of(session, AccountKind.LENDER_CASH, owner_id=lender_id)
-    return refusal(loan, amount, held, available, policy, now) or _short_of_cash(available)
+    room = suitability(session, lender_id, policy)
+    return refusal(loan, amount, held, available, policy, now, room) or _short_of_cash(available)
+
+
+@dataclass(frozen=True)
+class Suitability:
+    """How far a lender's notes are from the limit their declared net worth sets."""
+
+    net_worth: Decimal | None  # None: not declared yet
+    limit: Decimal | None
+    in_notes: Decimal  # committed to listings plus principal outstanding on issued notes
+
+    @property
+    def room(self) -> Decimal:
+        return (
+            max(self.limit - self.in_notes, Decimal("0.00"))
+            if self.limit is not None
+            else (Decimal("0.00"))
+        )
+
+
+def suitability(session: Session, lender_id: int, policy: LendingPolicy) -> Suitability:
+    """The lender's suitability limit and what counts against it."""
+    net_worth, in_notes = session.execute(sql.SUITABILITY, {"lender": lender_id}).one()
+    return Suitability(net_worth, policy.suitability_limit(net_worth), in_notes)
+
+
+def suitability_refusal(
+    room: Suitability, amount: Decimal, policy: LendingPolicy
+) -> DomainError | None:
+    """Why `amount` more in notes would break the lender's suitability limit, else None."""
+    share = f"{policy.suitability_percent_of_net_worth:,.0f} %"
+    if room.limit is None:
+        return DomainError(
+            f"Before you invest, declare your net worth on your profile: your notes may total "
+            f"at most {share} of it.",
+            field="amount",
+        )
+    if amount > room.room:
+        return DomainError(
+            f"Your notes may total at most {share} of your declared net worth, "
+            f"${room.limit:,.2f}; you have ${room.in_notes:,.2f} in notes, so you can add "
+            f"${room.room:,.2f} more.",
+            field="amount",
+        )
+    return None
 
 
 def refusal(
-    loan, amount: Decimal, held: Decimal, available: Decimal, policy: LendingPolicy, now: datetime
+    loan,
+    amount: Decimal,
+    held: Decimal,
+    available: Decimal,
+    policy: LendingPolicy,
+    now: datetime,
+    room: Suitability,
 ) -> DomainError | None:
     """Why an investment of `amount` is refused, in the order a lender would fix things: the
-    listing, what is left, the per-loan cap, then cash; None when nothing stands in its way.
-    `loan` needs only status, funding_deadline and amount_left (None: no such loan)."""
+    listing, what is left, the per-loan cap, the suitability limit, then cash; None when
+    nothing stands in its way. `loan` needs only status, funding_deadline and amount_left
+    (None: no such loan)."""
     closed = why_closed(loan, now)
     if closed is not None:
         return closed
@@ -166,6 +224,9 @@ def refusal(
             f"you can add ${room:,.2f} more.",
             field="amount",
         )
+    too_much = suitability_refusal(room, amount, policy)
+    if too_much is not None:
+        return too_much
     if available < amount:
         return _short_of_cash(available)
     return None

@@ -11,10 +11,17 @@ the loan cannot take the note, the second statement is rolled back to its savepo
 
 from sqlalchemy import text
 
+# What a lender has in notes now: the cash committed to listings, and the principal still
+# outstanding on issued notes (the suitability limit caps it). Over `investments n`.
+EXPOSURE = (
+    "coalesce(sum(CASE n.status WHEN 'committed' THEN n.amount "
+    "WHEN 'active' THEN n.principal_outstanding ELSE 0 END), 0)"
+)
+
 # Parameters: lender, now, cash_code, committed_code.
 CLAIM = text("""
 WITH lender AS (
-    SELECT id, role, is_active FROM users WHERE id = :lender
+    SELECT id, role, is_active, net_worth FROM users WHERE id = :lender
 ), cash AS (
     SELECT id, balance FROM ledger_accounts WHERE code = :cash_code FOR UPDATE
 ), opened AS (  -- a lender's first investment opens their committed account
@@ -28,19 +35,21 @@ WITH lender AS (
     RETURNING id
 )
 SELECT (SELECT role FROM lender) AS role, (SELECT is_active FROM lender) AS is_active,
+       (SELECT net_worth FROM lender) AS net_worth,
        (SELECT id FROM cash) AS cash_id, (SELECT -balance FROM cash) AS available,
        coalesce((SELECT id FROM opened),
                 (SELECT id FROM ledger_accounts WHERE code = :committed_code)) AS committed_id
 """)
 
-# Parameters: lender, loan, amount, cap, now, cash_id, committed_id, key, scope, hash,
+# Parameters: lender, loan, amount, cap, limit, now, cash_id, committed_id, key, scope, hash,
 # auto_reason, ip, agent. Everything but the loan's row, behind a savepoint that a refused reservation
 # rolls back to. Nothing here touches a row another lender needs: the lender's own notes and
 # key (their cash lock makes their requests take turns, and this snapshot is taken after it),
 # their own ledger accounts. The foreign keys to the loan are checked at COMMIT, when this
 # transaction already holds the loan row: checked now, every investor would take a share lock
 # on the hot row before the one who updates it.
-NOTE = text("""
+NOTE = text(
+    """
 SAVEPOINT invest_note;
 SET CONSTRAINTS fk_investments_loan_id_loans, fk_journal_entries_loan_id_loans DEFERRED;
 WITH note AS (
@@ -51,6 +60,10 @@ WITH note AS (
      WHERE :amount + (SELECT coalesce(sum(n.amount), 0) FROM investments n
                        WHERE n.lender_id = :lender AND n.loan_id = :loan
                          AND n.status <> 'refunded') <= :cap
+       AND :amount + (SELECT """
+    + EXPOSURE
+    + """ FROM investments n
+                       WHERE n.lender_id = :lender) <= :limit
        AND NOT EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.user_id = :lender AND k.key = :key)
     RETURNING id, created_at
 ), claim AS (
@@ -79,7 +92,8 @@ WITH note AS (
       FROM note
 )
 SELECT note.id, note.created_at FROM note
-""")
+"""
+)
 
 # Parameters: loan, amount, now. The last statement before COMMIT, so the hot row is held for
 # this statement and the COMMIT alone; the note that fills the loan queues its issuance.
@@ -101,3 +115,9 @@ SELECT funded_amount, amount FROM reserved
 """)
 
 UNDO = text("ROLLBACK TO SAVEPOINT invest_note")
+
+# Parameters: lender. Their declared net worth and what they have in notes (EXPOSURE).
+SUITABILITY = text(
+    "SELECT u.net_worth, (SELECT " + EXPOSURE + " FROM investments n WHERE n.lender_id = u.id) "
+    "FROM users u WHERE u.id = :lender"
+)

@@ -42,6 +42,7 @@ def create_application(
         amount=amount,
         requested_amount=amount,
         term_months=term_months,
+        requested_term_months=term_months,
         purpose=purpose,
         title=title,
         description=description,

@@ -7,6 +7,7 @@ order, so two placements never deadlock), decides the orders in memory against w
 then writes each table once.
 """
 
+import dataclasses
 import functools
 import io
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.models import AccountKind, Investment, Loan, LoanStatus, Role
 from app.services.accounts import accounts
 from app.services.errors import DomainError
-from app.services.lending import investing
+from app.services.lending import investing, investing_sql
 from app.services.money import idempotency, ledger
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
 
@@ -55,6 +56,7 @@ class _Book:
     loans: dict[int, Row]
     funded: dict[int, Decimal]
     held: dict[tuple[int, int], Decimal]
+    suitability: dict[int, investing.Suitability]  # lender -> limit and what is in notes
     keys: dict[tuple[int, str], tuple[str, str, int | None]]  # scope, hash, resource id
 
 
@@ -66,7 +68,7 @@ def invest_many(
 ) -> list[Note | DomainError]:
     """Place `orders` in order; per order, its note (new or replayed) or why it was refused."""
     now = now or datetime.now(UTC)
-    book = _read_locked(session, orders)
+    book = _read_locked(session, orders, policy)
     outcomes: list = []
     accepted: list[Order] = []
     claimed: dict[tuple[int, str], tuple[int, str]] = {}  # key -> (index in accepted, hash)
@@ -82,15 +84,14 @@ def invest_many(
     return [_result(outcome, placed, replayed) for outcome in outcomes]
 
 
-def _read_locked(session: Session, orders: list[Order]) -> _Book:
+def _read_locked(session: Session, orders: list[Order], policy: LendingPolicy) -> _Book:
     lender_ids = sorted({o.lender_id for o in orders})
     loan_ids = sorted({o.loan_id for o in orders})
-    lenders = {
-        row.id: (row.role, row.is_active)
-        for row in session.execute(
-            text("SELECT id, role, is_active FROM users WHERE id = ANY(:ids)"), {"ids": lender_ids}
-        )
-    }
+    people = session.execute(
+        text("SELECT id, role, is_active, net_worth FROM users WHERE id = ANY(:ids)"),
+        {"ids": lender_ids},
+    ).all()
+    lenders = {row.id: (row.role, row.is_active) for row in people}
     real_lenders = [i for i in lender_ids if lenders.get(i) == (Role.LENDER.value, True)]
     committed = ledger.accounts_for(session, AccountKind.LENDER_COMMITTED, "owner_id", real_lenders)
     cash = {
@@ -136,7 +137,29 @@ def _read_locked(session: Session, orders: list[Order]) -> _Book:
         )
     }
     funded = {loan_id: loan.funded_amount for loan_id, loan in loans.items()}
-    return _Book(lenders, cash, committed, loans, funded, held, keys)
+    suitability = _suitability(session, people, real_lenders, policy)
+    return _Book(lenders, cash, committed, loans, funded, held, suitability, keys)
+
+
+def _suitability(session: Session, people, real_lenders: list[int], policy) -> dict:
+    """Each lender's suitability limit and what counts against it (under their cash lock)."""
+    in_notes = dict(
+        session.execute(
+            text(
+                "SELECT n.lender_id, " + investing_sql.EXPOSURE + " FROM investments n "
+                "WHERE n.lender_id = ANY(:ids) GROUP BY n.lender_id"
+            ),
+            {"ids": real_lenders},
+        ).all()
+    )
+    return {
+        row.id: investing.Suitability(
+            row.net_worth,
+            policy.suitability_limit(row.net_worth),
+            in_notes.get(row.id, Decimal("0.00")),
+        )
+        for row in people
+    }
 
 
 def _decide(book: _Book, order: Order, claimed: dict, policy: LendingPolicy, now: datetime):
@@ -170,6 +193,10 @@ def _decide(book: _Book, order: Order, claimed: dict, policy: LendingPolicy, now
     book.held[(order.lender_id, order.loan_id)] = _held(book, order) + order.amount
     account_id, available = book.cash[order.lender_id]
     book.cash[order.lender_id] = (account_id, available - order.amount)
+    room = book.suitability[order.lender_id]
+    book.suitability[order.lender_id] = dataclasses.replace(
+        room, in_notes=room.in_notes + order.amount
+    )
     return None
 
 
@@ -185,7 +212,8 @@ def _refusal(book: _Book, order: Order, policy, now) -> DomainError | None:
         )
     )
     available = book.cash.get(order.lender_id, (None, Decimal("0.00")))[1]
-    return investing.refusal(loan, order.amount, _held(book, order), available, policy, now)
+    room = book.suitability.get(order.lender_id, investing.Suitability(None, None, Decimal(0)))
+    return investing.refusal(loan, order.amount, _held(book, order), available, policy, now, room)
 
 
 @functools.lru_cache(maxsize=65_536)  # a sweep repeats few (loan, amount) pairs

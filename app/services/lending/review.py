@@ -19,7 +19,7 @@ from app.models import (
 )
 from app.services.accounts import accounts, verification
 from app.services.errors import DomainError, ValidationFailed
-from app.services.lending import origination
+from app.services.lending import adverse_action, origination
 from app.services.platform import activity, notifications
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
 
@@ -132,15 +132,7 @@ def decline_application(session: Session, loan_id: int, admin_id: int, reasons: 
     loan = _pending(session, loan_id)
     _record(session, loan, admin_id, False, "; ".join(reasons))
     origination.decline(session, loan, reasons)
-    notifications.notify(
-        session,
-        loan.borrower_id,
-        "loan.declined",
-        "Your application was declined",
-        "The principal reasons: " + "; ".join(reasons) + ".",
-        link=("borrower.application_show", {"loan_id": loan.id}),
-        dedupe_key=f"admin-declined-{loan.id}",
-    )
+    adverse_action.issue(session, loan, "decline", reasons)
     return loan
 
 

@@ -10,7 +10,7 @@ from app.models import Loan, LoanStatus, RiskAssessment
 from app.risk import predict
 from app.risk.features import FeatureError
 from app.services.errors import DomainError, ValidationFailed
-from app.services.lending import origination
+from app.services.lending import adverse_action, affordability, origination
 from app.services.lending.origination import Offer
 from app.services.platform import notifications, risk_models
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
@@ -31,12 +31,34 @@ def score_application(
         if existing is None:
             raise DomainError(f"Loan #{loan_id} is {loan.status.value}, not waiting for a score.")
         return existing
+    application = risk_models.application_of(loan)
     try:
-        result = estimate(
-            session, risk_models.application_of(loan), term_months=loan.term_months, use_ml=use_ml
-        )
+        result = estimate(session, application, term_months=loan.term_months, use_ml=use_ml)
     except FeatureError as error:
         raise ValidationFailed(error.errors) from error
+    assessment = _record(session, loan, result)
+    if not result.approved:
+        _decline(session, loan, [reason["text"] for reason in result.reasons], result, policy)
+        return assessment
+    check = affordability.assess(
+        loan.annual_income,
+        loan.monthly_debt,
+        loan.amount,
+        loan.term_months,
+        result.interest_rate,
+        _pricer(session, application, use_ml),
+        policy,
+    )
+    if check.fits:
+        _offer(session, loan, result, policy)
+    elif check.counter is not None:
+        assessment = _counter_offer(session, loan, application, check, use_ml, policy)
+    else:
+        _decline(session, loan, [unaffordable(check.requested, check)], result, policy, check)
+    return assessment
+
+
+def _record(session: Session, loan: Loan, result: predict.RiskScore) -> RiskAssessment:
     assessment = RiskAssessment(
         loan_id=loan.id,
         scorer=result.scorer,
@@ -51,42 +73,87 @@ def score_application(
     )
     session.add(assessment)
     session.flush()
-    _decide(session, loan, result, policy)
     return assessment
 
 
-def _decide(session: Session, loan: Loan, result: predict.RiskScore, policy: LendingPolicy) -> None:
-    """Offer at the scored grade and rate, or decline with the principal reasons."""
+def _pricer(session: Session, application: Mapping, use_ml: bool) -> affordability.Pricer:
+    """The rate the model would offer for another amount or term of the same application."""
+
+    def price(amount: Decimal, term_months: int) -> Decimal | None:
+        changed = {**application, "amount": amount}
+        return estimate(session, changed, term_months=term_months, use_ml=use_ml).interest_rate
+
+    return price
+
+
+def unaffordable(terms: affordability.Terms, check: affordability.Affordability) -> str:
+    """The affordability reason, with its numbers."""
+    return (
+        f"Your debts of ${check.monthly_debt:,.2f} a month plus this loan's payment of "
+        f"${terms.payment:,.2f} would take {terms.debt_to_income} % of your income "
+        f"(${check.annual_income:,.2f} a year), above our {check.limit_percent} % limit"
+    )
+
+
+def _offer(session: Session, loan: Loan, result: predict.RiskScore, policy: LendingPolicy):
+    """Offer at the scored grade and rate."""
     texts = [reason["text"] for reason in result.reasons]
-    link = ("borrower.application_show", {"loan_id": loan.id})
-    if result.approved:
-        origination.make_offer(
-            session,
-            loan,
-            Offer(result.grade, result.interest_rate, result.origination_fee_rate, texts),
-            policy,
-        )
-        notifications.notify(
-            session,
-            loan.borrower_id,
-            "loan.offered",
-            "Your loan offer is ready",
-            f"Grade {result.grade} at {result.interest_rate}% for "
-            f"${loan.amount:,.2f}. Review and accept it.",
-            link=link,
-            dedupe_key=f"offered-{loan.id}",
-        )
-    else:
-        origination.decline(session, loan, texts)
-        notifications.notify(
-            session,
-            loan.borrower_id,
-            "loan.declined",
-            "We can't offer you a loan right now",
-            "The principal reasons: " + "; ".join(texts) + ".",
-            link=link,
-            dedupe_key=f"declined-{loan.id}",
-        )
+    origination.make_offer(
+        session,
+        loan,
+        Offer(result.grade, result.interest_rate, result.origination_fee_rate, texts),
+        policy,
+    )
+    notifications.notify(
+        session,
+        loan.borrower_id,
+        "loan.offered",
+        "Your loan offer is ready",
+        f"Grade {result.grade} at {result.interest_rate}% for "
+        f"${loan.amount:,.2f}. Review and accept it.",
+        link=("borrower.application_show", {"loan_id": loan.id}),
+        dedupe_key=f"offered-{loan.id}",
+    )
+
+
+def _counter_offer(session, loan, application, check, use_ml, policy) -> RiskAssessment:
+    """The largest loan that fits, scored and priced as itself, with its notice."""
+    counter = check.counter
+    result = estimate(
+        session,
+        {**application, "amount": counter.amount},
+        term_months=counter.term_months,
+        use_ml=use_ml,
+    )
+    loan.amount, loan.term_months = counter.amount, counter.term_months
+    assessment = _record(session, loan, result)
+    texts = [reason["text"] for reason in result.reasons]
+    offer = Offer(result.grade, result.interest_rate, result.origination_fee_rate, texts)
+    origination.make_offer(session, loan, offer, policy)
+    adverse_action.issue(
+        session,
+        loan,
+        "counter_offer",
+        [unaffordable(check.requested, check)],
+        figures=check.figures(),
+        model_version=result.model_version,
+        policy=policy,
+    )
+    return assessment
+
+
+def _decline(session, loan, reasons, result, policy, check=None) -> None:
+    """Decline with the principal reasons, and the notice that owes the applicant."""
+    origination.decline(session, loan, reasons)
+    adverse_action.issue(
+        session,
+        loan,
+        "decline",
+        reasons,
+        figures=check.figures() if check else None,
+        model_version=result.model_version,
+        policy=policy,
+    )
 
 
 def estimate(

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from app.models import (
     AccountKind,
     ActivityLog,
+    AdverseActionNotice,
     CashTransfer,
     Document,
     LedgerAccount,
@@ -118,8 +119,8 @@ def last_ledger_check(session: Session) -> ActivityLog | None:
 
 
 def review_queues(session: Session) -> dict[str, int]:
-    """How many applications wait for approval, documents for review and withdrawals to be
-    sent (one query)."""
+    """How many applications wait for approval, documents for review, withdrawals to be sent
+    and decisions for a human review (one query)."""
     applications = (
         select(func.count())
         .select_from(Loan)
@@ -138,5 +139,14 @@ def review_queues(session: Session) -> dict[str, int]:
         .where(CashTransfer.payout_state == PayoutState.REQUESTED)
         .scalar_subquery()
     )
-    waiting = session.execute(select(applications, documents, payouts)).one()
-    return {"applications": waiting[0], "documents": waiting[1], "payouts": waiting[2]}
+    reviews = (
+        select(func.count())
+        .select_from(AdverseActionNotice)
+        .where(
+            AdverseActionNotice.review_requested_at.is_not(None),
+            AdverseActionNotice.reviewed_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    waiting = session.execute(select(applications, documents, payouts, reviews)).one()
+    return dict(zip(("applications", "documents", "payouts", "reviews"), waiting, strict=True))

@@ -78,6 +78,8 @@ USERS = Format(
         Column("postal_code", "text", required=False, max_length=20),
         Column("country", "text", required=False, max_length=2),
         Column("annual_income", "money", required=False, low=0, high=100_000_000),
+        # A lender's declared net worth: their notes may total at most a share of it.
+        Column("net_worth", "money", required=False, low=0, high=10_000_000_000),
         Column(
             "employment_status",
             "choice",

@@ -47,7 +47,7 @@ def target_for(fmt: Format, batch_id: int | None) -> Target:
             "lower(btrim(s.email))",
             {  # the SEALED_PROFILE columns follow, sealed, once the rows exist
                 **_casts(fmt, "email", "first_name", "last_name"),
-                **_casts(fmt, "annual_income", "employment_status", "credit_score"),
+                **_casts(fmt, "annual_income", "net_worth", "employment_status", "credit_score"),
                 "role": f"coalesce({cast_sql(fmt.by_name['role'])}, 'borrower')",
                 "credit_score_source": "CASE WHEN nullif(btrim(s.credit_score), '') IS NOT NULL"
                 " THEN 'imported' END",
