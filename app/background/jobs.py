@@ -25,7 +25,7 @@ from app.models import (
     User,
 )
 from app.services.accounts import registration, throttle
-from app.services.lending import autoinvest, issuance, underwriting
+from app.services.lending import autoinvest, import_scoring, issuance, underwriting
 from app.services.money import ledger, payments
 from app.services.platform import (
     book_snapshot,
@@ -148,7 +148,11 @@ def score_application(payload: dict) -> None:
 
 @handler("score_imported_loans")
 def score_imported_loans(payload: dict) -> None:
-    """Score imported applications a slice at a time; the next slice is its own job."""
+    """Score every imported application in one pass (the first job), then decide them a slice
+    at a time; the next slice is its own job."""
+    use_ml, policy = current_app.config["ENABLE_ML_SCORING"], get_policy()
+    if use_ml and "after" not in payload:
+        import_scoring.record_scores(db.session)
     waiting = db.session.scalars(
         select(Loan.id)
         .where(
@@ -159,7 +163,6 @@ def score_imported_loans(payload: dict) -> None:
         .order_by(Loan.id)
         .limit(SCORING_SLICE)
     ).all()
-    use_ml, policy = current_app.config["ENABLE_ML_SCORING"], get_policy()
     for loan_id in waiting:
         underwriting.score_application(db.session, loan_id, use_ml=use_ml, policy=policy)
     if len(waiting) == SCORING_SLICE:

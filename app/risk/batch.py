@@ -43,9 +43,19 @@ class Batch:
     purposes: list[str]
     reference: dict  # the typical applicant the reasons compare with
     errors: dict[int, dict[str, str]]
+    features: dict  # the model's features as columns (name → array), as scored
 
     def __len__(self) -> int:
         return len(self.grades)
+
+    def every_feature_row(self) -> list[dict]:
+        """Each row's features as `predict.score` records them (floats to six places)."""
+        numeric = [name for name in FEATURES if name != "purpose"]
+        columns = [np.round(np.asarray(self.features[name], float), 6).tolist() for name in numeric]
+        return [
+            {**dict(zip(numeric, values, strict=True)), "purpose": purpose}
+            for values, purpose in zip(zip(*columns, strict=True), self.purposes, strict=True)
+        ]
 
     def approved(self, row: int) -> bool:
         return self.grades[row] is not None
@@ -128,7 +138,9 @@ def score_many(
     codes, weights = _reasons(contributions, features, model.reference)
     codes[~scored] = -1
     values = _reason_values(codes, features)
-    return Batch(pd, grades, steps, codes, weights, values, purposes, model.reference, errors)
+    return Batch(
+        pd, grades, steps, codes, weights, values, purposes, model.reference, errors, features
+    )
 
 
 def _columns(applications: Sequence[Mapping]) -> tuple[dict, list[str], dict]:

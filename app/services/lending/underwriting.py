@@ -10,7 +10,7 @@ from app.models import Loan, LoanStatus, RiskAssessment
 from app.risk import predict
 from app.risk.features import FeatureError
 from app.services.errors import DomainError, ValidationFailed
-from app.services.lending import adverse_action, affordability, origination
+from app.services.lending import adverse_action, affordability, import_scoring, origination
 from app.services.lending.origination import Offer
 from app.services.platform import notifications, risk_models
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
@@ -21,25 +21,34 @@ def score_application(
 ) -> RiskAssessment:
     """Score a submitted application, record the assessment, then offer or decline.
 
-    Idempotent: an application that was already scored keeps its first assessment.
+    Idempotent: an application that was already scored keeps its first assessment. One its
+    import already scored in one pass (`import_scoring`) is decided with that score.
     """
     loan = session.get(Loan, loan_id, with_for_update=True, populate_existing=True)
     if loan is None:
         raise DomainError(f"No loan #{loan_id}.")
+    assessment = latest_assessment(session, loan.id)
     if loan.status is not LoanStatus.SUBMITTED:
-        existing = latest_assessment(session, loan.id)
-        if existing is None:
+        if assessment is None:
             raise DomainError(f"Loan #{loan_id} is {loan.status.value}, not waiting for a score.")
-        return existing
+        return assessment
     application = risk_models.application_of(loan)
-    try:
-        result = estimate(session, application, term_months=loan.term_months, use_ml=use_ml)
-    except FeatureError as error:
-        raise ValidationFailed(error.errors) from error
-    assessment = _record(session, loan, result)
+    if assessment is not None:
+        result = import_scoring.as_score(assessment)
+    else:
+        try:
+            result = estimate(session, application, term_months=loan.term_months, use_ml=use_ml)
+        except FeatureError as error:
+            raise ValidationFailed(error.errors) from error
+        assessment = _record(session, loan, result)
+    return _decide(session, loan, application, result, use_ml, policy) or assessment
+
+
+def _decide(session, loan, application, result, use_ml, policy) -> RiskAssessment | None:
+    """Decline, offer as priced, or counter-offer what fits (its new assessment returned)."""
     if not result.approved:
         _decline(session, loan, [reason["text"] for reason in result.reasons], result, policy)
-        return assessment
+        return None
     check = affordability.assess(
         loan.annual_income,
         loan.monthly_debt,
@@ -52,10 +61,10 @@ def score_application(
     if check.fits:
         _offer(session, loan, result, policy)
     elif check.counter is not None:
-        assessment = _counter_offer(session, loan, application, check, use_ml, policy)
+        return _counter_offer(session, loan, application, check, use_ml, policy)
     else:
         _decline(session, loan, [unaffordable(check.requested, check)], result, policy, check)
-    return assessment
+    return None
 
 
 def _record(session: Session, loan: Loan, result: predict.RiskScore) -> RiskAssessment:
