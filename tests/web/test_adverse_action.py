@@ -11,22 +11,17 @@ from app.models import ActivityLog, AdverseActionNotice, Loan, LoanStatus, Notif
 from app.risk import grading
 from tests.factories import CompleteUserFactory, UserFactory
 from tests.helpers import HX
+from tests.web.test_borrower import GOOD_FACTS
 
 D = Decimal
 STRETCHED = {  # a good credit record, but debts already take 30 % of income
+    **GOOD_FACTS,
     "amount": "20000",
     "term_months": "36",
     "purpose": "debt_consolidation",
     "title": "Consolidate",
     "annual_income": "48000",
     "monthly_debt": "1200",
-    "credit_score": "760",
-    "credit_history_months": "180",
-    "revolving_balance": "3000",
-    "revolving_utilization": "20",
-    "inquiries_6m": "0",
-    "delinquencies_2y": "0",
-    "public_records": "0",
 }
 
 
@@ -196,8 +191,6 @@ def test_overturning_offers_the_loan_asked_for_at_the_reviewers_grade(
 
 
 def test_an_admin_decline_also_owes_a_notice(client, login, no_redis):
-    from tests.builders import verified_borrower  # noqa: F401 - only to keep imports honest
-
     borrower = login(CompleteUserFactory(role=Role.BORROWER))
     loan = _apply(client, monthly_debt="300", amount="5000")
     client.post(f"/borrower/applications/{loan.id}/accept", data={"confirmed": "yes"}, headers=HX)

@@ -39,6 +39,8 @@ def test_a_lender_without_a_declared_net_worth_is_asked_for_it_first(client, log
     page = client.get(f"/lender/loans/{loan.id}").get_data(as_text=True)
     # $4,000 limit, $100 in notes: less room than one loan's cap, so the page says so
     assert "You have $100.00 in notes, so you can add $3,900.00 more." in page
+    marketplace = client.get("/lender/loans").get_data(as_text=True)
+    assert "so you can add $3,900.00 more" in marketplace  # the marketplace says it too
     assert _invest(client, loan, "4000").status_code == 422
 
 
@@ -49,3 +51,4 @@ def test_a_lender_far_from_the_limit_sees_it_only_on_the_dashboard(client, login
     dashboard = client.get("/lender/").get_data(as_text=True)
     assert "Your notes may total at most $200,000.00" in dashboard
     assert 'id="suitability"' not in client.get(f"/lender/loans/{loan.id}").get_data(as_text=True)
+    assert 'id="suitability"' not in client.get("/lender/loans").get_data(as_text=True)

@@ -47,10 +47,18 @@ def listing_index():
         key=_key,
         query=request.args.to_dict(flat=False),
         now=datetime.now(UTC),
+        suitability=_suitability_for_page(),
     )
     if is_htmx():
         response.headers["HX-Push-Url"] = clean
     return response
+
+
+def _suitability_for_page():
+    """The whole page says where the suitability limit binds; the filtered results need not."""
+    if is_htmx():
+        return None
+    return investing.suitability(db.session, current_user.id, get_policy())
 
 
 def _without_empty_filters() -> tuple[str, bool]:
