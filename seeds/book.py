@@ -25,7 +25,13 @@ from app.models import ActivityLog, Loan, LoanStatus, Provider, User
 from app.risk.features import application_from_lendingclub
 from app.risk.train import DEFAULT_CSV as DATA_FILE
 from app.services.errors import DomainError
-from app.services.lending import issuance, origination, placement, underwriting
+from app.services.lending import (
+    import_scoring,
+    issuance,
+    origination,
+    placement,
+    underwriting,
+)
 from app.services.money import cash
 from app.services.platform import activity, imports, notifications
 from app.services.servicing import repayments, servicing, settlement, statements
@@ -111,6 +117,7 @@ def top_up(session: Session, today: date | None = None, size: BookSize | None = 
     with notifications.in_app_only():
         _borrowers(session, rows, batch)
         applications = _applications(session, rows, batch)
+        import_scoring.record_scores(session)
         offered = [loan_id for loan_id, _ in applications if _scored(session, loan_id)][:missing]
         lenders = _book_lenders(session)
         plans = [
@@ -193,6 +200,7 @@ def _build(session: Session, today: date, size: BookSize) -> dict:
     lenders = _lenders(session, size)
     _borrowers(session, rows, "")
     applications = _applications(session, rows, "")
+    import_scoring.record_scores(session)  # as the import's job does: one pass, then decisions
     offered = [(loan_id, row) for loan_id, row in applications if _scored(session, loan_id)]
     plans = _plans(rng, offered, today, size)
     _replay(session, rng, plans, lenders, today)
