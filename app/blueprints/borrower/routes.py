@@ -6,6 +6,7 @@ from datetime import date
 from flask import Blueprint, abort, current_app, flash, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from app.access import owned_or_404, role_required
 from app.confirmation import ask, confirmed
@@ -157,7 +158,7 @@ def _acceptance_of(loan: Loan):
 
 def _application_form(**defaults) -> ApplicationForm:
     form = ApplicationForm(**defaults)
-    form.term_months.choices = [(t, f"{t} months") for t in get_policy().loan_terms]
+    form.term_months.choices = [SelectChoice(t, f"{t} months") for t in get_policy().loan_terms]
     for name in INLINE_FIELDS:
         # Only the message is swapped, never the input being typed into; a newer check
         # replaces an older one still in flight.

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 from flask import Response, current_app, flash, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from app.access import role_required
 from app.extensions import db, get_policy, stale_reads
@@ -162,7 +163,7 @@ def _form(preference: LenderPreference) -> PreferencesForm:
     if not preference.auto_cash_cap:  # suggest the cash on hand, not a cap that blocks all
         defaults["auto_cash_cap"] = cash.available_cash(db.session, current_user.id)
     form = PreferencesForm(data=defaults) if request.method == "GET" else PreferencesForm()
-    form.terms.choices = [(t, f"{t} months") for t in get_policy().loan_terms]
+    form.terms.choices = [SelectChoice(t, f"{t} months") for t in get_policy().loan_terms]
     if not current_app.config["ENABLE_AUTO_MATCHING"]:
         for name in AUTO_FIELDS:
             getattr(form, name).render_kw = {"disabled": True}
