@@ -27,7 +27,6 @@ OVERALL_RISK = {
     "text": "Overall credit risk is too high",
     "contribution": 0,
 }
-GRADE_NAMES = grading.SUB_GRADES
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,6 @@ class Batch:
     rate_steps: np.ndarray  # the APR in quarter percents; 0 when declined
     reason_codes: np.ndarray  # (rows, 4) indexes into FEATURES, -1 after the last reason
     reason_weights: np.ndarray  # (rows, 4) each reason's push on the log-odds
-    reason_values: np.ndarray  # (rows, 4) the applicant's value of each reason's feature
     purposes: list[str]
     reference: dict  # the typical applicant the reasons compare with
     errors: dict[int, dict[str, str]]
@@ -73,34 +71,36 @@ class Batch:
         """`reasons` for every row at once: each distinct number is worded once per feature,
         and the arrays leave numpy once, as Python lists."""
         codes = self.reason_codes[rows]
-        texts = self._texts(codes, self.reason_values[rows], self.purposes[rows]).tolist()
+        texts = self._texts(codes, rows).tolist()
         weights = self.reason_weights[rows].round(4).tolist()
         every = []
-        for offset, (row_codes, row_texts, row_weights) in enumerate(
-            zip(codes.tolist(), texts, weights, strict=True)
+        for row, row_codes, row_texts, row_weights in zip(
+            range(len(self))[rows], codes.tolist(), texts, weights, strict=True
         ):
             reasons = [
                 {"code": FEATURES[code], "text": text, "contribution": weight}
                 for code, text, weight in zip(row_codes, row_texts, row_weights, strict=True)
                 if code >= 0
             ]
-            row = range(len(self))[rows][offset]
             if not reasons and self.grades[row] is None and row not in self.errors:
                 reasons = [OVERALL_RISK]
             every.append(reasons)
         return every
 
-    def _texts(self, codes: np.ndarray, values: np.ndarray, purposes: list) -> np.ndarray:
+    def _texts(self, codes: np.ndarray, rows: slice) -> np.ndarray:
+        """Each reason's words, where `codes` are the reason codes of `rows`."""
         texts = np.full(codes.shape, None, dtype=object)
         for index, name in enumerate(FEATURES):
             where = codes == index
             if not where.any():
                 continue
+            owners = np.nonzero(where)[0]  # each of these reasons' row, in texts[where]'s order
             if name == "purpose":
-                rows = np.flatnonzero(where.any(axis=1))
-                texts[where] = [reason_text(name, purposes[row], None) for row in rows]
+                purposes = self.purposes[rows]
+                texts[where] = [reason_text(name, purposes[owner], None) for owner in owners]
             elif name in WORDING and name in self.reference:
-                texts[where] = _worded_column(name, values[where], self.reference[name])
+                values = np.asarray(self.features[name], dtype=float)[rows][owners]
+                texts[where] = _worded_column(name, values, self.reference[name])
             else:
                 texts[where] = BY_NAME[name].reason
         return texts
@@ -137,10 +137,7 @@ def score_many(
     grades, steps = _grades_and_rates(pd, terms)
     codes, weights = _reasons(contributions, features, model.reference)
     codes[~scored] = -1
-    values = _reason_values(codes, features)
-    return Batch(
-        pd, grades, steps, codes, weights, values, purposes, model.reference, errors, features
-    )
+    return Batch(pd, grades, steps, codes, weights, purposes, model.reference, errors, features)
 
 
 def _columns(applications: Sequence[Mapping]) -> tuple[dict, list[str], dict]:
@@ -211,18 +208,10 @@ def _grades_and_rates(pd: np.ndarray, terms: np.ndarray) -> tuple[list, np.ndarr
     priced = valid & (steps * float(pricing.step_percent) <= float(pricing.cap_percent))
     steps = np.where(priced, steps, 0)
     names = [
-        GRADE_NAMES[5 * b + w - 1] for b, w in zip(band.tolist(), within.tolist(), strict=True)
+        grading.SUB_GRADES[5 * b + w - 1]
+        for b, w in zip(band.tolist(), within.tolist(), strict=True)
     ]
     return [name if ok else None for name, ok in zip(names, priced.tolist(), strict=True)], steps
-
-
-def _reason_values(codes: np.ndarray, features: dict) -> np.ndarray:
-    """Each reason's feature value for its row (NaN for the purpose, which is words)."""
-    numeric = [
-        np.full(len(codes), np.nan) if name == "purpose" else np.asarray(features[name], float)
-        for name in FEATURES
-    ]
-    return np.take_along_axis(np.column_stack(numeric), np.maximum(codes, 0), axis=1)
 
 
 def _logit(p):

@@ -66,7 +66,7 @@ def top_pd(grade: str) -> float:
 
 def rate_for_sub_grade(grade: str, term_months: int, pricing: "Pricing" = PRICING) -> Decimal:
     """The rate of sub-grade `grade`, priced at its top PD (within the cap for every grade)."""
-    return interest_rate(top_pd(grade) - 1e-12, term_months, pricing)
+    return interest_rate(top_pd(grade), term_months, pricing)
 
 
 def annual_pd(lifetime_pd: float, term_months: int) -> float:

@@ -21,6 +21,7 @@ from app.formatting import money
 from app.forms import IdempotentForm, money_field
 from app.models import Document, Installment, Role
 from app.risk.grading import SUB_GRADES
+from app.services.lending import adverse_action
 from app.services.platform import imports
 
 NEEDS_REASON = "Every servicing action needs a reason."
@@ -213,10 +214,10 @@ class NoticeReviewForm(AdminForm):
     outcome = SelectField(
         "Decision",
         choices=[
-            ("upheld", "The decision stands"),
-            ("overturned", "Overturn: offer the loan asked for"),
+            SelectChoice("upheld", "The decision stands"),
+            SelectChoice("overturned", "Overturn: offer the loan asked for"),
         ],
-        validators=[AnyOf(("upheld", "overturned"), message="Choose a decision.")],
+        validators=[AnyOf(adverse_action.OUTCOMES, message="Choose a decision.")],
     )
     grade = SelectField(
         "Grade to offer at (when overturning)",

@@ -54,18 +54,18 @@ def risk_train():
 
 def _model_card() -> dict:
     active = risk_models.active_version(db.session)
+    sidecars = {v: risk_models.sidecar(db.session, v) for v in risk_models.versions(db.session)}
+    volumes = model_drift.volumes(db.session)
     versions = [
         {
             "version": v,
             "active": v == active,
-            **risk_models.sidecar(db.session, v)["cv"]["chosen"],
-            "created_at": risk_models.sidecar(db.session, v)["created_at"],
+            **sidecar["cv"]["chosen"],
+            "created_at": sidecar["created_at"],
+            "volume": volumes.get(v, {"scored": 0, "approved": 0}),
         }
-        for v in risk_models.versions(db.session)
+        for v, sidecar in sidecars.items()
     ]
-    volumes = model_drift.volumes(db.session)
-    for version in versions:
-        version["volume"] = volumes.get(version["version"], {"scored": 0, "approved": 0})
     return {
         "active": active,
         "card": risk_models.sidecar(db.session, active),

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import AdverseActionNotice, Loan, LoanStatus, Role, User
+from app.models import AdverseActionNotice, Loan, LoanStatus, User
 from app.risk import grading
 from app.services.errors import DomainError, ValidationFailed
 from app.services.lending import origination
@@ -64,16 +64,14 @@ def issue(
     notice.text = notice_text(notice, loan, borrower.full_name, policy)
     session.add(notice)
     session.flush()
-    title = (
-        "About your application: a counter-offer"
-        if kind == "counter_offer"
-        else ("We can't offer you a loan right now")
-    )
+    countered = kind == "counter_offer"
     notifications.notify(
         session,
         loan.borrower_id,
-        "loan.declined" if kind == "decline" else "loan.counter_offered",
-        title,
+        "loan.counter_offered" if countered else "loan.declined",
+        "About your application: a counter-offer"
+        if countered
+        else "We can't offer you a loan right now",
         notice.text,
         link=("borrower.application_show", {"loan_id": loan.id}),
         dedupe_key=f"notice-{loan.id}",
@@ -98,7 +96,7 @@ def notice_text(
 
 Date: {notice.created_at:%d %B %Y}
 Applicant: {applicant}
-Application #{loan.id}: ${loan.requested_amount or loan.amount:,.2f} over {loan.requested_term_months or loan.term_months} months
+Application #{loan.id}: {_asked(loan)}
 
 ACTION TAKEN
 {notice.action}
@@ -124,17 +122,20 @@ EQUAL CREDIT OPPORTUNITY
 """
 
 
+def _asked(loan: Loan) -> str:
+    """What the applicant asked for (a counter-offer changes the loan's own amount and term)."""
+    amount = loan.requested_amount or loan.amount
+    return f"${amount:,.2f} over {loan.requested_term_months or loan.term_months} months"
+
+
 def _action(loan: Loan, kind: str) -> str:
-    asked = f"${loan.requested_amount or loan.amount:,.2f} over " + (
-        f"{loan.requested_term_months or loan.term_months} months"
-    )
     if kind == "counter_offer":
         return (
-            f"We cannot offer the {asked} you asked for. We can offer you "
+            f"We cannot offer the {_asked(loan)} you asked for. We can offer you "
             f"${loan.amount:,.2f} over {loan.term_months} months at "
             f"{loan.interest_rate:.2f}% instead; it is yours to accept or decline."
         )
-    return f"We cannot offer you the loan of {asked} you asked for."
+    return f"We cannot offer you the loan of {_asked(loan)} you asked for."
 
 
 def notice_for(session: Session, loan_id: int) -> AdverseActionNotice | None:
@@ -153,17 +154,15 @@ def request_review(
     notice.review_requested_at = datetime.now(UTC)
     notice.review_request = (request or "").strip() or None
     activity.record(session, "notice.review_requested", user_id=user_id, entity=notice)
-    for admin_id in _admins(session):
-        notifications.notify(
-            session,
-            admin_id,
-            "notice.review_requested",
-            f"Application #{loan_id}: the applicant asks for a human review",
-            notice.review_request or "No note given.",
-            link=("admin.notice_reviews", {}),
-            dedupe_key=f"review-requested-{notice.id}-{admin_id}",
-            email=False,
-        )
+    notifications.notify_admins(
+        session,
+        "notice.review_requested",
+        f"Application #{loan_id}: the applicant asks for a human review",
+        notice.review_request or "No note given.",
+        link=("admin.notice_reviews", {}),
+        dedupe_key=f"review-requested-{notice.id}",
+        email=False,
+    )
     session.flush()
     return notice
 
@@ -258,10 +257,4 @@ def _review_message(notice: AdverseActionNotice, loan: Loan) -> str:
         f"The decision is overturned: we offer you ${loan.amount:,.2f} over "
         f"{loan.term_months} months at {loan.interest_rate:.2f}%. The reviewer's reason: "
         f"{notice.review_reason}"
-    )
-
-
-def _admins(session: Session) -> list[int]:
-    return list(
-        session.scalars(select(User.id).where(User.role == Role.ADMIN, User.is_active.is_(True)))
     )

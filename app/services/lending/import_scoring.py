@@ -10,16 +10,12 @@ from decimal import Decimal
 from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
-from app.models import Loan, LoanStatus, RiskAssessment
+from app.models import CREDIT_FACTS, Loan, LoanStatus, RiskAssessment
 from app.risk import grading, predict
 from app.services.platform import risk_models
 
 CHUNK = 50_000  # applications held in memory at once (about 60 MB of columns and rows)
-FACTS = (
-    "amount", "annual_income", "monthly_debt", "credit_score", "revolving_utilization",
-    "revolving_balance", "inquiries_6m", "public_records", "credit_history_months",
-    "delinquencies_2y",
-)  # fmt: skip
+FACTS = ("amount", *CREDIT_FACTS)
 
 
 def record_scores(session: Session, *, chunk: int = CHUNK) -> int:

@@ -165,11 +165,9 @@ class Suitability:
 
     @property
     def room(self) -> Decimal:
-        return (
-            max(self.limit - self.in_notes, Decimal("0.00"))
-            if self.limit is not None
-            else (Decimal("0.00"))
-        )
+        if self.limit is None:
+            return Decimal("0.00")
+        return max(self.limit - self.in_notes, Decimal("0.00"))
 
 
 def suitability(session: Session, lender_id: int, policy: LendingPolicy) -> Suitability:

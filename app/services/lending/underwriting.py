@@ -63,7 +63,7 @@ def _decide(session, loan, application, result, use_ml, policy) -> RiskAssessmen
     elif check.counter is not None:
         return _counter_offer(session, loan, application, check, use_ml, policy)
     else:
-        _decline(session, loan, [unaffordable(check.requested, check)], result, policy, check)
+        _decline(session, loan, [unaffordable(check)], result, policy, check)
     return None
 
 
@@ -86,33 +86,36 @@ def _record(session: Session, loan: Loan, result: predict.RiskScore) -> RiskAsse
 
 
 def _pricer(session: Session, application: Mapping, use_ml: bool) -> affordability.Pricer:
-    """The rate the model would offer for another amount or term of the same application."""
+    """The rate the model would offer for another amount or term of the same application
+    (the active model found once: the counter-offer's search prices many amounts)."""
+    model = _active_model(session) if use_ml else None
 
     def price(amount: Decimal, term_months: int) -> Decimal | None:
         changed = {**application, "amount": amount}
-        return estimate(session, changed, term_months=term_months, use_ml=use_ml).interest_rate
+        scored = predict.score(changed, model=model, use_ml=use_ml, term_months=term_months)
+        return scored.interest_rate
 
     return price
 
 
-def unaffordable(terms: affordability.Terms, check: affordability.Affordability) -> str:
-    """The affordability reason, with its numbers."""
+def unaffordable(check: affordability.Affordability) -> str:
+    """The affordability reason for the request, with its numbers."""
     return (
         f"Your debts of ${check.monthly_debt:,.2f} a month plus this loan's payment of "
-        f"${terms.payment:,.2f} would take {terms.debt_to_income} % of your income "
-        f"(${check.annual_income:,.2f} a year), above our {check.limit_percent} % limit"
+        f"${check.requested.payment:,.2f} would take {check.requested.debt_to_income} % of "
+        f"your income (${check.annual_income:,.2f} a year), above our "
+        f"{check.limit_percent} % limit"
     )
+
+
+def _offer_of(result: predict.RiskScore) -> Offer:
+    texts = [reason["text"] for reason in result.reasons]
+    return Offer(result.grade, result.interest_rate, result.origination_fee_rate, texts)
 
 
 def _offer(session: Session, loan: Loan, result: predict.RiskScore, policy: LendingPolicy):
     """Offer at the scored grade and rate."""
-    texts = [reason["text"] for reason in result.reasons]
-    origination.make_offer(
-        session,
-        loan,
-        Offer(result.grade, result.interest_rate, result.origination_fee_rate, texts),
-        policy,
-    )
+    origination.make_offer(session, loan, _offer_of(result), policy)
     notifications.notify(
         session,
         loan.borrower_id,
@@ -136,14 +139,12 @@ def _counter_offer(session, loan, application, check, use_ml, policy) -> RiskAss
     )
     loan.amount, loan.term_months = counter.amount, counter.term_months
     assessment = _record(session, loan, result)
-    texts = [reason["text"] for reason in result.reasons]
-    offer = Offer(result.grade, result.interest_rate, result.origination_fee_rate, texts)
-    origination.make_offer(session, loan, offer, policy)
+    origination.make_offer(session, loan, _offer_of(result), policy)
     adverse_action.issue(
         session,
         loan,
         "counter_offer",
-        [unaffordable(check.requested, check)],
+        [unaffordable(check)],
         figures=check.figures(),
         model_version=result.model_version,
         policy=policy,
@@ -172,9 +173,12 @@ def estimate(
 
     Raises FeatureError when a credit fact is missing or impossible.
     """
-    active = risk_models.active_version(session) if use_ml else None
-    model = risk_models.load_bundle(session, active) if use_ml else None
+    model = _active_model(session) if use_ml else None
     return predict.score(application, model=model, use_ml=use_ml, term_months=term_months)
+
+
+def _active_model(session: Session):
+    return risk_models.load_bundle(session, risk_models.active_version(session))
 
 
 def latest_scores(session: Session, loan_ids: list[int]) -> dict[int, int]:

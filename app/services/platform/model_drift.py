@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import ModelDriftReport, RiskAssessment, Role, User
+from app.models import ModelDriftReport, RiskAssessment
 from app.risk import drift
 from app.services.platform import notifications, risk_models
 
@@ -66,18 +66,13 @@ def _warn(session: Session, report: ModelDriftReport) -> None:
     if not shifted:
         return
     named = ", ".join(f"{name.replace('_', ' ')} {value:.2f}" for name, value in shifted.items())
-    admins = session.scalars(
-        select(User.id).where(User.role == Role.ADMIN, User.is_active.is_(True))
+    notifications.notify_admins(
+        session,
+        "model.drift",
+        "Applications have drifted from the model's training data",
+        f"Population stability index above {drift.SHIFTED} over the last "
+        f"{report.window_days} days ({report.applications} applications, model "
+        f"{report.model_version}): {named}. The model's figures may no longer hold.",
+        link=("admin.risk_show", {}),
+        dedupe_key=f"drift-{report.computed_at:%Y-%m-%d}",
     )
-    for admin_id in admins:
-        notifications.notify(
-            session,
-            admin_id,
-            "model.drift",
-            "Applications have drifted from the model's training data",
-            f"Population stability index above {drift.SHIFTED} over the last "
-            f"{report.window_days} days ({report.applications} applications, model "
-            f"{report.model_version}): {named}. The model's figures may no longer hold.",
-            link=("admin.risk_show", {}),
-            dedupe_key=f"drift-{report.computed_at:%Y-%m-%d}-{admin_id}",
-        )

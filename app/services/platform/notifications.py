@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.models import Notification
+from app.models import Notification, Role, User
 from app.services.platform import outbox
 
 # Replayed history (the demo book) tells its people in the app only: years of notices by
@@ -74,6 +74,27 @@ def notify(
             user_id=user_id,
         )
     return notification
+
+
+def notify_admins(
+    session: Session,
+    kind: str,
+    title: str,
+    body: str,
+    *,
+    link: tuple[str, dict] | None = None,
+    dedupe_key: str,
+    email: bool = True,
+) -> None:
+    """`notify` every active admin (once each per `dedupe_key`)."""
+    admins = session.scalars(
+        select(User.id).where(User.role == Role.ADMIN, User.is_active.is_(True))
+    ).all()
+    for admin_id in admins:
+        notify(
+            session, admin_id, kind, title, body, link=link,
+            dedupe_key=f"{dedupe_key}-{admin_id}", email=email,
+        )  # fmt: skip
 
 
 def unread_count(session: Session, user_id: int) -> int:
