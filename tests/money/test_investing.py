@@ -137,10 +137,10 @@ def test_the_last_note_queues_issuance():
     assert message.payload == {"loan_id": loan.id}
 
 
-def test_an_investment_holds_the_loan_row_for_its_last_statement_and_a_refusal_writes_nothing():
-    """Three statements, only the last touching the hot loan row (issue 14: the row is held for
-    one statement and the COMMIT); a refusal adds only the statements that explain it, and
-    leaves no row behind, whether the lender's cash or the loan's room refuses it."""
+def test_an_investment_is_one_round_trip_and_a_refusal_writes_nothing():
+    """One statement before the COMMIT (issue 14: every round trip while the loan row is held
+    queues the next investor); a refusal adds only the reads that explain it, and leaves no row
+    behind. (That the loan row is requested last: tests/money/test_investing_races.py.)"""
     user, loan = lender(D("100")), listed_loan("1000.00")
     db.session.flush()
     statements = []
@@ -153,13 +153,12 @@ def test_an_investment_holds_the_loan_row_for_its_last_statement_and_a_refusal_w
         before = _row_counts()
         with pytest.raises(InsufficientFunds):
             _invest(user, loan, "75")
+        refused = list(statements)
         assert _row_counts() == before
     finally:
         event.remove(connection, "before_cursor_execute", _record(statements))
-    assert len(placed) == 3
-    assert "FOR UPDATE" in placed[0]
-    assert "INSERT INTO investments" in placed[1] and "loans" not in _tables_written(placed[1])
-    assert _tables_written(placed[2]) == ["loans", "outbox_messages"]
+    assert len(placed) == 1 and "place_note(" in placed[0]
+    assert not any(_tables_written(statement) for statement in refused)
     assert note.amount == D("50") and db.session.get(Investment, note.id) is note
     assert cash.available_cash(db.session, user.id) == D("50")
 

@@ -37,77 +37,49 @@ def invest(
 ) -> Investment:
     """Commit `amount` of a lender's cash to a listed loan; the same key twice has one effect.
 
-    Three statements (`investing_sql`): lock the lender's cash; write the note and all that
-    hangs off it; reserve the loan, whose hot row is so held for one statement and the COMMIT.
-    A refusal writes nothing; CHECKs back it up.
+    One call of `place_note` (`investing_sql`): lock the lender's cash; write the note and all
+    that hangs off it; reserve the loan last, whose hot row is so held for one statement and
+    the COMMIT. A refusal writes nothing; CHECKs back it up.
     """
     check_amount(amount, policy)
     now = now or datetime.now(UTC)
     idempotency.check_key(idempotency_key)
     request = {"loan_id": loan_id, "amount": str(amount)}
-    claimed = session.execute(
-        sql.CLAIM,
+    placed = session.execute(
+        sql.PLACE,
         {
             "lender": lender_id,
+            "loan": loan_id,
+            "amount": amount,
+            "cap": policy.max_investment_per_loan,
+            "share": policy.suitability_percent_of_net_worth,
             "now": now,
             "cash_code": ledger.account_code(AccountKind.LENDER_CASH, owner_id=lender_id),
             "committed_code": ledger.account_code(AccountKind.LENDER_COMMITTED, owner_id=lender_id),
+            "key": idempotency_key,
+            "hash": idempotency.request_hash(request),
+            "auto_reason": auto_reason,
+            **_client(),
         },
     ).one()
-    reason = accounts.inactive_reason(claimed.role, claimed.is_active, Role.LENDER, "invest")
+    reason = accounts.inactive_reason(placed.role, placed.is_active, Role.LENDER, "invest")
     if reason:
         raise DomainError(reason)
-    # None only when another first investment of this lender opened the account meanwhile.
-    committed_id = claimed.committed_id or _committed_account_id(session, lender_id)
-    note = None
-    if claimed.cash_id is not None and claimed.available >= amount:
-        note = _place(
-            session,
-            {
-                "lender": lender_id,
-                "loan": loan_id,
-                "amount": amount,
-                "cap": policy.max_investment_per_loan,
-                "limit": policy.suitability_limit(claimed.net_worth) or Decimal("0.00"),
-                "now": now,
-                "cash_id": claimed.cash_id,
-                "committed_id": committed_id,
-                "key": idempotency_key,
-                "hash": idempotency.request_hash(request),
-                "auto_reason": auto_reason,
-                **_client(),
-            },
-        )
-    if note is None:
+    if placed.note_id is None:
         return _replay_or_refuse(session, lender_id, loan_id, amount, idempotency_key, now, policy)
+    expire(session, Loan, loan_id)
+    for account_id in (placed.cash_id, placed.committed_id):
+        expire(session, LedgerAccount, account_id)
     return _attached(
-        session, _new_note(lender_id, loan_id, amount, auto_reason, note.id, note.created_at)
+        session,
+        _new_note(lender_id, loan_id, amount, auto_reason, placed.note_id, placed.note_created_at),
     )
 
 
 def _client() -> dict:
-    """The key's scope and the request's origin, for the key and the audit row NOTE writes."""
+    """The key's scope and the request's origin, for the key and the audit row it writes."""
     ip, agent = activity.current_client()
     return {"scope": "invest", "ip": ip, "agent": agent}
-
-
-def _place(session: Session, params: dict):
-    """The note and all that hangs off it, then the loan's reservation; None (and nothing
-    written) when the key was used, the cap is reached or the loan cannot take it."""
-    note = session.execute(sql.NOTE, params).first()
-    reserved = (
-        note
-        and session.execute(
-            sql.RESERVE, {"loan": params["loan"], "amount": params["amount"], "now": params["now"]}
-        ).first()
-    )
-    if reserved is None or note is None:
-        session.execute(sql.UNDO)
-        return None
-    expire(session, Loan, params["loan"])
-    expire(session, LedgerAccount, params["cash_id"])
-    expire(session, LedgerAccount, params["committed_id"])
-    return note
 
 
 def _replay_or_refuse(session, lender_id, loan_id, amount, key, now, policy) -> Investment:
@@ -118,10 +90,6 @@ def _replay_or_refuse(session, lender_id, loan_id, amount, key, now, policy) -> 
     if record is not None:
         return session.get(Investment, record.resource_id)
     raise _why_refused(session, lender_id, loan_id, amount, now, policy)
-
-
-def _committed_account_id(session: Session, lender_id: int) -> int:
-    return ledger.account(session, AccountKind.LENDER_COMMITTED, owner_id=lender_id).id
 
 
 def _new_note(lender_id, loan_id, amount, auto_reason, note_id, created_at) -> Investment:

@@ -15,8 +15,9 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from app.models import Installment, Investment, Loan, PaymentAllocation
+from app.models import Installment, Investment, InvestmentStatus, Loan, PaymentAllocation
 from app.services.money.money import ZERO, cents
 from app.services.servicing.amortization import add_months
 from app.services.servicing.returns import _charge_off_amounts
@@ -30,24 +31,17 @@ class NoteReturn:
 
 
 def note_returns(session: Session, notes: list[Investment], today: date) -> dict[int, NoteReturn]:
-    """The figures for each of `notes`, by note id, in four set-based queries."""
-    note_ids = [note.id for note in notes]
-    loan_ids = sorted({note.loan_id for note in notes})
-    loans = {loan.id: loan for loan in session.scalars(select(Loan).where(Loan.id.in_(loan_ids)))}
-    schedules = {
-        loan_id: (interest, last_due)
-        for loan_id, interest, last_due in session.execute(
-            select(
-                Installment.loan_id,
-                func.sum(Installment.interest_due),
-                func.max(Installment.due_date),
-            )
-            .where(Installment.loan_id.in_(loan_ids))
-            .group_by(Installment.loan_id)
-        )
-    }
-    earned = _earned(session, note_ids)
-    written_off = _charge_off_amounts(session, note_ids)
+    """The figures for each of `notes`, by note id, in at most four set-based queries.
+
+    Only an issued note can have a schedule, earnings or a write-off: a note still committed
+    to a listing (or refunded) needs its loan alone, so a note just bought costs one query
+    (which also loads `note.loan`)."""
+    issued = [note for note in notes if note.status is InvestmentStatus.ACTIVE]
+    issued_ids = [note.id for note in issued]
+    loans = _loans(session, notes)
+    schedules = _schedules(session, sorted({note.loan_id for note in issued}))
+    earned = _earned(session, issued_ids) if issued_ids else {}
+    written_off = _charge_off_amounts(session, issued_ids) if issued_ids else {}
     answer = {}
     for note in notes:
         loan = loans[note.loan_id]
@@ -59,6 +53,34 @@ def note_returns(session: Session, notes: list[Investment], today: date) -> dict
             maturity_date=maturity,
         )
     return answer
+
+
+def _loans(session: Session, notes: list[Investment]) -> dict[int, Loan]:
+    """The notes' loans in one query, each set on its notes too: the identity map holds
+    objects weakly, so without it every `note.loan` read afterwards would load the loan again."""
+    loan_ids = {note.loan_id for note in notes}
+    loans = {loan.id: loan for loan in session.scalars(select(Loan).where(Loan.id.in_(loan_ids)))}
+    for note in notes:
+        set_committed_value(note, "loan", loans[note.loan_id])
+    return loans
+
+
+def _schedules(session: Session, loan_ids: list[int]) -> dict[int, tuple[Decimal, date]]:
+    """Each issued loan's total scheduled interest and last due date."""
+    if not loan_ids:
+        return {}
+    return {
+        loan_id: (interest, last_due)
+        for loan_id, interest, last_due in session.execute(
+            select(
+                Installment.loan_id,
+                func.sum(Installment.interest_due),
+                func.max(Installment.due_date),
+            )
+            .where(Installment.loan_id.in_(loan_ids))
+            .group_by(Installment.loan_id)
+        )
+    }
 
 
 def _offered(loan: Loan, today: date) -> tuple[Decimal, date | None]:
