@@ -58,9 +58,10 @@ def investment_create(headers: dict, body: dict):
         idempotency_key=headers["key"],
         policy=get_policy(),
     )
-    (shown,) = with_returns([note])  # loads the loan the answer shows, in this transaction
+    # Committed first: until then the loan's row is locked, and every investor in it waits.
     db.session().expire_on_commit = False  # answer what was committed, without reading it back
     db.session.commit()
+    (shown,) = with_returns([note])
     return shown
 
 

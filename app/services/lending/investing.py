@@ -45,6 +45,9 @@ def invest(
     now = now or datetime.now(UTC)
     idempotency.check_key(idempotency_key)
     request = {"loan_id": loan_id, "amount": str(amount)}
+    # Built before the call: from its answer to the caller's COMMIT the loan row is locked, so
+    # as little as possible happens there.
+    note = _new_note(lender_id, loan_id, amount, auto_reason, now)
     placed = session.execute(
         sql.PLACE,
         {
@@ -67,13 +70,11 @@ def invest(
         raise DomainError(reason)
     if placed.note_id is None:
         return _replay_or_refuse(session, lender_id, loan_id, amount, idempotency_key, now, policy)
+    note.id = placed.note_id
     expire(session, Loan, loan_id)
     for account_id in (placed.cash_id, placed.committed_id):
         expire(session, LedgerAccount, account_id)
-    return _attached(
-        session,
-        _new_note(lender_id, loan_id, amount, auto_reason, placed.note_id, placed.note_created_at),
-    )
+    return _attached(session, note)
 
 
 def _client() -> dict:
@@ -92,10 +93,9 @@ def _replay_or_refuse(session, lender_id, loan_id, amount, key, now, policy) -> 
     raise _why_refused(session, lender_id, loan_id, amount, now, policy)
 
 
-def _new_note(lender_id, loan_id, amount, auto_reason, note_id, created_at) -> Investment:
-    """The note NOTE just wrote, as its row reads."""
+def _new_note(lender_id, loan_id, amount, auto_reason, created_at) -> Investment:
+    """The note place_note writes, as its row will read (but its id)."""
     return Investment(
-        id=note_id,
         loan_id=loan_id,
         lender_id=lender_id,
         amount=amount,

@@ -26,7 +26,7 @@ EXPOSURE = (
 # (queueing the issuance when the note fills it). It writes nothing when it places no note; its
 # result then says what it read (role, is_active, cash_id) and the caller asks why.
 PLACE = text("""
-SELECT role, is_active, cash_id, committed_id, note_id, note_created_at
+SELECT role, is_active, cash_id, committed_id, note_id
   FROM place_note(p_lender => :lender, p_loan => :loan, p_amount => :amount, p_cap => :cap,
                   p_share => :share, p_now => :now, p_cash_code => :cash_code,
                   p_committed_code => :committed_code, p_key => :key, p_scope => :scope,

@@ -80,9 +80,10 @@ def investments_create(body: dict):
         idempotency_key=key,
         policy=get_policy(),
     )
-    view = _notes_view([note])[0]
+    # Committed first: until then the loan's row is locked, and every investor in it waits.
+    db.session().expire_on_commit = False  # answer what was committed, without reading it back
     db.session.commit()
-    return answer(201, investment=view)
+    return answer(201, investment=_notes_view([note])[0])
 
 
 @bp.route("/investments/portfolio", methods=["GET"])
