@@ -190,6 +190,14 @@ class Installment(Base):
             name="paid_within_due",
         ),
         Index("ix_installments_status_due_date", "status", "due_date"),
+        # A loan's next open installment (settlement, payments, the daily cycle) read off an
+        # index of open rows alone, whatever the statistics say of how many are open.
+        Index(
+            "ix_installments_open_by_loan",
+            "loan_id",
+            "due_date",
+            postgresql_where=text("status IN ('scheduled', 'due', 'late')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -125,3 +125,25 @@ def test_verify_notices_a_tampered_balance():
         text("UPDATE ledger_accounts SET balance = balance + 5 WHERE owner_id = :id"),
         {"id": user.id},
     )
+
+
+def test_account_ids_finds_and_opens_accounts_as_account_does_in_one_call():
+    someone = lender()
+    existing = ledger.account(db.session, AccountKind.FEE_REVENUE)
+    wanted = [
+        (AccountKind.FEE_REVENUE, {}),
+        (AccountKind.LENDER_CASH, {"owner_id": someone.id}),
+        (AccountKind.BORROWER_PAYABLE, {"owner_id": someone.id}),
+        (AccountKind.FEE_REVENUE, {}),
+    ]
+    ids = ledger.account_ids(db.session, *wanted)
+    assert ids[0] == ids[3] == existing.id
+    assert ids == [ledger.account(db.session, kind, **owner).id for kind, owner in wanted]
+    payable = db.session.get(type(existing), ids[2])
+    assert (payable.kind, payable.owner_id, payable.code) == (
+        AccountKind.BORROWER_PAYABLE,
+        someone.id,
+        f"borrower:{someone.id}:payable",
+    )
+    assert payable.normal_side == ledger.ACCOUNT_RULES[AccountKind.BORROWER_PAYABLE][0]
+    assert ledger.account_ids(db.session, *wanted) == ids  # the second call opens nothing

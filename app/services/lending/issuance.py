@@ -4,7 +4,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -50,11 +50,6 @@ def issue_loan(
         raise DomainError(f"Loan #{loan_id} is not fully funded.")
     if loan.funded_amount != loan.amount:
         _reprice(loan, loan.funded_amount, policy)
-    notes = session.scalars(
-        select(Investment)
-        .where(Investment.loan_id == loan.id, Investment.status == InvestmentStatus.COMMITTED)
-        .order_by(Investment.id)
-    ).all()
     plans = amortization.schedule_from_issue(
         loan.amount,
         loan.interest_rate,
@@ -63,9 +58,7 @@ def issue_loan(
         rounding=policy.payment_rounding,
     )
     _create_installments(session, loan, plans, today)
-    for note in notes:
-        note.status = InvestmentStatus.ACTIVE
-        note.principal_outstanding = note.amount
+    notes = _activate_notes(session, loan.id)
     loan.status = LoanStatus.ISSUED
     loan.servicing_status = ServicingStatus.CURRENT
     loan.issued_at = datetime.combine(today, datetime.min.time(), tzinfo=UTC)
@@ -220,7 +213,19 @@ def _create_installments(session: Session, loan: Loan, plans, issued_on: date) -
     )
 
 
-def _post_issue(session: Session, loan: Loan, notes: list[Investment]) -> None:
+def _activate_notes(session: Session, loan_id: int) -> list:
+    """The loan's committed notes become active, in one statement; (id, lender_id, amount)
+    of each, by id."""
+    notes = session.execute(
+        update(Investment)
+        .where(Investment.loan_id == loan_id, Investment.status == InvestmentStatus.COMMITTED)
+        .values(status=InvestmentStatus.ACTIVE, principal_outstanding=Investment.amount)
+        .returning(Investment.id, Investment.lender_id, Investment.amount)
+    ).all()
+    return sorted(notes, key=lambda note: note.id)
+
+
+def _post_issue(session: Session, loan: Loan, notes: list) -> None:
     """Committed cash becomes note principal; the borrower owes the amount, receives it net of the fee."""
     by_lender: dict[int, Decimal] = defaultdict(Decimal)
     for note in notes:
@@ -229,15 +234,19 @@ def _post_issue(session: Session, loan: Loan, notes: list[Investment]) -> None:
     note_accounts = ledger.accounts_for(
         session, AccountKind.NOTE_PRINCIPAL, "investment_id", [note.id for note in notes]
     )
-    receivable = ledger.account(session, AccountKind.LOAN_RECEIVABLE, loan_id=loan.id)
-    payable = ledger.account(session, AccountKind.BORROWER_PAYABLE, owner_id=loan.borrower_id)
-    fees = ledger.account(session, AccountKind.FEE_REVENUE)
+    receivable, payable, fees, clearing = ledger.account_ids(
+        session,
+        (AccountKind.LOAN_RECEIVABLE, {"loan_id": loan.id}),
+        (AccountKind.BORROWER_PAYABLE, {"owner_id": loan.borrower_id}),
+        (AccountKind.FEE_REVENUE, {}),
+        (AccountKind.PROCESSOR_CLEARING, {}),
+    )
     net = loan.amount - loan.origination_fee
-    legs = [ledger.debit(receivable, loan.amount), ledger.credit(payable, net)]
+    legs = [Leg(receivable, loan.amount), Leg(payable, -net)]
     legs += [Leg(committed[lender_id], amount) for lender_id, amount in by_lender.items()]
     legs += [Leg(note_accounts[note.id], -note.amount) for note in notes]
     if loan.origination_fee:
-        legs.append(ledger.credit(fees, loan.origination_fee))
+        legs.append(Leg(fees, -loan.origination_fee))
     ledger.post(
         session,
         "issue",
@@ -247,12 +256,11 @@ def _post_issue(session: Session, loan: Loan, notes: list[Investment]) -> None:
         effective_date=loan.issued_at,
         loan_id=loan.id,
     )
-    clearing = ledger.account(session, AccountKind.PROCESSOR_CLEARING)
     ledger.post(
         session,
         "disburse",
         f"Loan #{loan.id} proceeds paid to the borrower",
-        [ledger.debit(payable, net), ledger.credit(clearing, net)],
+        [Leg(payable, net), Leg(clearing, -net)],
         idempotency_key=f"disburse:loan:{loan.id}",
         effective_date=loan.issued_at,
         loan_id=loan.id,

@@ -102,6 +102,48 @@ def account(
     return session.scalars(select(LedgerAccount).where(LedgerAccount.code == code)).one()
 
 
+def account_ids(session: Session, *wanted: tuple[AccountKind, dict]) -> list[int]:
+    """The ids of the accounts `wanted` ((kind, owner) pairs, as `account` takes them), in
+    order, creating the missing ones: one query when they all exist, three when not."""
+    codes = [account_code(kind, **owner) for kind, owner in wanted]
+    found = _ids_by_code(session, codes)
+    missing = [
+        (code, kind, owner)
+        for code, (kind, owner) in zip(codes, wanted, strict=True)
+        if code not in found
+    ]
+    if missing:
+        session.execute(
+            pg_insert(LedgerAccount)
+            .values([_new_account(code, kind, owner) for code, kind, owner in missing])
+            .on_conflict_do_nothing(index_elements=["code"])
+        )
+        found |= _ids_by_code(session, [code for code, _, _ in missing])
+    return [found[code] for code in codes]
+
+
+def _ids_by_code(session: Session, codes: list[str]) -> dict[str, int]:
+    rows = session.execute(
+        select(LedgerAccount.code, LedgerAccount.id).where(LedgerAccount.code.in_(set(codes)))
+    )
+    return dict(rows.all())
+
+
+def _new_account(code: str, kind: AccountKind, owner: dict) -> dict:
+    normal_side, allow_negative = ACCOUNT_RULES[kind]
+    return {
+        "code": code,
+        "kind": kind,
+        "normal_side": normal_side,
+        "allow_negative": allow_negative,
+        "owner_id": owner.get("owner_id"),
+        "loan_id": owner.get("loan_id"),
+        "investment_id": owner.get("investment_id"),
+        "balance": ZERO,
+        "created_at": datetime.now(UTC),
+    }
+
+
 def post(
     session: Session,
     kind: str,
