@@ -86,3 +86,20 @@ def test_switching_emails_off_does_not_silence_a_password_reset_link(
     ((recipients, message),) = smtp.messages
     assert recipients == [user.email]
     assert "/password/reset?token=" in smtp.text_of()
+
+
+def test_a_dedupe_key_tells_once_and_emails_once():
+    user = UserFactory(role=Role.LENDER)
+    first = notifications.notify(
+        db.session, user.id, "loan.issued", "Funded", "First words.", dedupe_key="once-1"
+    )
+    again = notifications.notify(
+        db.session, user.id, "loan.issued", "Funded", "Other words.", dedupe_key="once-1"
+    )
+    assert again.id == first.id and again.body == "First words."
+    emails = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.dedupe_key == f"email-{first.id}")
+    ).all()
+    assert len(emails) == 1
+    other = notifications.notify(db.session, user.id, "loan.issued", "Funded", "No key.")
+    assert other.id != first.id and other.created_at is not None and other.read_at is None

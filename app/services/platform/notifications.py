@@ -6,6 +6,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from app.models import Notification, Role, User
@@ -48,23 +49,27 @@ def notify(
     `link` is an (endpoint, arguments) pair, e.g. ("borrower.loan_show", {"loan_id": 7});
     `data` the facts the message states, as JSON values (money as strings with two decimals).
     """
-    if dedupe_key:
-        existing = session.scalar(select(Notification).where(Notification.dedupe_key == dedupe_key))
-        if existing is not None:
-            return existing
     endpoint, arguments = link or (None, None)
-    notification = Notification(
-        user_id=user_id,
-        kind=kind,
-        title=title,
-        body=body,
-        link_endpoint=endpoint,
-        link_args=arguments,
-        data=data,
-        dedupe_key=dedupe_key,
+    # One round trip: the row, unless the dedupe key was used (then the earlier one).
+    notification = session.scalar(
+        pg_insert(Notification)
+        .values(
+            user_id=user_id,
+            kind=kind,
+            title=title,
+            body=body,
+            link_endpoint=endpoint,
+            link_args=arguments,
+            data=data,
+            dedupe_key=dedupe_key,
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Notification)
     )
-    session.add(notification)
-    session.flush()
+    if notification is None:
+        return session.scalars(
+            select(Notification).where(Notification.dedupe_key == dedupe_key)
+        ).one()
     if email and emailing():
         outbox.add(
             session,
