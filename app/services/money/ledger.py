@@ -85,42 +85,13 @@ def account(
     found = session.scalar(select(LedgerAccount).where(LedgerAccount.code == code))
     if found is not None:
         return found
-    normal_side, allow_negative = ACCOUNT_RULES[kind]
+    owner = {"owner_id": owner_id, "loan_id": loan_id, "investment_id": investment_id}
     session.execute(
         pg_insert(LedgerAccount)
-        .values(
-            code=code,
-            kind=kind,
-            normal_side=normal_side,
-            allow_negative=allow_negative,
-            owner_id=owner_id,
-            loan_id=loan_id,
-            investment_id=investment_id,
-            balance=ZERO,
-            created_at=datetime.now(UTC),
-        )
+        .values(_new_account(code, kind, owner))
         .on_conflict_do_nothing(index_elements=["code"])
     )
     return session.scalars(select(LedgerAccount).where(LedgerAccount.code == code)).one()
-
-
-# One balanced entry in one statement, whatever its number of legs (so compiled once): the
-# postings' statement trigger checks the balance and moves every account's balance.
-ENTRY = text("""
-WITH entry AS (
-    INSERT INTO journal_entries (kind, memo, effective_date, idempotency_key, reverses_entry_id,
-                                 loan_id, user_id, details, created_at)
-    VALUES (:kind, :memo, :effective_date, :idempotency_key, :reverses_entry_id, :loan_id,
-            :user_id, :details, :created_at)
-    RETURNING id
-), legs AS (
-    INSERT INTO postings (entry_id, account_id, amount)
-    SELECT entry.id, leg.account_id, leg.amount
-      FROM entry, unnest(CAST(:accounts AS bigint[]), CAST(:amounts AS numeric[]))
-                  AS leg (account_id, amount)
-)
-SELECT id FROM entry
-""").bindparams(bindparam("details", type_=JSONB))
 
 
 def account_ids(session: Session, *wanted: tuple[AccountKind, dict]) -> list[int]:
@@ -151,6 +122,7 @@ def _ids_by_code(session: Session, codes: list[str]) -> dict[str, int]:
 
 
 def _new_account(code: str, kind: AccountKind, owner: dict) -> dict:
+    """The row of a new, empty account; `owner` holds any of owner_id, loan_id, investment_id."""
     normal_side, allow_negative = ACCOUNT_RULES[kind]
     return {
         "code": code,
@@ -163,6 +135,25 @@ def _new_account(code: str, kind: AccountKind, owner: dict) -> dict:
         "balance": ZERO,
         "created_at": datetime.now(UTC),
     }
+
+
+# One balanced entry in one statement, whatever its number of legs (so compiled once): the
+# postings' statement trigger checks the balance and moves every account's balance.
+ENTRY = text("""
+WITH entry AS (
+    INSERT INTO journal_entries (kind, memo, effective_date, idempotency_key, reverses_entry_id,
+                                 loan_id, user_id, details, created_at)
+    VALUES (:kind, :memo, :effective_date, :idempotency_key, :reverses_entry_id, :loan_id,
+            :user_id, :details, :created_at)
+    RETURNING id
+), legs AS (
+    INSERT INTO postings (entry_id, account_id, amount)
+    SELECT entry.id, leg.account_id, leg.amount
+      FROM entry, unnest(CAST(:accounts AS bigint[]), CAST(:amounts AS numeric[]))
+                  AS leg (account_id, amount)
+)
+SELECT id FROM entry
+""").bindparams(bindparam("details", type_=JSONB))
 
 
 def post(
@@ -291,19 +282,7 @@ def accounts_for(
     missing = [i for i in ids if i not in found]
     if not missing:  # the usual case: compiling thousands of VALUES rows costs seconds
         return found
-    normal_side, allow_negative = ACCOUNT_RULES[kind]
-    rows = [
-        {
-            "code": account_code(kind, **{key: i}),
-            "kind": kind,
-            "normal_side": normal_side,
-            "allow_negative": allow_negative,
-            key: i,
-            "balance": ZERO,
-            "created_at": datetime.now(UTC),
-        }
-        for i in missing
-    ]
+    rows = [_new_account(account_code(kind, **{key: i}), kind, {key: i}) for i in missing]
     session.execute(
         pg_insert(LedgerAccount).values(rows).on_conflict_do_nothing(index_elements=["code"])
     )
