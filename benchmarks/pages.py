@@ -102,9 +102,9 @@ INSERT INTO payments (loan_id, payer_id, amount, received_on, status, provider,
 SELECT 1, 2, 300, CURRENT_DATE - 30 * k, 'succeeded', 'simulated', 'bench-' || k, 250, 50, 0,
     now(), now()
   FROM generate_series(1, 60) k;
-INSERT INTO payment_allocations (payment_id, investment_id, principal, interest, late_fee,
-    recovery, servicing_fee)
-SELECT p.id, i.id, 0.24, 0.05, 0, 0, 0.01
+INSERT INTO payment_allocations (payment_id, investment_id, lender_id, principal, interest,
+    late_fee, recovery, servicing_fee)
+SELECT p.id, i.id, i.lender_id, 0.24, 0.05, 0, 0, 0.01
   FROM payments p JOIN investments i ON i.loan_id = p.loan_id WHERE p.loan_id = 1;
 UPDATE loans SET status = 'listed', servicing_status = NULL, issued_at = NULL,
     funded_amount = 0, principal_outstanding = 0,

@@ -44,6 +44,7 @@ from app.models.risk import (
     RiskAssessment,
     RiskModel,
 )
+from app.models.trading import ListingStatus, NoteListing, NoteTrade
 from app.models.user import (
     ApiToken,
     CreditScoreSource,
@@ -96,6 +97,9 @@ __all__ = [
     "OutboxStatus",
     "Payment",
     "PaymentAllocation",
+    "ListingStatus",
+    "NoteListing",
+    "NoteTrade",
     "PaymentStatus",
     "PaymentType",
     "Posting",

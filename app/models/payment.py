@@ -98,11 +98,14 @@ class PaymentAllocation(Base):
             name="parts_not_negative",
         ),
         Index("ix_payment_allocations_investment_id", "investment_id"),
+        Index("ix_payment_allocations_lender_id", "lender_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="RESTRICT"))
     investment_id: Mapped[int] = mapped_column(ForeignKey("investments.id", ondelete="RESTRICT"))
+    # Who was paid: the note's owner when the payment was shared out (notes change hands).
+    lender_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     principal: Mapped[Money]
     interest: Mapped[Money]
     late_fee: Mapped[Money]

@@ -32,3 +32,7 @@ class IdempotencyMismatch(DomainError):
 
 class ListingClosed(DomainError):
     """The loan is not taking investments (not listed, funded, or past its deadline)."""
+
+
+class TradeConflict(DomainError):
+    """The note on sale is no longer what the buyer saw: sold, withdrawn, repriced or worse."""

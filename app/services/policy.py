@@ -27,6 +27,10 @@ class LendingPolicy:
     # A lender's notes may total at most this share of their declared net worth (LendingClub's
     # suitability standard: 10 %); with none declared they may not invest yet.
     suitability_percent_of_net_worth: Decimal = D("10")
+    # The secondary market: a note is offered at a markup on its principal plus accrued
+    # interest within this range (percent), and the seller pays the trading fee on the price.
+    trade_markup_percent: tuple[Decimal, Decimal] = (D("-30"), D("15"))
+    trading_fee_percent: Decimal = D("1")
     listing_days: int = 14
     issue_threshold_percent: Decimal = D("70")  # an expiring listing still issues at or above this
     grace_days: int = 15  # no late fee up to here

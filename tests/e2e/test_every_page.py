@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from app.models import Document, DocumentKind, LoanPurpose, Role, User
 from app.services.lending import adverse_action, origination, underwriting
 from app.services.lending.origination import Offer
+from app.services.trading import listings
 from tests.builders import CREDIT_FACTS, issued_loan, lender, listed_loan
 from tests.e2e.conftest import sign_in
 from tests.factories import UserFactory
@@ -89,6 +90,12 @@ def _book(session) -> dict:
     )
     admin = UserFactory(role=Role.ADMIN)
     investor = session.get(User, notes[0].lender_id)
+    for_sale = listings.list_note(
+        session,
+        seller_id=notes[1].lender_id,
+        investment_id=notes[1].id,
+        markup_percent=Decimal("-1"),
+    )
     lender(Decimal("250.00"))
     session.commit()
     return {
@@ -111,6 +118,10 @@ def _book(session) -> dict:
                 f"/lender/loans/{listing.id}",
                 "/lender/portfolio",
                 "/lender/recommendations",
+                "/lender/secondary",
+                f"/lender/secondary/{for_sale.id}",
+                "/lender/sell",
+                "/lender/trades",
                 *ACCOUNT_PAGES,
             ],
         ),

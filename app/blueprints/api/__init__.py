@@ -8,5 +8,6 @@ from . import (
     routes_money,  # noqa: F401 - registers investing and payments
     routes_notifications,  # noqa: F401 - registers the notifications
     routes_scheduled,  # noqa: F401 - registers payments on a date and autopay
+    routes_secondary,  # noqa: F401 - registers the secondary market
 )
 from .routes import bp, pages  # noqa: F401

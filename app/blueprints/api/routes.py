@@ -10,7 +10,13 @@ from app.extensions import db
 from app.models import Role, User
 from app.security_events import security_event
 from app.services.accounts import api_tokens
-from app.services.errors import DomainError, IdempotencyMismatch, ListingClosed, ValidationFailed
+from app.services.errors import (
+    DomainError,
+    IdempotencyMismatch,
+    ListingClosed,
+    TradeConflict,
+    ValidationFailed,
+)
 
 from .fields import camel
 from .schemas import IndexSchema
@@ -24,7 +30,7 @@ bp = Blueprint(
 # The human-readable reference: a plain blueprint, so the page is not itself in the contract.
 pages = flask.Blueprint("api_pages", __name__, url_prefix="/api/v1")
 BEARER = [{"bearerAuth": []}]
-CONFLICTS = (IdempotencyMismatch, ListingClosed)
+CONFLICTS = (IdempotencyMismatch, ListingClosed, TradeConflict)
 
 
 def api_error(status: int, error: str, message: str, fields: dict | None = None):

@@ -3,5 +3,6 @@
 from . import (
     routes_market,  # noqa: F401 - registers the marketplace pages
     routes_portfolio,  # noqa: F401 - registers the portfolio pages
+    routes_trading,  # noqa: F401 - registers the secondary market pages
 )
 from .routes import bp  # noqa: F401

@@ -1,9 +1,9 @@
 """Forms for cash, investing and preferences."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, SelectMultipleField
+from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms.validators import AnyOf, InputRequired, NumberRange, Optional
 
 from app.forms import IdempotentForm, MoneyField, money_field
 from app.models import LoanPurpose, RiskTolerance
@@ -52,3 +52,39 @@ class PreferencesForm(FlaskForm):
     auto_amount_per_note = amount_field("Amount per note (USD)", 25, 100000)
     auto_max_per_loan = amount_field("Most in one loan (USD)", 25, 100000)
     auto_cash_cap = amount_field("Most cash auto-invest may use (USD)", 0, 10_000_000)
+
+
+class MarkupField(MoneyField):
+    what = "a percentage, like -2.5 or 1"
+
+
+class SellForm(FlaskForm):
+    """List a slice of the portfolio (or the notes ticked) at one markup."""
+
+    markup_percent = MarkupField(
+        "Markup (%; negative for a discount)",
+        places=2,
+        default=0,
+        validators=[InputRequired(message="Enter a markup, 0 to sell at par.")],
+    )
+    grades = SelectMultipleField("Grades", choices=GRADES, validators=[Optional()])
+    loan_statuses = SelectMultipleField(
+        "Loan status",
+        choices=[
+            SelectChoice("current", "Current"),
+            SelectChoice("grace", "In grace period"),
+            SelectChoice("late_16_30", "Late (16–30 days)"),
+            SelectChoice("late_31_120", "Late (31–120 days)"),
+        ],
+        validators=[Optional()],
+    )
+    note_ids = SelectMultipleField("Notes", coerce=int, validators=[Optional()])
+
+
+class BuyForm(IdempotentForm):
+    """Buy a listed note at the price and state the page showed."""
+
+    price = MoneyField("Price", places=2, validators=[InputRequired()])
+    loan_status = HiddenField(
+        validators=[InputRequired(), AnyOf(["current", "grace", "late_16_30", "late_31_120"])]
+    )

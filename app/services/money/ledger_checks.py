@@ -106,3 +106,57 @@ _INVARIANT_QUERIES = [
         "lender {} has {} committed in the ledger but {} in committed notes",
     ),
 ]
+
+# Notes change hands (app/services/trading): each has one owner at every moment, and each
+# payment paid the owner of its moment.
+_TRADING_QUERIES = [
+    (
+        "SELECT t.investment_id, t.id FROM (SELECT t.*, lag(buyer_id) OVER w AS before,"
+        " lead(id) OVER w AS after FROM note_trades t"
+        " WINDOW w AS (PARTITION BY investment_id ORDER BY traded_at)) t"
+        " JOIN investments i ON i.id = t.investment_id"
+        " WHERE t.before <> t.seller_id OR (t.after IS NULL AND i.lender_id <> t.buyer_id)",
+        "note {} changed hands in trade {} from someone who did not own it, or its owner is "
+        "not its last buyer",
+    ),
+    (
+        "SELECT a.investment_id, a.id, a.lender_id, i.lender_id FROM payment_allocations a"
+        " JOIN investments i ON i.id = a.investment_id WHERE a.lender_id <> i.lender_id"
+        " AND NOT EXISTS (SELECT 1 FROM note_trades t WHERE t.investment_id = a.investment_id)",
+        "note {} was never traded but allocation {} paid lender {}, not its owner {}",
+    ),
+    (
+        "SELECT investment_id, id, lender_id, owner_id FROM (SELECT a.*, coalesce("
+        " (SELECT t.buyer_id FROM note_trades t WHERE t.investment_id = a.investment_id"
+        "   AND t.traded_at <= e.created_at ORDER BY t.traded_at DESC LIMIT 1),"
+        " (SELECT t.seller_id FROM note_trades t WHERE t.investment_id = a.investment_id"
+        "   ORDER BY t.traded_at LIMIT 1)) AS owner_id"
+        " FROM payment_allocations a"
+        " JOIN journal_entries e ON e.idempotency_key = 'payment:' || a.payment_id"
+        " WHERE a.investment_id IN (SELECT investment_id FROM note_trades)) paid"
+        " WHERE lender_id <> owner_id",
+        "note {}: allocation {} paid lender {} but lender {} owned it then",
+    ),
+    (
+        "SELECT e.id, a.owner_id, -p.amount, coalesce(sum(x.interest + x.principal + x.late_fee"
+        " + x.recovery - x.servicing_fee), 0) FROM journal_entries e"
+        " JOIN postings p ON p.entry_id = e.id"
+        " JOIN ledger_accounts a ON a.id = p.account_id AND a.kind = 'lender_cash'"
+        " LEFT JOIN payment_allocations x ON 'payment:' || x.payment_id = e.idempotency_key"
+        "  AND x.lender_id = a.owner_id"
+        " WHERE e.kind IN ('repayment', 'recovery')"
+        " AND e.loan_id IN (SELECT i.loan_id FROM note_trades t"
+        "  JOIN investments i ON i.id = t.investment_id)"
+        " GROUP BY e.id, a.owner_id, p.amount HAVING -p.amount <> coalesce(sum(x.interest"
+        " + x.principal + x.late_fee + x.recovery - x.servicing_fee), 0)",
+        "payment entry {} paid lender {} {} but their allocations add up to {}",
+    ),
+    (
+        "SELECT l.id, l.status, count(t.id) FROM note_listings l"
+        " LEFT JOIN note_trades t ON t.listing_id = l.id GROUP BY l.id"
+        " HAVING (l.status = 'sold') <> (count(t.id) = 1)",
+        "listing {} is {} but has {} trades",
+    ),
+]
+
+_INVARIANT_QUERIES += _TRADING_QUERIES

@@ -120,6 +120,7 @@ def insert_allocations(payment_id: int, notes, shares, fees):
             {
                 "payment_id": payment_id,
                 "investment_id": note.id,
+                "lender_id": note.lender_id,
                 **{c: shares[c][note.id] for c in COMPONENTS},
                 "servicing_fee": fees[note.id],
             }

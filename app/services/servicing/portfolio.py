@@ -117,8 +117,7 @@ def monthly_cash_received(session: Session, lender_id: int) -> list[tuple[str, D
         for row in session.execute(
             select(month, func.sum(received))
             .join(Payment, Payment.id == PaymentAllocation.payment_id)
-            .join(Investment, Investment.id == PaymentAllocation.investment_id)
-            .where(Investment.lender_id == lender_id)
+            .where(PaymentAllocation.lender_id == lender_id)  # the owner when it was paid
             .group_by(month)
             .order_by(month)
         )

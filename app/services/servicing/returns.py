@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, localcontext
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -23,6 +23,7 @@ from app.models import (
 from app.services.money import ledger
 from app.services.money.money import ZERO
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
+from app.services.trading import holdings
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class LenderSummary:
     charged_off_principal: Decimal
     nar_percent: Decimal | None
     adjusted_nar_percent: Decimal | None
+    trading_result: Decimal = ZERO  # what selling and buying notes made or cost (realised)
 
     @property
     def net_return(self) -> Decimal:
@@ -49,6 +51,7 @@ class LenderSummary:
             + self.received_recoveries
             - self.servicing_fees
             - self.charged_off_principal
+            + self.trading_result
         )
 
 
@@ -62,11 +65,10 @@ def summary(
                 func.coalesce(func.sum(getattr(PaymentAllocation, c)), 0)
                 for c in ("principal", "interest", "late_fee", "recovery", "servicing_fee")
             )
-        )
-        .join(Investment, Investment.id == PaymentAllocation.investment_id)
-        .where(Investment.lender_id == lender_id)
+        ).where(PaymentAllocation.lender_id == lender_id)  # what they were paid, as owner then
     ).one()
     gains, principal = note_month_totals(session, lender_id, as_of)  # once, for both NARs
+    traded = trading_result(session, lender_id, as_of)
     outstanding = session.scalar(
         select(func.coalesce(func.sum(Investment.principal_outstanding), 0)).where(
             Investment.lender_id == lender_id
@@ -86,7 +88,16 @@ def summary(
         adjusted_nar_percent=annualize(
             gains - _expected_losses(session, lender_id, policy), principal
         ),
+        trading_result=traded.total,
     )
+
+
+def trading_result(session: Session, lender_id: int, as_of: date) -> holdings.TradingResult:
+    """What the lender's trades to `as_of` realised (nothing to read for one who never traded)."""
+    trades = holdings.trades_of(session, lender_id, as_of)
+    traded = {trade.investment_id for trade in trades}
+    notes = session.scalars(select(Investment).where(Investment.id.in_(traded))) if traded else []
+    return holdings.trading_result(session, lender_id, trades, {note.id: note for note in notes})
 
 
 def charged_off_principal(session: Session, lender_id: int) -> Decimal:
@@ -132,28 +143,35 @@ def note_month_totals(session: Session, lender_id: int, as_of: date) -> tuple[De
 
     N = interest + late fees + recoveries − servicing fees − principal charged off that
     month; P = the note's principal at the start of the month (kept until charge-off).
+    A traded note's month belongs to whoever owned it on the month's due date; what trades
+    realised (`holdings.TradingResult`) adds to N (docs/secondary-market.md).
     """
-    notes = _earning_notes(session, lender_id)
+    trades = holdings.trades_of(session, lender_id, as_of)
+    notes = _earning_notes(session, lender_id, holdings.sold_note_ids(trades, lender_id))
     if not notes:
         return ZERO, ZERO
-    book = _NoteBook.read(session, notes, as_of)  # a few queries for every note at once
+    book = _NoteBook.read(session, notes, as_of, lender_id)  # a few queries for all notes
+    held = holdings.ownership(trades, lender_id)
     gains, principal = ZERO, ZERO
     for note in notes:
-        note_gain, note_principal = _note_months(note, book, as_of)
+        note_gain, note_principal = _note_months(note, book, as_of, held.get(note.id))
+        if note.lender_id == lender_id:  # a charge-off after a sale is the buyer's loss
+            note_gain -= book.charged_off.get(note.id, ZERO)
         gains += note_gain
         principal += note_principal
-    return gains, principal
+    by_id = {note.id: note for note in notes}
+    return gains + holdings.trading_result(session, lender_id, trades, by_id).total, principal
 
 
 EARNING = (InvestmentStatus.ACTIVE, InvestmentStatus.PAID_OFF, InvestmentStatus.CHARGED_OFF)
 
 
-def _earning_notes(session: Session, lender_id: int) -> list[Investment]:
+def _earning_notes(session: Session, lender_id: int, sold: set[int]) -> list[Investment]:
+    """The lender's earning notes, and the notes they sold (their months before the sale)."""
+    held = and_(Investment.lender_id == lender_id, Investment.status.in_(EARNING))
     return list(
         session.scalars(
-            select(Investment).where(
-                Investment.lender_id == lender_id, Investment.status.in_(EARNING)
-            )
+            select(Investment).where(or_(held, Investment.id.in_(sold)) if sold else held)
         )
     )
 
@@ -168,7 +186,9 @@ class _NoteBook:
     charged_off: dict[int, Decimal]  # note -> principal written off
 
     @classmethod
-    def read(cls, session: Session, notes: list[Investment], as_of: date) -> "_NoteBook":
+    def read(
+        cls, session: Session, notes: list[Investment], as_of: date, lender_id: int
+    ) -> "_NoteBook":
         loan_ids = {note.loan_id for note in notes}
         note_ids = [note.id for note in notes]
         loans = {
@@ -199,13 +219,19 @@ class _NoteBook:
                 PaymentAllocation.principal,
             )
             .join(Payment, Payment.id == PaymentAllocation.payment_id)
-            .where(PaymentAllocation.investment_id.in_(note_ids), Payment.received_on <= as_of)
+            .where(
+                PaymentAllocation.investment_id.in_(note_ids),
+                PaymentAllocation.lender_id == lender_id,
+                Payment.received_on <= as_of,
+            )
         ):
             allocations[note_id].append((received_on, note_gain, repaid))
         return cls(loans, due_dates, allocations, _charge_off_amounts(session, note_ids))
 
 
-def _note_months(note: Investment, book: _NoteBook, as_of: date) -> tuple[Decimal, Decimal]:
+def _note_months(
+    note: Investment, book: _NoteBook, as_of: date, held: list[holdings.Held] | None
+) -> tuple[Decimal, Decimal]:
     issued_on, closed_on = book.loans[note.loan_id]
     due_dates = book.due_dates[note.loan_id]
     horizon = min(as_of, closed_on) if closed_on else as_of
@@ -218,9 +244,10 @@ def _note_months(note: Investment, book: _NoteBook, as_of: date) -> tuple[Decima
         repaid_before[_month_of(received_on, months)] += repaid
     repaid = ZERO
     for index in range(len(months)):
-        principal += note.amount - repaid
+        if held is None or any(stretch.covers(months[index][1]) for stretch in held):
+            principal += note.amount - repaid
         repaid += repaid_before.get(index, ZERO)
-    return gains - book.charged_off.get(note.id, ZERO), principal
+    return gains, principal
 
 
 def _month_of(day: date, months: list[tuple[date, date]]) -> int:

@@ -25,6 +25,7 @@ from app.services.money.money import ZERO
 from app.services.platform import activity, notifications
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
 from app.services.servicing.allocation import OPEN
+from app.services.trading import listings
 
 SERVICED = "l.status = 'issued' AND l.servicing_status NOT IN ('charged_off', 'paid_off')"
 
@@ -133,6 +134,7 @@ def cycle_work(
     stats["charged_off"] = _charge_off_aged(session, business_date, policy)
     start_of_day = datetime.combine(business_date, time.min, tzinfo=UTC)
     stats.update(issuance.expire_listings(session, now=start_of_day, policy=policy))
+    stats["note_listings_ended"] = listings.end_stale(session)
     session.flush()
     session.expire_all()  # set-based UPDATEs bypassed the identity map
     return stats

@@ -146,6 +146,7 @@ def _apply_together(session: Session, business_date: date, policy: LendingPolicy
     day = {"day": business_date}
     session.execute(text("ANALYZE settle_rows"))  # temporary tables have no statistics
     session.execute(text(sql.QUALIFY), day)
+    session.execute(text(sql.LOCK_LOANS))
     session.execute(text(sql.SHARES), {"pct": policy.servicing_fee_percent})
     session.execute(text(sql.DISQUALIFY_CLIPPED))
     session.execute(text("ANALYZE settle_rows, settle_shares"))

@@ -56,6 +56,12 @@ UPDATE settle_rows r
         AND (p.payer_id = r.payer_id OR (r.payer_id IS NULL AND p.loan_id = r.loan_id)))
 """
 
+# A note trade holds its loan's row FOR SHARE while the note changes hands: locking the loans
+# here, before the shares read who owns each note, pays the owner at the moment of payment.
+LOCK_LOANS = """
+SELECT 1 FROM loans WHERE id IN (SELECT loan_id FROM settle_rows WHERE fast) ORDER BY id FOR UPDATE
+"""
+
 SHARES = """
 INSERT INTO settle_shares (row_id, note_id, lender_id, interest, principal, fee, clipped)
 WITH notes AS (
@@ -126,9 +132,9 @@ UPDATE settle_rows r SET payment_id = inserted.id
 """
 
 ALLOCATIONS = """
-INSERT INTO payment_allocations (payment_id, investment_id, principal, interest, late_fee,
-                                 recovery, servicing_fee)
-SELECT r.payment_id, s.note_id, s.principal, s.interest, 0, 0, s.fee
+INSERT INTO payment_allocations (payment_id, investment_id, lender_id, principal, interest,
+                                 late_fee, recovery, servicing_fee)
+SELECT r.payment_id, s.note_id, s.lender_id, s.principal, s.interest, 0, 0, s.fee
   FROM settle_shares s JOIN settle_rows r USING (row_id)
  ORDER BY r.row_id, s.note_id
 """
@@ -160,7 +166,7 @@ WITH entries AS (
                                  created_at)
     SELECT 'repayment', 'Payment #' || payment_id || ' on loan #' || loan_id,
            CAST(:day AS timestamp) AT TIME ZONE 'UTC', 'payment:' || payment_id, loan_id,
-           payer_id, now()
+           payer_id, clock_timestamp()  -- after LOCK_LOANS: later than any trade it waited for
       FROM settle_rows WHERE fast ORDER BY row_id
     RETURNING id, loan_id
 )

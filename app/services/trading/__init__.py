@@ -1,0 +1,1 @@
+"""The secondary market: lenders sell whole notes to each other (see docs/secondary-market.md)."""

@@ -1,0 +1,223 @@
+"""The secondary market under contention: 16 buyers racing through one book of listed notes,
+against the primary-investing floor (an atomic guarded UPDATE + one INSERT per COMMIT).
+
+    python benchmarks/secondary.py [--seconds 8] [--loans 100] [--notes-per-loan 80]
+
+Setup, through the services: lenders with plenty of cash (`benchmarks/investing.py`'s seed),
+`--loans` $10,000 loans filled by `invest_many` with $125 notes round-robin across the
+sellers and issued (schedules, active notes, ledger), then every note listed at par. Then, in
+this process, 16 threads call `trades.buy` + COMMIT for `--seconds`: each takes the next
+listing of the book, sometimes one a neighbour is taking (a buyer picks among the next three
+at random), so the listing row decides races; beside it the floor of `investing.py` with 16
+threads on its own hot loan. Checks: each listing sold at most once, every trade's listing
+sold, `ledger.verify`. Prints a table and ends with one JSON line (`ratio_trades`: trades/s
+over floor tx/s; goal >= 0.5).
+"""
+
+import argparse
+import json
+import random
+import sys
+import threading
+import time
+import uuid
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import text  # noqa: E402
+
+from benchmarks._setup import fresh_app  # noqa: E402
+from benchmarks.investing import (  # noqa: E402
+    RoundRobin,
+    drive,
+    make_loans,
+    run_floor,
+    seed,
+    vacuum,
+    with_pool_for,
+)
+
+THREADS = 16
+NOTE = Decimal("125.00")
+LOAN = Decimal("10000.00")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--loans", type=int, default=100)
+    parser.add_argument("--lenders", type=int, default=1000)
+    args = parser.parse_args()
+    app = with_pool_for(THREADS, fresh_app("communitylend_bench_secondary"))
+    url = app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg2", "")
+    from app.extensions import db
+    from app.services.money import ledger
+
+    with app.app_context():
+        started = time.perf_counter()
+        people = seed(db.session, args.lenders)
+        half = len(people["lenders"]) // 2
+        sellers, buyers = people["lenders"][:half], people["lenders"][half:]
+        book = build_book(db.session, sellers, args.loans)
+        print(
+            f"setup: {len(book):,} notes listed in {args.loans} loans "
+            f"({time.perf_counter() - started:.1f} s)",
+            flush=True,
+        )
+        floor_loan = make_loans(db.session, 1, Decimal("50000000.00"))[0]
+        db.session.commit()
+        engine = db.engine
+    floor = run_floor(url, RoundRobin(people["floor_lenders"]), floor_loan, THREADS, args.seconds)
+    trades_phase = run_trades(app, engine, book, RoundRobin(buyers), args.seconds)
+    print(f"trades: {trades_phase['per_s']}/s; floor: {floor['per_s']}/s", flush=True)
+    with app.app_context():
+        checks = invariants(db.session)
+        problems = ledger.verify(db.session)
+        db.session.rollback()
+    ratio = round(trades_phase["per_s"] / floor["per_s"], 3) if floor["per_s"] else None
+    print_table(trades_phase, floor)
+    print(f"invariants: {checks}; ledger.verify: {len(problems)} problems")
+    for problem in problems[:10]:
+        print(f"  {problem}")
+    print(
+        json.dumps(
+            {
+                "benchmark": "secondary",
+                "threads": THREADS,
+                "seconds": args.seconds,
+                "listings": len(book),
+                "trades_per_s": trades_phase["per_s"],
+                "floor_per_s": floor["per_s"],
+                "ratio_trades": ratio,
+                "trades_p99_ms": trades_phase["p99"],
+                "floor_p99_ms": floor["p99"],
+                "refused": sum(trades_phase["failures"].values()),
+                "sold_twice": checks["sold_twice"],
+                "ledger_problems": len(problems),
+            }
+        )
+    )
+
+
+def build_book(session, sellers: list[int], loan_count: int) -> list[tuple[int, Decimal]]:
+    """Issued loans whose notes are all listed at par: [(listing id, price today)]."""
+    from app.services.lending import issuance, placement
+    from app.services.policy import DEFAULT_POLICY
+    from app.services.trading import book, pricing
+
+    loans = make_loans(session, loan_count, LOAN)
+    per_loan = int(LOAN / NOTE)
+    orders = [
+        placement.Order(
+            lender_id=sellers[(index * per_loan + slot) % len(sellers)],
+            loan_id=loan_id,
+            amount=NOTE,
+            idempotency_key=f"book-{loan_id}-{slot}",
+        )
+        for index, loan_id in enumerate(loans)
+        for slot in range(per_loan)
+    ]
+    placement.invest_many(session, orders)
+    for loan_id in loans:
+        issuance.issue_loan(session, loan_id, today=date.today())
+    session.execute(
+        text(
+            "INSERT INTO note_listings (investment_id, seller_id, markup_percent, status, "
+            "listed_loan_status, created_at, updated_at) SELECT id, lender_id, 0, 'listed', "
+            "'current', now(), now() FROM investments WHERE status = 'active' ORDER BY id"
+        )
+    )
+    session.commit()
+    vacuum(session)
+    schedules = book.open_installments(session, loans)
+    rows = session.execute(
+        text(
+            "SELECT nl.id, i.principal_outstanding, i.amount, l.funded_amount, l.id FROM "
+            "note_listings nl JOIN investments i ON i.id = nl.investment_id "
+            "JOIN loans l ON l.id = i.loan_id ORDER BY nl.id"
+        )
+    ).all()
+    priced = []
+    for listing_id, principal, amount, funded, loan_id in rows:
+        quote = pricing.note_quote(
+            principal=principal,
+            share=pricing.note_share(amount, funded),
+            installments=schedules[loan_id],
+            as_of=date.today(),
+            markup_percent=Decimal(0),
+            fee_percent=DEFAULT_POLICY.trading_fee_percent,
+        )
+        priced.append((listing_id, quote.price))
+    return priced
+
+
+def run_trades(app, engine, listed, buyers: RoundRobin, seconds: float) -> dict:
+    from sqlalchemy.orm import Session
+
+    from app.services.errors import DomainError
+    from app.services.trading import trades
+
+    cursor, lock, today = [0], threading.Lock(), date.today()
+
+    def next_listing():
+        with lock:  # the head of the book; a buyer sometimes reaches for a neighbour's
+            cursor[0] += 1
+            index = cursor[0] + random.randrange(3)
+        return listed[index % len(listed)]
+
+    def worker(record):
+        with app.app_context(), Session(engine) as session:
+            record.ready()
+            while time.monotonic() < record.stop:
+                listing_id, price = next_listing()
+                began = time.perf_counter()
+                try:
+                    trades.buy(
+                        session,
+                        buyer_id=buyers.next(),
+                        listing_id=listing_id,
+                        expected_price=price,
+                        expected_status="current",
+                        idempotency_key=uuid.uuid4().hex,
+                        today=today,
+                    )
+                    session.commit()
+                except DomainError as error:
+                    session.rollback()
+                    record.fail(type(error).__name__ + ": " + error.message[:40])
+                    continue
+                record.ok(began)
+
+    return drive(worker, THREADS, seconds)
+
+
+def invariants(session) -> dict:
+    sold_twice = session.scalar(
+        text(
+            "SELECT count(*) FROM (SELECT listing_id FROM note_trades GROUP BY listing_id "
+            "HAVING count(*) > 1) t"
+        )
+    )
+    unsold_trades = session.scalar(
+        text(
+            "SELECT count(*) FROM note_trades t JOIN note_listings l ON l.id = t.listing_id "
+            "WHERE l.status <> 'sold'"
+        )
+    )
+    return {"sold_twice": sold_twice, "trades_on_unsold_listings": unsold_trades}
+
+
+def print_table(trades_phase: dict, floor: dict) -> None:
+    print(f"{'phase':<10} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'n':>7}  refused")
+    for name, phase in (("trades", trades_phase), ("floor", floor)):
+        print(
+            f"{name:<10} {phase['per_s']:>8} {phase['p50']:>8} {phase['p99']:>8} "
+            f"{phase['n']:>7}  {phase['failures']}"
+        )
+
+
+if __name__ == "__main__":
+    main()
