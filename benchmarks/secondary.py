@@ -9,9 +9,13 @@ sellers and issued (schedules, active notes, ledger), then every note listed at 
 this process, 16 threads call `trades.buy` + COMMIT for `--seconds`: each takes the next
 listing of the book, sometimes one a neighbour is taking (a buyer picks among the next three
 at random), so the listing row decides races; beside it the floor of `investing.py` with 16
-threads on its own hot loan. Checks: each listing sold at most once, every trade's listing
-sold, `ledger.verify`. Prints a table and ends with one JSON line (`ratio_trades`: trades/s
-over floor tx/s; goal >= 0.5).
+threads on its own hot loan. Then the auto-invest sweep: `--sweep-lenders` lenders
+(10,000) each with a strategy built from a preset and $100 to spend above its reserve, over
+`--sweep-listings` (1,000) new listings of mixed grades, terms and borrowers: one call of
+`strategy_sweep.sweep` (plan and placement), timed (goal <= 10 s). Checks: each listing sold
+at most once, every trade's listing sold, no listing funded past its last-notes reserve by the
+sweep, `ledger.verify`. Prints a table and ends with one JSON line (`ratio_trades`: trades/s
+over floor tx/s, goal >= 0.5; `sweep_seconds`, goal <= 10).
 """
 
 import argparse
@@ -50,6 +54,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--loans", type=int, default=100)
     parser.add_argument("--lenders", type=int, default=1000)
+    parser.add_argument("--sweep-lenders", type=int, default=10_000)
+    parser.add_argument("--sweep-listings", type=int, default=1_000)
+    parser.add_argument("--sweep-only", action="store_true", help="skip the trading phases")
     args = parser.parse_args()
     app = with_pool_for(THREADS, fresh_app("communitylend_bench_secondary"))
     url = app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg2", "")
@@ -61,7 +68,7 @@ def main() -> None:
         people = seed(db.session, args.lenders)
         half = len(people["lenders"]) // 2
         sellers, buyers = people["lenders"][:half], people["lenders"][half:]
-        book = build_book(db.session, sellers, args.loans)
+        book = build_book(db.session, sellers, 1 if args.sweep_only else args.loans)
         print(
             f"setup: {len(book):,} notes listed in {args.loans} loans "
             f"({time.perf_counter() - started:.1f} s)",
@@ -70,9 +77,16 @@ def main() -> None:
         floor_loan = make_loans(db.session, 1, Decimal("50000000.00"))[0]
         db.session.commit()
         engine = db.engine
-    floor = run_floor(url, RoundRobin(people["floor_lenders"]), floor_loan, THREADS, args.seconds)
-    trades_phase = run_trades(app, engine, book, RoundRobin(buyers), args.seconds)
+    seconds = 0.5 if args.sweep_only else args.seconds
+    floor = run_floor(url, RoundRobin(people["floor_lenders"]), floor_loan, THREADS, seconds)
+    trades_phase = run_trades(app, engine, book, RoundRobin(buyers), seconds)
     print(f"trades: {trades_phase['per_s']}/s; floor: {floor['per_s']}/s", flush=True)
+    sweep = run_sweep(app, args.sweep_lenders, args.sweep_listings)
+    print(
+        f"sweep: {sweep['notes']:,} notes for {args.sweep_lenders:,} strategies over "
+        f"{args.sweep_listings:,} listings in {sweep['seconds']} s",
+        flush=True,
+    )
     with app.app_context():
         checks = invariants(db.session)
         problems = ledger.verify(db.session)
@@ -87,7 +101,7 @@ def main() -> None:
             {
                 "benchmark": "secondary",
                 "threads": THREADS,
-                "seconds": args.seconds,
+                "seconds": seconds,
                 "listings": len(book),
                 "trades_per_s": trades_phase["per_s"],
                 "floor_per_s": floor["per_s"],
@@ -95,6 +109,10 @@ def main() -> None:
                 "trades_p99_ms": trades_phase["p99"],
                 "floor_p99_ms": floor["p99"],
                 "refused": sum(trades_phase["failures"].values()),
+                "sweep_lenders": args.sweep_lenders,
+                "sweep_listings": args.sweep_listings,
+                "sweep_notes": sweep["notes"],
+                "sweep_seconds": sweep["seconds"],
                 "sold_twice": checks["sold_twice"],
                 "ledger_problems": len(problems),
             }
@@ -194,6 +212,88 @@ def run_trades(app, engine, listed, buyers: RoundRobin, seconds: float) -> dict:
     return drive(worker, THREADS, seconds)
 
 
+def run_sweep(app, lender_count: int, listing_count: int) -> dict:
+    """Strategies for `lender_count` new lenders, `listing_count` new listings, one sweep."""
+    from app.extensions import db
+    from app.services.lending import strategy_sweep
+
+    with app.app_context():
+        people = _sweep_lenders(db.session, lender_count)
+        db.session.execute(
+            text(
+                "INSERT INTO invest_strategies (lender_id, name, enabled, preset, grade_weights, "
+                "terms, amount_per_note, max_per_loan, max_loan_share_percent, max_per_borrower, "
+                "cash_reserve, buy_secondary, max_markup_percent, reinvest_repayments, "
+                "created_at, updated_at) SELECT id, 'Bench', true, NULL, (ARRAY["
+                '\'{"A": 60, "B": 40}\', \'{"A": 20, "B": 35, "C": 30, "D": 15}\', '
+                '\'{"B": 10, "C": 30, "D": 35, "E": 25}\'])[1 + id % 3]::jsonb, '
+                "'[]', 25, 25, 100, 25, :reserve, false, 0, true, now(), now() "
+                "FROM users WHERE id = ANY(:ids)"
+            ),
+            {"ids": people, "reserve": CASH_RESERVE},
+        )
+        borrowers = db.session.scalars(
+            text(
+                "INSERT INTO users (email, password_hash, role, first_name, last_name, country, "
+                "identity_status, is_active, failed_login_count, created_at, updated_at) "
+                "SELECT 'sweep-borrower' || g || '@example.com', 'x', 'borrower', 'Bench', "
+                "'Borrower', 'US', 'verified', true, 0, now(), now() "
+                "FROM generate_series(1, :count) g ORDER BY g RETURNING id"
+            ),
+            {"count": listing_count},
+        ).all()
+        loans = make_loans(db.session, listing_count, LOAN)
+        db.session.execute(
+            text(
+                "UPDATE loans SET borrower_id = b.id, risk_grade = substr('ABCDE', CAST(1 + b.n % 5 AS int), 1) "
+                "|| '3', term_months = CASE WHEN b.n % 4 = 0 THEN 60 ELSE 36 END "
+                "FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM users "
+                "WHERE id = ANY(:borrowers)) b, (SELECT id, row_number() OVER (ORDER BY id) AS n "
+                "FROM loans WHERE id = ANY(:loans)) l WHERE loans.id = l.id AND l.n = b.n"
+            ),
+            {"borrowers": borrowers, "loans": loans},
+        )
+        db.session.commit()
+        vacuum(db.session)
+        started = time.perf_counter()
+        result = strategy_sweep.sweep(db.session, loan_ids=None, secondary=False)
+        db.session.commit()
+        seconds = round(time.perf_counter() - started, 2)
+    return {"notes": result.primary, "seconds": seconds}
+
+
+CASH_RESERVE = Decimal("999900.00")  # $1,000,000 each: $100 to spend
+
+
+def _sweep_lenders(session, count: int) -> list[int]:
+    """`count` lenders with $1,000,000 each (one opening entry) and a declared net worth."""
+    from app.models import AccountKind
+    from app.services.money import ledger
+
+    ids = session.scalars(
+        text(
+            "INSERT INTO users (email, password_hash, role, first_name, last_name, country, "
+            "identity_status, is_active, failed_login_count, net_worth, created_at, updated_at) "
+            "SELECT 'sweeper' || g || '@example.com', 'x', 'lender', 'Bench', 'Sweeper', 'US', "
+            "'verified', true, 0, 100000000, now(), now() FROM generate_series(1, :count) g "
+            "ORDER BY g RETURNING id"
+        ),
+        {"count": count},
+    ).all()
+    cash = ledger.accounts_for(session, AccountKind.LENDER_CASH, "owner_id", ids)
+    ledger.accounts_for(session, AccountKind.LENDER_COMMITTED, "owner_id", ids)
+    clearing = ledger.account(session, AccountKind.PROCESSOR_CLEARING)
+    each = Decimal("1000000.00")
+    ledger.post(
+        session,
+        "deposit",
+        "Benchmark opening cash for the sweep",
+        [ledger.debit(clearing, each * len(ids))] + [ledger.Leg(cash[i], -each) for i in ids],
+        idempotency_key="bench-sweep-cash",
+    )
+    return ids
+
+
 def invariants(session) -> dict:
     sold_twice = session.scalar(
         text(
@@ -207,7 +307,18 @@ def invariants(session) -> dict:
             "WHERE l.status <> 'sold'"
         )
     )
-    return {"sold_twice": sold_twice, "trades_on_unsold_listings": unsold_trades}
+    past_reserve = session.scalar(
+        text(
+            "SELECT count(*) FROM loans WHERE status = 'listed' AND amount - funded_amount "
+            "< greatest(amount * 0.10, 100) AND id IN (SELECT loan_id FROM investments "
+            "WHERE strategy_id IS NOT NULL)"
+        )
+    )
+    return {
+        "sold_twice": sold_twice,
+        "trades_on_unsold_listings": unsold_trades,
+        "sweep_past_reserve": past_reserve,
+    }
 
 
 def print_table(trades_phase: dict, floor: dict) -> None:

@@ -25,7 +25,13 @@ from app.models import (
     User,
 )
 from app.services.accounts import registration, throttle
-from app.services.lending import autoinvest, import_scoring, issuance, underwriting
+from app.services.lending import (
+    autoinvest,
+    import_scoring,
+    issuance,
+    strategy_sweep,
+    underwriting,
+)
 from app.services.money import ledger, payments
 from app.services.platform import (
     book_snapshot,
@@ -39,6 +45,7 @@ from app.services.platform import (
     tracing,
 )
 from app.services.servicing import servicing
+from app.services.trading import exits
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +206,9 @@ def auto_invest_loan(payload: dict) -> None:
     """Offer a newly listed loan to the auto-invest rules (ENABLE_AUTO_MATCHING)."""
     if current_app.config["ENABLE_AUTO_MATCHING"]:
         autoinvest.run_for_loan(db.session, payload["loan_id"], policy=get_policy())
+        strategy_sweep.sweep(
+            db.session, policy=get_policy(), loan_ids=[payload["loan_id"]], secondary=False
+        )
 
 
 @handler("auto_invest_lender")
@@ -206,6 +216,14 @@ def auto_invest_lender(payload: dict) -> None:
     """Put a lender's new cash to work by their rules (ENABLE_AUTO_MATCHING)."""
     if current_app.config["ENABLE_AUTO_MATCHING"]:
         autoinvest.run_for_lender(db.session, payload["lender_id"], policy=get_policy())
+        strategy_sweep.sweep(db.session, policy=get_policy(), lender_ids=[payload["lender_id"]])
+
+
+@handler("auto_invest_lenders")
+def auto_invest_lenders(payload: dict) -> None:
+    """Notes paid these lenders: their reinvesting strategies run (ENABLE_AUTO_MATCHING)."""
+    if current_app.config["ENABLE_AUTO_MATCHING"]:
+        strategy_sweep.sweep(db.session, policy=get_policy(), lender_ids=payload["lender_ids"])
 
 
 @handler("expire_listings")
@@ -252,6 +270,8 @@ def auto_invest_sweep(payload: dict) -> None:
         select(LenderPreference.lender_id).where(LenderPreference.auto_invest_enabled.is_(True))
     ):
         autoinvest.run_for_lender(db.session, lender_id, policy=get_policy())
+    strategy_sweep.sweep(db.session, policy=get_policy())
+    exits.keep_listing(db.session, policy=get_policy())
 
 
 @handler("train_model")

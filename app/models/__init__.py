@@ -44,6 +44,7 @@ from app.models.risk import (
     RiskAssessment,
     RiskModel,
 )
+from app.models.strategy import ExitStatus, InvestStrategy, PortfolioExit
 from app.models.trading import ListingStatus, NoteListing, NoteTrade
 from app.models.user import (
     ApiToken,
@@ -98,6 +99,9 @@ __all__ = [
     "Payment",
     "PaymentAllocation",
     "ListingStatus",
+    "ExitStatus",
+    "InvestStrategy",
+    "PortfolioExit",
     "NoteListing",
     "NoteTrade",
     "PaymentStatus",

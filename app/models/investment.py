@@ -49,6 +49,10 @@ class Investment(TimestampMixin, Base):
     )
     auto_invested: Mapped[bool] = mapped_column(default=False, server_default="false")
     auto_invest_reason: Mapped[str | None] = mapped_column(String(500))
+    # The auto-invest strategy that bought it (its rule is in auto_invest_reason).
+    strategy_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invest_strategies.id", ondelete="SET NULL")
+    )
 
     loan: Mapped[Loan] = relationship()
     lender: Mapped["User"] = relationship()  # noqa: F821 - resolved by the registry

@@ -86,6 +86,15 @@ class NoteTrade(Base):
     realised_gain: Mapped[Money]  # the seller's: premium - fee - seller_cost_premium
     seller_held_since: Mapped[datetime]
     traded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Deferred: the trade is written before its entry, whose accounts are the hottest rows.
     journal_entry_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("journal_entries.id", ondelete="RESTRICT")
+        BigInteger,
+        ForeignKey(
+            "journal_entries.id", ondelete="RESTRICT", deferrable=True, initially="DEFERRED"
+        ),
     )
+    # Bought by an auto-invest strategy: which, and by what rule.
+    strategy_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invest_strategies.id", ondelete="SET NULL")
+    )
+    buy_reason: Mapped[str | None] = mapped_column(String(500))

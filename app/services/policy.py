@@ -31,6 +31,8 @@ class LendingPolicy:
     # interest within this range (percent), and the seller pays the trading fee on the price.
     trade_markup_percent: tuple[Decimal, Decimal] = (D("-30"), D("15"))
     trading_fee_percent: Decimal = D("1")
+    # The diversification view warns when one loan (or borrower) is more of a lender's notes.
+    concentration_warning_percent: Decimal = D("5")
     listing_days: int = 14
     issue_threshold_percent: Decimal = D("70")  # an expiring listing still issues at or above this
     grace_days: int = 15  # no late fee up to here

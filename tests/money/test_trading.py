@@ -1,7 +1,7 @@
 """Selling a note to another lender: one balanced entry, the note's future receipts to the
 buyer, the past to the seller, and every refusal writes nothing."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -20,6 +20,7 @@ from app.models import (
 )
 from app.services.errors import DomainError, IdempotencyMismatch, TradeConflict, ValidationFailed
 from app.services.money import ledger
+from app.services.policy import DEFAULT_POLICY
 from app.services.servicing import repayments, returns, servicing
 from app.services.trading import listings, market, trades
 from tests.builders import issued_loan, key, lender
@@ -317,3 +318,26 @@ def test_every_lenders_cash_reconciles_with_their_notes_receipts_and_trades():
         expected = deposited - invested + received.get(lender_id, D(0)) + sold - bought
         assert _cash(lender_id) == expected, lender_id
     assert ledger.verify(db.session) == []
+
+
+def test_buy_note_refuses_a_price_made_before_a_payment_moved_the_note(book):
+    """The gap between pricing (no locks) and buy_note: a payment in between changes the
+    principal and the loan's version, and the function refuses without writing anything."""
+    loan, note, buyer = book
+    listing = _list(note)
+    priced = trades._priced(db.session, listing.id, TODAY, DEFAULT_POLICY)
+    repayments.apply_payment(
+        db.session,
+        loan.id,
+        loan.monthly_payment,
+        received_on=date(2024, 4, 15),
+        idempotency_key=key(),
+    )
+    request = {"listing_id": listing.id, "price": str(priced.quote.price)}
+    arguments = trades._arguments(
+        db.session, priced, buyer.id, "k-gap", request, TODAY, datetime.now(UTC), DEFAULT_POLICY
+    )
+    answer = db.session.execute(trades.BUY, arguments | {"strategy": None, "reason": None}).one()
+    assert answer.code == "price"
+    assert db.session.scalar(select(func.count()).select_from(NoteTrade)) == 0
+    assert db.session.get(Investment, note.id).lender_id != buyer.id

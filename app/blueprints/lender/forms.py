@@ -1,7 +1,14 @@
 """Forms for cash, investing and preferences."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, NumberRange, Optional
 
@@ -87,4 +94,60 @@ class BuyForm(IdempotentForm):
     price = MoneyField("Price", places=2, validators=[InputRequired()])
     loan_status = HiddenField(
         validators=[InputRequired(), AnyOf(["current", "grace", "late_16_30", "late_31_120"])]
+    )
+
+
+def _weight(grade: str) -> IntegerField:
+    return IntegerField(
+        f"Grade {grade} weight (%)",
+        default=0,
+        validators=[Optional(), NumberRange(min=0, max=100, message="From 0 to 100.")],
+    )
+
+
+class StrategyForm(FlaskForm):
+    """An auto-invest strategy; the service checks the rules that span fields."""
+
+    name = StringField("Name", validators=[InputRequired(message="Name the strategy.")])
+    enabled = BooleanField("Running", default=True)
+    weight_a, weight_b, weight_c, weight_d, weight_e = (_weight(g) for g in "ABCDE")
+    terms = SelectMultipleField("Terms (none ticked: any)", coerce=int, validators=[Optional()])
+    amount_per_note = amount_field("Amount per note (USD)", 25, 100000)
+    max_per_loan = amount_field("Most in one loan (USD)", 25, 100000)
+    max_loan_share_percent = MarkupField(
+        "Most in one loan (% of portfolio)",
+        places=2,
+        default=5,
+        validators=[InputRequired(message="Enter a share.")],
+    )
+    max_per_borrower = amount_field("Most per borrower (USD)", 25, 1000000)
+    cash_reserve = amount_field("Cash to keep (USD)", 0, 10_000_000)
+    buy_secondary = BooleanField("Also buy on the secondary market")
+    max_markup_percent = MarkupField("Highest markup to pay (%)", places=2, default=0)
+    reinvest_repayments = BooleanField("Reinvest repayments", default=True)
+
+    def values(self) -> dict:
+        weights = {g: getattr(self, f"weight_{g.lower()}").data or 0 for g in "ABCDE"}
+        return {
+            "name": self.name.data or "",
+            "enabled": self.enabled.data,
+            "grade_weights": {g: w for g, w in weights.items() if w},
+            "terms": list(self.terms.data or []),
+            "amount_per_note": self.amount_per_note.data,
+            "max_per_loan": self.max_per_loan.data,
+            "max_loan_share_percent": self.max_loan_share_percent.data,
+            "max_per_borrower": self.max_per_borrower.data,
+            "cash_reserve": self.cash_reserve.data,
+            "buy_secondary": self.buy_secondary.data,
+            "max_markup_percent": self.max_markup_percent.data or 0,
+            "reinvest_repayments": self.reinvest_repayments.data,
+        }
+
+
+class ExitForm(FlaskForm):
+    markup_percent = MarkupField(
+        "Discount (%; 0 sells at par, -5 at a 5% discount)",
+        places=2,
+        default=0,
+        validators=[InputRequired(message="Enter 0 or a negative discount.")],
     )

@@ -33,6 +33,7 @@ class Order:
     amount: Decimal
     idempotency_key: str
     auto_reason: str | None = None
+    strategy_id: int | None = None  # the auto-invest strategy that placed it
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,8 @@ def _write(session: Session, book: _Book, accepted: list[Order], now: datetime) 
     entry_ids = _next_ids(session, "journal_entries_id_seq", count)
     rows = (
         (note, entry, o.lender_id, o.loan_id, o.amount, o.auto_reason, o.idempotency_key,
-         _hash(o), str(o.amount), book.cash[o.lender_id][0], book.committed[o.lender_id])
+         _hash(o), str(o.amount), book.cash[o.lender_id][0], book.committed[o.lender_id],
+         o.strategy_id)
         for o, note, entry in zip(accepted, note_ids, entry_ids, strict=True)
     )  # fmt: skip
     session.execute(text(STAGE))
@@ -308,14 +310,15 @@ def _result(outcome: tuple, placed: list[Note], replayed: dict[int, Note]):
 STAGE = """
 CREATE TEMP TABLE placed_notes (
     note int, entry bigint, lender int, loan int, amount numeric(14, 2), reason text, key text,
-    hash text, amount_text text, cash int, committed int
+    hash text, amount_text text, cash int, committed int, strategy int
 )
 """
 
 NOTES = """
 INSERT INTO investments (id, loan_id, lender_id, amount, principal_outstanding, status,
-                         auto_invested, auto_invest_reason, created_at, updated_at)
-SELECT note, loan, lender, amount, 0, 'committed', reason IS NOT NULL, reason, :now, :now
+                         auto_invested, auto_invest_reason, strategy_id, created_at, updated_at)
+SELECT note, loan, lender, amount, 0, 'committed', reason IS NOT NULL, reason, strategy, :now,
+       :now
   FROM placed_notes ORDER BY note
 """
 

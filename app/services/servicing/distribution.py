@@ -16,6 +16,7 @@ from app.models import (
     PaymentAllocation,
 )
 from app.services.errors import DomainError
+from app.services.lending import strategies
 from app.services.money import ledger
 from app.services.money.ledger import Leg
 from app.services.money.money import ZERO, cents, split_largest_remainder
@@ -154,6 +155,7 @@ def _post_payment(session, loan, payment, notes, shares, fees, applied) -> None:
     if applied.recovery:
         losses = ledger.account(session, AccountKind.CREDIT_LOSSES, loan_id=loan.id)
         legs.append(ledger.debit(losses, applied.recovery))
+    strategies.repaid(session, to_lender, dedupe_key=f"auto-payment-{payment.id}")
     kind = "recovery" if applied.recovery else "repayment"
     ledger.post(
         session,

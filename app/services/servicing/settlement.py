@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.models import AccountKind, Provider
 from app.services.errors import DomainError
+from app.services.lending import strategies
 from app.services.money import ledger
 from app.services.platform import notifications
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
@@ -163,4 +164,6 @@ def _apply_together(session: Session, business_date: date, policy: LendingPolicy
     }
     for statement in sql.WRITES:
         session.execute(text(statement), params)
+    first = session.execute(text("SELECT min(payment_id) FROM settle_rows")).scalar_one()
+    strategies.repaid(session, lenders, dedupe_key=f"auto-settlement-{first}")
     return count

@@ -40,6 +40,7 @@ class Offer:
     note_id: int
     loan_id: int
     seller_id: int
+    borrower_id: int
     grade: str
     term_months: int
     interest_rate: Decimal
@@ -136,6 +137,7 @@ def _priced(session, rows, as_of: date, policy: LendingPolicy) -> list[Offer]:
                 note_id=note.id,
                 loan_id=loan.id,
                 seller_id=listing.seller_id,
+                borrower_id=loan.borrower_id,
                 grade=loan.risk_grade or "?",
                 term_months=loan.term_months,
                 interest_rate=loan.interest_rate,
