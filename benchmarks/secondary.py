@@ -1,21 +1,21 @@
-"""The secondary market under contention: 16 buyers racing through one book of listed notes,
-against the primary-investing floor (an atomic guarded UPDATE + one INSERT per COMMIT).
+"""The secondary market under contention: 16 buyers through one book of listed notes, against
+the primary-investing floor (an atomic guarded UPDATE + one INSERT per COMMIT).
 
-    python benchmarks/secondary.py [--seconds 8] [--loans 100] [--notes-per-loan 80]
+    python benchmarks/secondary.py [--seconds 8] [--loans 100] [--sweep-only]
 
 Setup, through the services: lenders with plenty of cash (`benchmarks/investing.py`'s seed),
 `--loans` $10,000 loans filled by `invest_many` with $125 notes round-robin across the
 sellers and issued (schedules, active notes, ledger), then every note listed at par. Then, in
-this process, 16 threads call `trades.buy` + COMMIT for `--seconds`: each takes the next
-listing of the book, sometimes one a neighbour is taking (a buyer picks among the next three
-at random), so the listing row decides races; beside it the floor of `investing.py` with 16
-threads on its own hot loan. Then the auto-invest sweep: `--sweep-lenders` lenders
-(10,000) each with a strategy built from a preset and $100 to spend above its reserve, over
-`--sweep-listings` (1,000) new listings of mixed grades, terms and borrowers: one call of
-`strategy_sweep.sweep` (plan and placement), timed (goal <= 10 s). Checks: each listing sold
-at most once, every trade's listing sold, no listing funded past its last-notes reserve by the
-sweep, `ledger.verify`. Prints a table and ends with one JSON line (`ratio_trades`: trades/s
-over floor tx/s, goal >= 0.5; `sweep_seconds`, goal <= 10).
+this process, the floor of `investing.py` with 16 threads on its own hot loan, and 16 threads
+calling `trades.buy` + COMMIT for `--seconds` twice: on half the book each buyer takes the
+next listing (`ratio_trades`: trades/s over the floor's tx/s, goal >= 0.5); on the other half
+a buyer takes one of the next three at random, so buyers collide and the listing row decides
+(`ratio_racing`, with the refusals a second). Then the auto-invest sweep: `--sweep-lenders`
+lenders (10,000) each with a strategy built from a preset and $100 to spend above its
+reserve, over `--sweep-listings` (1,000) new listings of mixed grades, terms and borrowers:
+one call of `strategy_sweep.sweep` (plan and placement), timed (`sweep_seconds`, goal <= 10).
+Checks: each listing sold at most once, every trade's listing sold, no listing funded past its
+last-notes reserve by the sweep, `ledger.verify`. Prints a table and ends with one JSON line.
 """
 
 import argparse
@@ -52,7 +52,7 @@ LOAN = Decimal("10000.00")
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8)
-    parser.add_argument("--loans", type=int, default=100)
+    parser.add_argument("--loans", type=int, default=250)
     parser.add_argument("--lenders", type=int, default=1000)
     parser.add_argument("--sweep-lenders", type=int, default=10_000)
     parser.add_argument("--sweep-listings", type=int, default=1_000)
@@ -79,8 +79,15 @@ def main() -> None:
         engine = db.engine
     seconds = 0.5 if args.sweep_only else args.seconds
     floor = run_floor(url, RoundRobin(people["floor_lenders"]), floor_loan, THREADS, seconds)
-    trades_phase = run_trades(app, engine, book, RoundRobin(buyers), seconds)
-    print(f"trades: {trades_phase['per_s']}/s; floor: {floor['per_s']}/s", flush=True)
+    book_buyers = RoundRobin(buyers)
+    half_book = len(book) // 2
+    trades_phase = run_trades(app, engine, book[:half_book], book_buyers, seconds, reach=1)
+    racing = run_trades(app, engine, book[half_book:], book_buyers, seconds, reach=3)
+    print(
+        f"trades: {trades_phase['per_s']}/s (racing: {racing['per_s']}/s); "
+        f"floor: {floor['per_s']}/s",
+        flush=True,
+    )
     sweep = run_sweep(app, args.sweep_lenders, args.sweep_listings)
     print(
         f"sweep: {sweep['notes']:,} notes for {args.sweep_lenders:,} strategies over "
@@ -92,7 +99,7 @@ def main() -> None:
         problems = ledger.verify(db.session)
         db.session.rollback()
     ratio = round(trades_phase["per_s"] / floor["per_s"], 3) if floor["per_s"] else None
-    print_table(trades_phase, floor)
+    print_table({"trades": trades_phase, "racing": racing, "floor": floor})
     print(f"invariants: {checks}; ledger.verify: {len(problems)} problems")
     for problem in problems[:10]:
         print(f"  {problem}")
@@ -109,6 +116,13 @@ def main() -> None:
                 "trades_p99_ms": trades_phase["p99"],
                 "floor_p99_ms": floor["p99"],
                 "refused": sum(trades_phase["failures"].values()),
+                "racing_trades_per_s": racing["per_s"],
+                "racing_refused_per_s": round(
+                    sum(racing["failures"].values()) / max(seconds, 0.001), 1
+                ),
+                "ratio_racing": round(racing["per_s"] / floor["per_s"], 3)
+                if floor["per_s"]
+                else None,
                 "sweep_lenders": args.sweep_lenders,
                 "sweep_listings": args.sweep_listings,
                 "sweep_notes": sweep["notes"],
@@ -162,7 +176,8 @@ def build_book(session, sellers: list[int], loan_count: int) -> list[tuple[int, 
     for listing_id, principal, amount, funded, loan_id in rows:
         quote = pricing.note_quote(
             principal=principal,
-            share=pricing.note_share(amount, funded),
+            note_amount=amount,
+            funded_amount=funded,
             installments=schedules[loan_id],
             as_of=date.today(),
             markup_percent=Decimal(0),
@@ -172,7 +187,9 @@ def build_book(session, sellers: list[int], loan_count: int) -> list[tuple[int, 
     return priced
 
 
-def run_trades(app, engine, listed, buyers: RoundRobin, seconds: float) -> dict:
+def run_trades(app, engine, listed, buyers: RoundRobin, seconds: float, reach: int) -> dict:
+    """Buyers take the book from its head: each the next listing (`reach` 1), or one of the
+    next `reach`, so that some reach for the same one and the listing row decides."""
     from sqlalchemy.orm import Session
 
     from app.services.errors import DomainError
@@ -183,7 +200,7 @@ def run_trades(app, engine, listed, buyers: RoundRobin, seconds: float) -> dict:
     def next_listing():
         with lock:  # the head of the book; a buyer sometimes reaches for a neighbour's
             cursor[0] += 1
-            index = cursor[0] + random.randrange(3)
+            index = cursor[0] + random.randrange(reach)
         return listed[index % len(listed)]
 
     def worker(record):
@@ -321,9 +338,9 @@ def invariants(session) -> dict:
     }
 
 
-def print_table(trades_phase: dict, floor: dict) -> None:
+def print_table(phases: dict) -> None:
     print(f"{'phase':<10} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'n':>7}  refused")
-    for name, phase in (("trades", trades_phase), ("floor", floor)):
+    for name, phase in phases.items():
         print(
             f"{name:<10} {phase['per_s']:>8} {phase['p50']:>8} {phase['p99']:>8} "
             f"{phase['n']:>7}  {phase['failures']}"

@@ -1,7 +1,7 @@
 """Selling a note to another lender: one balanced entry, the note's future receipts to the
 buyer, the past to the seller, and every refusal writes nothing."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -20,7 +20,6 @@ from app.models import (
 )
 from app.services.errors import DomainError, IdempotencyMismatch, TradeConflict, ValidationFailed
 from app.services.money import ledger
-from app.services.policy import DEFAULT_POLICY
 from app.services.servicing import repayments, returns, servicing
 from app.services.trading import listings, market, trades
 from tests.builders import issued_loan, key, lender
@@ -35,7 +34,7 @@ def _cash(user_id):
 
 
 def _revenue():
-    return ledger.balance_of(db.session, AccountKind.FEE_REVENUE)
+    return ledger.kind_balance(db.session, AccountKind.FEE_REVENUE)
 
 
 @pytest.fixture
@@ -320,24 +319,22 @@ def test_every_lenders_cash_reconciles_with_their_notes_receipts_and_trades():
     assert ledger.verify(db.session) == []
 
 
-def test_buy_note_refuses_a_price_made_before_a_payment_moved_the_note(book):
-    """The gap between pricing (no locks) and buy_note: a payment in between changes the
-    principal and the loan's version, and the function refuses without writing anything."""
+def test_a_payment_after_the_page_loaded_changes_the_price_and_the_purchase_is_refused(book):
+    """buy_note prices the note under its locks: a payment between the page and the purchase
+    lowers the principal, the price moves, and the buyer is told the new one."""
     loan, note, buyer = book
     listing = _list(note)
-    priced = trades._priced(db.session, listing.id, TODAY, DEFAULT_POLICY)
+    seen = _shown(listing).quote.price
     repayments.apply_payment(
         db.session,
         loan.id,
         loan.monthly_payment,
-        received_on=date(2024, 4, 15),
+        received_on=TODAY,
         idempotency_key=key(),
     )
-    request = {"listing_id": listing.id, "price": str(priced.quote.price)}
-    arguments = trades._arguments(
-        db.session, priced, buyer.id, "k-gap", request, TODAY, datetime.now(UTC), DEFAULT_POLICY
-    )
-    answer = db.session.execute(trades.BUY, arguments | {"strategy": None, "reason": None}).one()
-    assert answer.code == "price"
-    assert db.session.scalar(select(func.count()).select_from(NoteTrade)) == 0
-    assert db.session.get(Investment, note.id).lender_id != buyer.id
+    now = _shown(listing).quote.price
+    assert now != seen
+    cash = _cash(buyer.id)
+    with pytest.raises(TradeConflict, match=f"The price is now \\${now:,.2f} \\(you saw"):
+        _buy(buyer, listing, seen)
+    _nothing_written(buyer, cash)

@@ -89,7 +89,8 @@ def test_accrued_interest_is_past_due_interest_plus_the_running_installment_to_t
     assert pricing.loan_accrued_interest(items, date(2024, 5, 15)) == D("50.00")
     quote = pricing.note_quote(
         principal=D("20.00"),
-        share=D("0.1"),
+        note_amount=D("100"),
+        funded_amount=D("1000"),
         installments=items,
         as_of=date(2024, 5, 27),
         markup_percent=D("-5"),

@@ -211,6 +211,15 @@ def post(
     return entry
 
 
+def kind_balance(session: Session, kind: AccountKind) -> Decimal:
+    """The balance of every account of `kind`, as the account's normal side reads it (fee
+    revenue is one account plus the trading sub-accounts, for instance)."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerAccount.balance), 0)).where(LedgerAccount.kind == kind)
+    )
+    return -total if ACCOUNT_RULES[kind][0] is NormalSide.CREDIT else total
+
+
 def reverse(session: Session, entry_id: int, memo: str) -> JournalEntry:
     """Correct an entry the only allowed way: a new entry with every leg negated."""
     original = session.get(JournalEntry, entry_id)

@@ -84,7 +84,8 @@ def note_quote(
 ) -> pricing.Quote:
     return pricing.note_quote(
         principal=note.principal_outstanding,
-        share=pricing.note_share(note.amount, loan.funded_amount),
+        note_amount=note.amount,
+        funded_amount=loan.funded_amount,
         installments=installments,
         as_of=as_of,
         markup_percent=markup_percent,

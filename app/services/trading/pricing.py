@@ -86,14 +86,17 @@ def quote(
 def note_quote(
     *,
     principal: Decimal,
-    share: Decimal,
+    note_amount: Decimal,
+    funded_amount: Decimal,
     installments: list[OpenInstallment],
     as_of: date,
     markup_percent: Decimal,
     fee_percent: Decimal,
 ) -> Quote:
-    """The asking price of one note today."""
-    accrued = cents(loan_accrued_interest(installments, as_of) * share)
+    """The asking price of one note today. The note's part of the loan's accrued interest is
+    one exact product and one division, rounded once, as `note_quote` in SQL makes it."""
+    owed = loan_accrued_interest(installments, as_of)
+    accrued = cents(owed * note_amount / funded_amount)
     return quote(principal, accrued, markup_percent, fee_percent)
 
 
