@@ -77,7 +77,7 @@ def build_demo_book(app) -> None:
     and its pages fill month by month; later runs replay the days since the last one and list
     new applications if its listings have closed since."""
     from app.extensions import db
-    from seeds import book
+    from seeds import book, market
 
     with app.app_context():
         building = book.needs_building(db.session)
@@ -91,6 +91,8 @@ def build_demo_book(app) -> None:
                 lines = book.run(db.session)
             else:
                 lines = book.catch_up(db.session) + book.top_up(db.session)
+            if not book.needs_building(db.session):
+                lines += market.run(db.session)
         except Exception:  # a demo nicety: the app goes on without it
             db.session.rollback()
             logging.getLogger(__name__).exception("The demo book could not be built")

@@ -156,7 +156,7 @@ BEGIN
     END IF;
     SELECT * INTO v_loan FROM loans
      WHERE id = (SELECT n.loan_id FROM investments n WHERE n.id = v_listing.investment_id)
-       FOR SHARE;
+       FOR KEY SHARE;
     SELECT * INTO v_note FROM investments WHERE id = v_listing.investment_id FOR UPDATE;
     loan_id := v_loan.id;
     IF v_note.status <> 'active' OR v_note.lender_id <> v_listing.seller_id
@@ -221,7 +221,14 @@ BEGIN
     UPDATE investments SET lender_id = p_buyer, updated_at = p_now WHERE id = v_note.id;
     UPDATE note_listings SET status = 'sold', ended_at = p_now, updated_at = p_now
      WHERE id = p_listing;
-    SET CONSTRAINTS fk_note_trades_journal_entry_id_journal_entries DEFERRED;
+    -- The entry first (no balance moves until its postings), so the trade's foreign key holds.
+    INSERT INTO journal_entries (id, kind, memo, effective_date, idempotency_key, loan_id,
+                                 user_id, details, created_at)
+    VALUES (entry_id, 'note_trade',
+            'Note #' || v_note.id || ' of loan #' || v_loan.id || ' sold by lender '
+                || v_listing.seller_id || ' to lender ' || p_buyer,
+            p_now, 'note_trade\\:' || p_listing, v_loan.id, p_buyer,
+            jsonb_build_object('listing_id', p_listing, 'note_id', v_note.id), p_now);
     INSERT INTO note_trades (id, listing_id, investment_id, seller_id, buyer_id, trade_date,
                              principal, accrued_interest, markup_percent, premium, price, fee,
                              seller_cost_premium, realised_gain, seller_held_since, traded_at,
@@ -257,15 +264,8 @@ BEGIN
                 'email-' || v_notice, 'pending', 0, 5, v_listing.seller_id, 0, p_now, p_now);
     END IF;
 
-    -- Last, so the hottest rows (the platform's fee revenue, the seller's cash) are held for
-    -- this statement and the COMMIT alone.
-    INSERT INTO journal_entries (id, kind, memo, effective_date, idempotency_key, loan_id,
-                                 user_id, details, created_at)
-    VALUES (entry_id, 'note_trade',
-            'Note #' || v_note.id || ' of loan #' || v_loan.id || ' sold by lender '
-                || v_listing.seller_id || ' to lender ' || p_buyer,
-            p_now, 'note_trade:' || p_listing, v_loan.id, p_buyer,
-            jsonb_build_object('listing_id', p_listing, 'note_id', v_note.id), p_now);
+    -- Last, so the hottest rows (a fee-revenue sub-account, the seller's cash) are held for
+    -- this statement and the COMMIT alone: the postings' trigger moves the balances.
     INSERT INTO postings (entry_id, account_id, amount)
     SELECT entry_id, leg.account_id, leg.amount
       FROM (VALUES (v_buyer_cash, price), (v_seller_cash, -(price - fee)),
