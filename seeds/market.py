@@ -8,16 +8,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import (
-    Investment,
-    InvestmentStatus,
-    InvestStrategy,
-    ListingStatus,
-    Loan,
-    NoteListing,
-    ServicingStatus,
-    User,
-)
+from app.models import InvestStrategy, ListingStatus, NoteListing, User
 from app.services.lending import strategies
 from app.services.trading import listings
 from config import DEMO_EMAIL_DOMAIN
@@ -52,22 +43,12 @@ def run(session: Session, today: date | None = None) -> list[str]:
 
 
 def _list_some(session: Session, demo_lender_id: int | None, rng: random.Random) -> int:
-    notes = session.scalars(
-        select(Investment)
-        .join(Loan, Loan.id == Investment.loan_id)
-        .where(
-            Investment.status == InvestmentStatus.ACTIVE,
-            Loan.servicing_status == ServicingStatus.CURRENT,
-            Investment.lender_id != (demo_lender_id or 0),
-        )
-        .order_by(Investment.id.desc())
-        .limit(FOR_SALE)
-    ).all()
-    for note in notes:
+    notes = listings.sellable(session, FOR_SALE, excluding=demo_lender_id)
+    for note_id, owner_id in notes:
         listings.list_note(
             session,
-            seller_id=note.lender_id,
-            investment_id=note.id,
+            seller_id=owner_id,
+            investment_id=note_id,
             markup_percent=Decimal(rng.choice(MARKUPS)),
         )
     return len(notes)

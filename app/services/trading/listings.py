@@ -15,6 +15,7 @@ from app.models import (
     ListingStatus,
     Loan,
     NoteListing,
+    ServicingStatus,
 )
 from app.services.errors import DomainError, TradeConflict, ValidationFailed
 from app.services.money.money import ZERO
@@ -198,6 +199,24 @@ def _listed_note_ids(session: Session, note_ids: list[int]) -> set[int]:
             )
         )
     )
+
+
+def sellable(session: Session, limit: int, excluding: int | None = None) -> list[tuple[int, int]]:
+    """(note id, owner id) of the newest active notes in current loans: what can be listed."""
+    return [
+        tuple(row)
+        for row in session.execute(
+            select(Investment.id, Investment.lender_id)
+            .join(Loan, Loan.id == Investment.loan_id)
+            .where(
+                Investment.status == InvestmentStatus.ACTIVE,
+                Loan.servicing_status == ServicingStatus.CURRENT,
+                Investment.lender_id != (excluding or 0),
+            )
+            .order_by(Investment.id.desc())
+            .limit(limit)
+        )
+    ]
 
 
 def cancel(session: Session, *, seller_id: int, listing_id: int) -> NoteListing:
