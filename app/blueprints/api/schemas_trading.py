@@ -3,10 +3,11 @@
 from marshmallow import fields, validate
 
 from app.models import ListingStatus, ServicingStatus
+from app.services.trading import book
 
 from .fields import CamelSchema, Money, SignedMoney, SignedPercent, choice
 
-TRADEABLE = ("current", "grace", "late_16_30", "late_31_120")
+TRADEABLE = tuple(status.value for status in book.TRADEABLE)
 
 
 class OfferQuerySchema(CamelSchema):

@@ -14,6 +14,7 @@ from wtforms.validators import AnyOf, InputRequired, NumberRange, Optional
 
 from app.forms import IdempotentForm, MoneyField, money_field
 from app.models import LoanPurpose, RiskTolerance
+from app.services.trading import book
 
 
 def amount_field(label="Amount (USD)", minimum=1, maximum=1_000_000, **kwargs):
@@ -77,12 +78,7 @@ class SellForm(FlaskForm):
     grades = SelectMultipleField("Grades", choices=GRADES, validators=[Optional()])
     loan_statuses = SelectMultipleField(
         "Loan status",
-        choices=[
-            SelectChoice("current", "Current"),
-            SelectChoice("grace", "In grace period"),
-            SelectChoice("late_16_30", "Late (16–30 days)"),
-            SelectChoice("late_31_120", "Late (31–120 days)"),
-        ],
+        choices=[SelectChoice(s.value, book.STATUS_LABELS[s]) for s in book.TRADEABLE],
         validators=[Optional()],
     )
     note_ids = SelectMultipleField("Notes", coerce=int, validators=[Optional()])
@@ -93,7 +89,7 @@ class BuyForm(IdempotentForm):
 
     price = MoneyField("Price", places=2, validators=[InputRequired()])
     loan_status = HiddenField(
-        validators=[InputRequired(), AnyOf(["current", "grace", "late_16_30", "late_31_120"])]
+        validators=[InputRequired(), AnyOf([status.value for status in book.TRADEABLE])]
     )
 
 

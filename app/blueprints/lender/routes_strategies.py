@@ -4,13 +4,12 @@ from datetime import date
 
 from flask import abort, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from app.access import role_required
 from app.extensions import db, get_policy
 from app.forms import attach_errors
 from app.htmx import hx_redirect, render
-from app.models import Investment, Role
+from app.models import Role
 from app.services.errors import DomainError
 from app.services.lending import strategies
 from app.services.servicing import diversification
@@ -25,15 +24,10 @@ from .routes import bp
 def strategy_index():
     """Your strategies, the presets with their default rates, and a form for a new one."""
     form = _strategy_form()
-    if request.method == "POST" and form.validate_on_submit():
-        try:
-            strategies.create(db.session, current_user.id, form.values(), get_policy())
-        except DomainError as error:
-            attach_errors(form, error)
-        else:
-            db.session.commit()
-            return hx_redirect(url_for("lender.strategy_index"))
-    db.session.rollback()
+    if _saved(
+        form, lambda values: strategies.create(db.session, current_user.id, values, get_policy())
+    ):
+        return hx_redirect(url_for("lender.strategy_index"))
     status = 422 if form.errors else 200
     page = "lender/strategies/index.html"
     return render(page, "strategy_form", status=status, **_strategies_page(form))
@@ -54,15 +48,8 @@ def strategy_from_preset(key: str):
 def strategy_edit(strategy_id: int):
     strategy = _owned(strategy_id)
     form = _strategy_form(strategy)
-    if request.method == "POST" and form.validate_on_submit():
-        try:
-            strategies.update(db.session, strategy, form.values(), get_policy())
-        except DomainError as error:
-            attach_errors(form, error)
-        else:
-            db.session.commit()
-            return hx_redirect(url_for("lender.strategy_index"))
-    db.session.rollback()
+    if _saved(form, lambda values: strategies.update(db.session, strategy, values, get_policy())):
+        return hx_redirect(url_for("lender.strategy_index"))
     status = 422 if form.errors else 200
     page = "lender/strategies/edit.html"
     return render(page, "strategy_form", status=status, form=form, strategy=strategy)
@@ -109,6 +96,21 @@ def diversification_show():
     return render("lender/strategies/diversification.html", view=view)
 
 
+def _saved(form: StrategyForm, save) -> bool:
+    """A posted, valid strategy form saved and committed; else the refusal on the form and
+    nothing kept."""
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            save(form.values())
+        except DomainError as error:
+            attach_errors(form, error)
+        else:
+            db.session.commit()
+            return True
+    db.session.rollback()
+    return False
+
+
 def _owned(strategy_id: int):
     try:
         return strategies.owned(db.session, current_user.id, strategy_id)
@@ -128,13 +130,7 @@ def _strategy_form(strategy=None) -> StrategyForm:
 
 def _strategies_page(form: StrategyForm) -> dict:
     rates = strategies.default_rates(db.session)
-    bought = dict(
-        db.session.execute(
-            select(Investment.strategy_id, func.count())
-            .where(Investment.lender_id == current_user.id, Investment.strategy_id.is_not(None))
-            .group_by(Investment.strategy_id)
-        ).all()
-    )
+    bought = strategies.notes_bought(db.session, current_user.id)
     return {
         "form": form,
         "mine": strategies.of_lender(db.session, current_user.id),

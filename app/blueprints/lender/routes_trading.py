@@ -4,16 +4,16 @@ from datetime import date
 
 from flask import abort, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.access import role_required
 from app.extensions import db, get_policy
 from app.forms import attach_errors, whole_number
 from app.htmx import hx_redirect, is_htmx, render
-from app.models import Investment, InvestmentStatus, Loan, Role
+from app.models import InvestmentStatus, Role
 from app.services.errors import DomainError, TradeConflict
 from app.services.money import cash
 from app.services.money.money import parse_amount
+from app.services.servicing import portfolio
 from app.services.trading import book, holdings, listings, market, trades
 
 from .forms import BuyForm, SellForm
@@ -216,14 +216,7 @@ def _sell_form() -> SellForm:
 
 
 def _active_notes():
-    return db.session.execute(
-        select(Investment, Loan)
-        .join(Loan, Loan.id == Investment.loan_id)
-        .where(
-            Investment.lender_id == current_user.id, Investment.status == InvestmentStatus.ACTIVE
-        )
-        .order_by(Investment.id)
-    ).all()
+    return portfolio.notes(db.session, current_user.id, InvestmentStatus.ACTIVE.value)
 
 
 def _wanted(form: SellForm) -> listings.SliceFilter:

@@ -12,10 +12,10 @@ off, above what their notes paid back since the strategy began).
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import InvestStrategy
+from app.models import Investment, InvestStrategy
 from app.services.errors import DomainError, ValidationFailed
 from app.services.platform import activity, outbox, risk_models
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
@@ -208,6 +208,17 @@ def repaid(session: Session, lender_ids, dedupe_key: str) -> None:
             {"lender_ids": sorted(reinvesting)},
             dedupe_key=dedupe_key,
         )
+
+
+def notes_bought(session: Session, lender_id: int) -> dict[int, int]:
+    """How many of the lender's notes each of their strategies bought, by strategy id."""
+    return dict(
+        session.execute(
+            select(Investment.strategy_id, func.count())
+            .where(Investment.lender_id == lender_id, Investment.strategy_id.is_not(None))
+            .group_by(Investment.strategy_id)
+        ).all()
+    )
 
 
 def owned(session: Session, lender_id: int, strategy_id: int) -> InvestStrategy:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.models import InvestStrategy, ServicingStatus
@@ -195,13 +195,13 @@ class _Plan:
 
 def _strategies(session: Session, lender_ids) -> list[InvestStrategy]:
     query = (
-        session.query(InvestStrategy)
-        .filter(InvestStrategy.enabled.is_(True))
+        select(InvestStrategy)
+        .where(InvestStrategy.enabled.is_(True))
         .order_by(InvestStrategy.last_served_at.asc().nulls_first(), InvestStrategy.id)
     )
     if lender_ids is not None:
-        query = query.filter(InvestStrategy.lender_id.in_(lender_ids))
-    return query.all()
+        query = query.where(InvestStrategy.lender_id.in_(lender_ids))
+    return list(session.scalars(query))
 
 
 def _holdings(session: Session, lenders: list[int]) -> dict[int, Holdings]:

@@ -141,11 +141,10 @@ def _new_account(code: str, kind: AccountKind, owner: dict) -> dict:
 # postings' statement trigger checks the balance and moves every account's balance.
 ENTRY = text("""
 WITH entry AS (
-    INSERT INTO journal_entries (id, kind, memo, effective_date, idempotency_key,
-                                 reverses_entry_id, loan_id, user_id, details, created_at)
-    VALUES (coalesce(CAST(:entry_id AS bigint), nextval('journal_entries_id_seq')), :kind, :memo,
-            :effective_date, :idempotency_key, :reverses_entry_id, :loan_id, :user_id, :details,
-            :created_at)
+    INSERT INTO journal_entries (kind, memo, effective_date, idempotency_key, reverses_entry_id,
+                                 loan_id, user_id, details, created_at)
+    VALUES (:kind, :memo, :effective_date, :idempotency_key, :reverses_entry_id, :loan_id,
+            :user_id, :details, :created_at)
     RETURNING id
 ), legs AS (
     INSERT INTO postings (entry_id, account_id, amount)
@@ -169,7 +168,6 @@ def post(
     details: dict | None = None,
     effective_date: datetime | None = None,
     reverses_entry_id: int | None = None,
-    entry_id: int | None = None,
 ) -> JournalEntry:
     """Write one balanced entry, atomically or not at all.
 
@@ -192,12 +190,7 @@ def post(
         with session.begin_nested():
             entry_id = session.execute(
                 ENTRY,
-                values
-                | {
-                    "entry_id": entry_id,
-                    "accounts": list(merged),
-                    "amounts": list(merged.values()),
-                },
+                values | {"accounts": list(merged), "amounts": list(merged.values())},
             ).scalar_one()
     except IntegrityError as error:
         constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)

@@ -11,9 +11,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Investment, InvestmentStatus, Loan
+from app.services.money.money import ZERO
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
-
-ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)

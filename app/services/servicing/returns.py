@@ -97,7 +97,7 @@ def trading_result(session: Session, lender_id: int, as_of: date) -> holdings.Tr
     trades = holdings.trades_of(session, lender_id, as_of)
     traded = {trade.investment_id for trade in trades}
     notes = session.scalars(select(Investment).where(Investment.id.in_(traded))) if traded else []
-    return holdings.trading_result(session, lender_id, trades, {note.id: note for note in notes})
+    return holdings.trading_result(lender_id, trades, {note.id: note for note in notes})
 
 
 def charged_off_principal(session: Session, lender_id: int) -> Decimal:
@@ -160,7 +160,7 @@ def note_month_totals(session: Session, lender_id: int, as_of: date) -> tuple[De
         gains += note_gain
         principal += note_principal
     by_id = {note.id: note for note in notes}
-    return gains + holdings.trading_result(session, lender_id, trades, by_id).total, principal
+    return gains + holdings.trading_result(lender_id, trades, by_id).total, principal
 
 
 EARNING = (InvestmentStatus.ACTIVE, InvestmentStatus.PAID_OFF, InvestmentStatus.CHARGED_OFF)

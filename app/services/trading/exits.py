@@ -24,11 +24,10 @@ from app.models import (
     PortfolioExit,
 )
 from app.services.errors import DomainError, ValidationFailed
+from app.services.money.money import ZERO
 from app.services.platform import activity
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
 from app.services.trading import listings
-
-ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,9 @@ from decimal import Decimal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from app.models import Investment, InvestmentStatus, NoteTrade
+from app.models import Investment, NoteTrade
 from app.services.money.money import ZERO
-
-CLOSED = (InvestmentStatus.PAID_OFF, InvestmentStatus.CHARGED_OFF)
+from app.services.servicing.portfolio import COMPLETED
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ def ownership(trades: list[NoteTrade], lender_id: int) -> dict[int, list[Held]]:
 
 
 def trading_result(
-    session: Session, lender_id: int, trades: list[NoteTrade], notes: dict[int, Investment]
+    lender_id: int, trades: list[NoteTrade], notes: dict[int, Investment]
 ) -> TradingResult:
     """`trades` the lender took part in; `notes` those they hold now, by id."""
     gains = sold = bought = closed = ZERO
@@ -91,7 +90,7 @@ def trading_result(
             last_bought[trade.investment_id] = trade
     for note_id, trade in last_bought.items():
         note = notes.get(note_id)
-        if note is not None and note.lender_id == lender_id and note.status in CLOSED:
+        if note is not None and note.lender_id == lender_id and note.status in COMPLETED:
             closed += trade.premium
     return TradingResult(gains, sold, bought, closed)
 

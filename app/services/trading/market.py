@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -166,9 +166,7 @@ def listings_of(session: Session, seller_id: int) -> list[NoteListing]:
         session.scalars(
             select(NoteListing)
             .where(NoteListing.seller_id == seller_id)
-            .order_by(
-                and_(NoteListing.status == ListingStatus.LISTED).desc(), NoteListing.id.desc()
-            )
+            .order_by((NoteListing.status == ListingStatus.LISTED).desc(), NoteListing.id.desc())
             .limit(200)
         )
     )
