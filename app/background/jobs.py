@@ -45,6 +45,8 @@ from app.services.platform import (
     tracing,
 )
 from app.services.servicing import servicing
+from app.services.statements import issue as statements
+from app.services.statements import periods
 from app.services.trading import exits
 
 log = logging.getLogger(__name__)
@@ -280,6 +282,19 @@ def train_model(payload: dict) -> None:
     risk_models.train_and_register(
         db.session, with_platform_loans=bool(payload.get("with_platform_loans"))
     )
+
+
+@handler("issue_monthly_statements")
+def issue_monthly_statements(payload: dict) -> None:
+    """Every lender's and borrower's statement for one month ("2026-11"), once each."""
+    year, month = (int(part) for part in payload["month"].split("-"))
+    statements.issue_month(db.session, periods.month(year, month))
+
+
+@handler("issue_yearly_statements")
+def issue_yearly_statements(payload: dict) -> None:
+    """Every lender's tax package and borrower's interest statement for one year, once each."""
+    statements.issue_year(db.session, periods.year(int(payload["year"])))
 
 
 def relay(limit: int = 100) -> int:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import OutboxMessage
 from app.services.platform import outbox
+from app.services.statements.periods import previous_month
 
 # name: (job kind, period format for the dedupe key, payload builder)
 SCHEDULE = {
@@ -28,6 +29,17 @@ SCHEDULE = {
         "snapshot_book",
         lambda now: f"{now:%Y-%m-%dT%H}:{now.minute // 10}",
         lambda now: {},
+    ),
+    # On or after the 1st: the month before's statements, and in January the year before's.
+    "monthly_statements": (
+        "issue_monthly_statements",
+        "%Y-%m",
+        lambda now: {"month": f"{previous_month(now.date()).start:%Y-%m}"},
+    ),
+    "yearly_statements": (
+        "issue_yearly_statements",
+        "%Y",
+        lambda now: {"year": now.year - 1},
     ),
 }
 

@@ -44,6 +44,7 @@ from app.models.risk import (
     RiskAssessment,
     RiskModel,
 )
+from app.models.statement import AccountStatement, StatementKind
 from app.models.strategy import ExitStatus, InvestStrategy, PortfolioExit
 from app.models.trading import ListingStatus, NoteListing, NoteTrade
 from app.models.user import (
@@ -127,4 +128,6 @@ __all__ = [
     "User",
     "UserSession",
     "VerificationStatus",
+    "AccountStatement",
+    "StatementKind",
 ]

@@ -66,7 +66,11 @@ class JournalEntry(Base):
     """One balanced movement of money; never updated or deleted."""
 
     __tablename__ = "journal_entries"
-    __table_args__ = (Index("ix_journal_entries_kind_created_at", "kind", "created_at"),)
+    __table_args__ = (
+        Index("ix_journal_entries_kind_created_at", "kind", "created_at"),
+        # Statements read a period's entries by business date (services/statements).
+        Index("ix_journal_entries_effective_date", "effective_date"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
