@@ -187,3 +187,72 @@ def test_a_year_of_monthly_statements_agrees_with_the_ledger_walked_by_hand():
         assert every[name] > 0, name  # the year exercised every kind of line
     assert sum((D(m["charge_offs"]) for m in mine.values()), ZERO) > 0
     assert_ledger_balances()
+
+
+def test_the_tax_package_adds_up_the_year_and_splits_gains_by_holding_period():
+    _, me, _ = build_year()
+    for number in range(1, 13):
+        issue.issue_month(db.session, periods.month(YEAR, number))
+    issue.issue_year(db.session, periods.year(YEAR))
+    package = {
+        k: D(v) for k, v in _statements(StatementKind.LENDER_YEAR, me.id)[date(YEAR, 1, 1)].items()
+    }
+    shares = _year_sum(reference.allocations_by_month(db.session, me.id))
+    traded = _year_sum(reference.trades_by_month(db.session, me.id))
+    assert package["gross_interest"] == shares["interest"] > 0
+    assert package["accrued_interest_sold"] == traded["accrued_sold"] > 0
+    assert package["accrued_interest_bought"] == traded["accrued_bought"] > 0
+    assert package["net_interest"] == (
+        shares["interest"] + traded["accrued_sold"] - traded["accrued_bought"]
+    )
+    assert package["late_fees"] == shares["late_fee"] > 0
+    assert package["servicing_fees"] == shares["servicing_fee"] > 0
+    assert package["recoveries"] == shares["recovery"] == D("75.00")  # 1000/4000 of 300
+    assert package["trading_fees"] == traded["fees"] > 0
+    charged = sum(reference.charge_offs_by_month(db.session, me.id).values(), ZERO)
+    assert package["charge_off_losses"] == charged > 0
+    # Held from January to September: a short-term gain (or loss), none long term.
+    assert package["short_term_gains"] == traded["gains"] and package["long_term_gains"] == 0
+    assert package["realised_gains"] == traded["gains"]
+    months = _statements(StatementKind.LENDER_MONTH, me.id).values()
+    assert sum((D(m["interest"]) for m in months), ZERO) == package["gross_interest"]
+
+
+def _year_sum(by_month: dict) -> dict:
+    total: dict = {}
+    for parts in by_month.values():
+        for name, amount in parts.items():
+            total[name] = total.get(name, ZERO) + amount
+    return total
+
+
+def test_borrower_statements_follow_the_installments_and_payments():
+    _, _, state = build_year()
+    for number in range(1, 13):
+        issue.issue_month(db.session, periods.month(YEAR, number))
+    issue.issue_year(db.session, periods.year(YEAR))
+    loan = state["a"]
+    months = _statements(StatementKind.BORROWER_MONTH, loan.borrower_id)
+    assert len(months) == 12
+    paid = list(db.session.scalars(select(Payment).where(Payment.loan_id == loan.id)))
+    installments = loan_statements.statement(db.session, loan, date(YEAR, 12, 31)).installments
+    for number in range(1, 13):
+        period = periods.month(YEAR, number)
+        figures = months[period.start]["loans"][str(loan.id)]
+        in_month = [p for p in paid if period.start <= p.received_on < period.end]
+        before_end = [p for p in paid if p.received_on < period.end]
+        assert D(figures["payments"]) == sum((p.amount for p in in_month), ZERO)
+        assert D(figures["interest"]) == sum((p.interest_applied for p in in_month), ZERO)
+        assert D(figures["closing_balance"]) == loan.amount - sum(
+            (p.principal_applied for p in before_end), ZERO
+        )
+        upcoming = [i for i in installments if i.due_date >= period.end]
+        assert figures["next_due_date"] == upcoming[0].due_date.isoformat()
+    assert D(months[date(YEAR, 1, 1)]["loans"][str(loan.id)]["lent"]) == loan.amount
+    year_end = _statements(StatementKind.BORROWER_YEAR, loan.borrower_id)[date(YEAR, 1, 1)]
+    # Every installment paid in the year: its interest is the year's, as the schedule says.
+    interest = sum((i.interest_paid for i in installments), ZERO)
+    assert D(year_end["loans"][str(loan.id)]["interest"]) == interest > 0
+    charged_off = state["c"]
+    year_c = _statements(StatementKind.BORROWER_YEAR, charged_off.borrower_id)[date(YEAR, 1, 1)]
+    assert D(year_c["loans"][str(charged_off.id)]["recoveries"]) == D("300.00")
