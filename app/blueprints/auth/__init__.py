@@ -8,5 +8,6 @@ from . import (
     routes_passkeys,  # noqa: F401 - registers passkey sign-in and set-up
     routes_password,  # noqa: F401 - registers the forgotten-password pages
     routes_signins,  # noqa: F401 - registers the sessions-and-tokens page
+    routes_statements,  # noqa: F401 - registers the statements pages
 )
 from .routes import bp  # noqa: F401

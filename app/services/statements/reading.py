@@ -3,7 +3,7 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from app.models import AccountStatement, Role, StatementKind, User
+from app.models import AccountStatement, StatementKind, User
 from app.services.statements import render
 from app.services.statements.periods import Period
 
@@ -25,14 +25,6 @@ def listed(session: Session, user_id: int) -> list[AccountStatement]:
             .order_by(AccountStatement.period_start.desc(), AccountStatement.kind)
         )
     )
-
-
-def readable(session: Session, reader: User, statement_id: int) -> AccountStatement | None:
-    """The statement if `reader` owns it or is an admin; None otherwise (shown as not found)."""
-    statement = session.get(AccountStatement, statement_id)
-    if statement is None or not (statement.user_id == reader.id or reader.role is Role.ADMIN):
-        return None
-    return statement
 
 
 def period_of(statement: AccountStatement) -> Period:
