@@ -30,6 +30,7 @@ ACCOUNT_PAGES = [
     "/account/sessions",
     "/account/notifications",
     "/account/documents",
+    "/account/statements",
 ]
 # The outermost elements that stick out past the right edge: where a layout fix belongs.
 WIDEST_ELEMENTS = """width => {

@@ -33,7 +33,6 @@ SELECT l.id AS loan, l.borrower_id, a.balance AS now,
   FROM loans l JOIN ledger_accounts a ON a.loan_id = l.id AND a.kind = 'loan_receivable'
   LEFT JOIN postings p ON p.account_id = a.id
   LEFT JOIN journal_entries e ON e.id = p.entry_id AND e.effective_date >= :start
- WHERE a.created_at < :end
  GROUP BY l.id, l.borrower_id, a.balance
 """
 

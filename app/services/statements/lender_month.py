@@ -55,7 +55,7 @@ SELECT a.owner_id AS lender, -a.balance AS now, m.bucket, coalesce(m.amount, 0) 
        WHERE e.effective_date >= :start
        GROUP BY 1, 2
   ) m ON m.account_id = a.id
- WHERE a.kind = 'lender_cash' AND a.created_at < :end
+ WHERE a.kind = 'lender_cash'
 """
 
 # The period's payments as each noteholder received them (an entry's key names its payment).
