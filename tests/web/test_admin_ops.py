@@ -323,7 +323,8 @@ def test_jobs_page_lists_failed_jobs_and_retries_them(client, admin, monkeypatch
 
 def test_schedule_writes_each_recurring_job_once_per_period(no_redis):
     now = datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
-    assert tick(now) == 8  # six daily or more often; the statements of the month and the year before
+    # Six daily or more often, and the statements of the month and the year before.
+    assert tick(now) == 8
     assert tick(now) == 0
     assert tick(now.replace(minute=19)) == 0  # the same ten minutes
     assert tick(now.replace(minute=20)) == 1  # the dashboard's snapshot, every 10 minutes
