@@ -25,15 +25,19 @@ YEAR_FIELDS = ("payments", "principal", "interest", "fees", "recoveries")
 
 # Each loan's receivable now, what the period's issue moved, and what moved after the period.
 BALANCES = """
-SELECT l.id AS loan, l.borrower_id, a.balance AS now,
-       coalesce(sum(p.amount) FILTER (WHERE e.effective_date >= :end), 0) AS later,
-       coalesce(sum(p.amount) FILTER (WHERE e.effective_date < :end), 0) AS moved,
-       coalesce(sum(p.amount) FILTER (WHERE e.effective_date < :end AND e.kind = 'issue'), 0)
-           AS lent
+SELECT l.id AS loan, l.borrower_id, a.balance AS now, coalesce(m.later, 0) AS later,
+       coalesce(m.moved, 0) AS moved, coalesce(m.lent, 0) AS lent
   FROM loans l JOIN ledger_accounts a ON a.loan_id = l.id AND a.kind = 'loan_receivable'
-  LEFT JOIN postings p ON p.account_id = a.id
-  LEFT JOIN journal_entries e ON e.id = p.entry_id AND e.effective_date >= :start
- GROUP BY l.id, l.borrower_id, a.balance
+  LEFT JOIN (
+      SELECT p.account_id,
+             sum(p.amount) FILTER (WHERE e.effective_date >= :end) AS later,
+             sum(p.amount) FILTER (WHERE e.effective_date < :end) AS moved,
+             sum(p.amount) FILTER (WHERE e.effective_date < :end AND e.kind = 'issue') AS lent
+        FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+        JOIN ledger_accounts c ON c.id = p.account_id AND c.kind = 'loan_receivable'
+       WHERE e.effective_date >= :start
+       GROUP BY p.account_id
+  ) m ON m.account_id = a.id
 """
 
 # The period's payments (an entry's key names its payment) and how each was applied (after a
