@@ -101,3 +101,10 @@ def test_a_borrower_reads_their_loan_statement(client, login):
     page = client.get(f"/account/statements/{mine.id}").get_data(as_text=True)
     assert f"Loan #{loan.id}" in page and "Next payment due" in page
     assert mine.period_start == date(2025, 4, 1)
+
+
+def test_signed_out_people_are_sent_to_sign_in(client, statement):
+    _, found = statement
+    for url in ("/account/statements", f"/account/statements/{found.id}.pdf"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
