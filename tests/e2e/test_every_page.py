@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
+from sqlalchemy import select
 
-from app.models import Document, DocumentKind, LoanPurpose, Role, User
+from app.models import AccountStatement, Document, DocumentKind, LoanPurpose, Role, User
 from app.services.lending import adverse_action, origination, underwriting
 from app.services.lending.origination import Offer
+from app.services.statements import issue, periods
 from app.services.trading import listings
 from tests.builders import CREDIT_FACTS, issued_loan, lender, listed_loan
 from tests.e2e.conftest import sign_in
@@ -98,6 +100,8 @@ def _book(session) -> dict:
         markup_percent=Decimal("-1"),
     )
     lender(Decimal("250.00"))
+    issue.issue_month(session, periods.month(2026, 1))  # the loan's first month: two statements
+    statement = {row.user_id: row.id for row in session.scalars(select(AccountStatement))}
     session.commit()
     return {
         "borrower": (
@@ -109,6 +113,7 @@ def _book(session) -> dict:
                 f"/borrower/applications/{stretched.id}",
                 f"/borrower/loans/{loan.id}",
                 *ACCOUNT_PAGES,
+                f"/account/statements/{statement[borrower.id]}",
             ],
         ),
         "lender": (
@@ -127,6 +132,7 @@ def _book(session) -> dict:
                 "/lender/exit",
                 "/lender/diversification",
                 *ACCOUNT_PAGES,
+                f"/account/statements/{statement[investor.id]}",
             ],
         ),
         "admin": (
