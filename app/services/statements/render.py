@@ -78,11 +78,20 @@ def sections(kind: StatementKind, figures: dict) -> list[tuple[str, list[tuple[s
         return [(LABELS[name], source.get(name) or "—") for name in names]
 
     if kind is StatementKind.LENDER_MONTH:
-        return [("Cash", rows(LENDER_MONTH, figures)), ("Notes", rows(LENDER_NOTES, figures))]
+        cash = [(label, _signed(name, value)) for name, (label, value) in
+                zip(LENDER_MONTH, rows(LENDER_MONTH, figures), strict=True)]  # fmt: skip
+        return [("Cash", cash), ("Notes", rows(LENDER_NOTES, figures))]
     if kind is StatementKind.LENDER_YEAR:
         return [("Tax figures", rows(tax.FIELDS, figures))]
     names = BORROWER_MONTH if kind is StatementKind.BORROWER_MONTH else borrower.YEAR_FIELDS
     return [(f"Loan #{loan}", rows(names, f)) for loan, f in figures["loans"].items()]
+
+
+def _signed(name: str, value: str) -> str:
+    """A line that takes cash away, shown with its minus sign (ASCII: the PDF's fonts have it)."""
+    if lender_month.LINES.get(name) == -1 and value != "0.00":
+        return f"-{value}"
+    return value
 
 
 def csv_text(kind: StatementKind, period: Period, figures: dict) -> str:
