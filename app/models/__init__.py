@@ -16,6 +16,11 @@ from app.models.loan import (
     LoanStatus,
     ServicingStatus,
 )
+from app.models.modification import (
+    LoanModification,
+    ModificationKind,
+    ModificationState,
+)
 from app.models.operations import (
     BookSnapshot,
     IdempotencyKey,
@@ -127,4 +132,7 @@ __all__ = [
     "User",
     "UserSession",
     "VerificationStatus",
+    "LoanModification",
+    "ModificationKind",
+    "ModificationState",
 ]

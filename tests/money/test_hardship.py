@@ -1,0 +1,270 @@
+"""Hardship plans applied to issued loans with several noteholders, through the real services:
+the schedule the reference computes, a clean ledger, and later payments split pro rata."""
+
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import (
+    Installment,
+    InstallmentStatus,
+    InvestmentStatus,
+    Loan,
+    LoanModification,
+    ModificationKind,
+    ModificationState,
+    Notification,
+    PaymentAllocation,
+    ServicingStatus,
+)
+from app.services.errors import DomainError, ValidationFailed
+from app.services.money import ledger
+from app.services.policy import DEFAULT_POLICY
+from app.services.servicing import amortization, modifications, repayments
+from tests.builders import assert_ledger_balances, issued_loan, key
+from tests.reference import hardship as ref
+
+D = Decimal
+NOTES = ["1025.00", "2950.00", "6025.00"]  # $10,000, shares with no finite decimal
+ISSUED = date(2024, 1, 15)
+ASKED = date(2024, 7, 20)  # after six payments
+SPREAD = replace(DEFAULT_POLICY, holiday_interest="spread")
+
+
+def _pay(loan, amount, on):
+    return repayments.apply_payment(
+        db.session, loan.id, D(amount), received_on=on, idempotency_key=key()
+    )
+
+
+def _open(loan):
+    return db.session.scalars(
+        select(Installment)
+        .where(Installment.loan_id == loan.id, Installment.status.in_(["scheduled", "due", "late"]))
+        .order_by(Installment.number)
+    ).all()
+
+
+def _loan_after_six():
+    loan, notes = issued_loan(NOTES, issued_on=ISSUED)
+    for number in range(1, 7):
+        _pay(loan, loan.monthly_payment, amortization.add_months(ISSUED, number))
+    assert loan.principal_outstanding == D("8552.64")
+    return loan, notes
+
+
+def _through(loan, kind, params, policy=DEFAULT_POLICY, offered=None):
+    """Borrower asks, an admin offers (adjusted terms if `offered`), the borrower accepts."""
+    asked = modifications.request(
+        db.session, loan.id, loan.borrower_id, kind, params, "Lost my job", ASKED, policy
+    )
+    modifications.offer(db.session, asked.id, loan.borrower_id, ASKED, offered, "ok", policy)
+    done = modifications.accept(db.session, asked.id, loan.borrower_id, ASKED, policy)
+    assert done.state is ModificationState.APPLIED
+    db.session.refresh(loan)
+    return done
+
+
+def _pay_to_the_end(loan, notes):
+    """Pay every open installment on its due date; returns each note's principal received."""
+    for row in _open(loan):
+        _pay(loan, row.principal_due + row.interest_due, row.due_date)
+    db.session.refresh(loan)
+    assert loan.servicing_status is ServicingStatus.PAID_OFF
+    return {
+        note.id: db.session.scalar(
+            select(func.sum(PaymentAllocation.principal)).where(
+                PaymentAllocation.investment_id == note.id
+            )
+        )
+        for note in notes
+    }
+
+
+def _assert_pro_rata(loan, notes):
+    """Every payment's interest and principal within a cent of each note's exact share."""
+    weight = {note.id: note.amount / loan.amount for note in notes}
+    totals = db.session.execute(
+        select(
+            PaymentAllocation.investment_id,
+            func.sum(PaymentAllocation.interest),
+            func.sum(PaymentAllocation.principal),
+        )
+        .where(PaymentAllocation.investment_id.in_(weight))
+        .group_by(PaymentAllocation.investment_id)
+    ).all()
+    interest = sum(t[1] for t in totals)
+    principal = sum(t[2] for t in totals)
+    for note_id, note_interest, note_principal in totals:
+        assert abs(note_interest - interest * weight[note_id]) <= D("0.01")
+        assert abs(note_principal - principal * weight[note_id]) <= D("0.01")
+
+
+def test_a_capitalised_holiday_follows_the_reference_and_every_note_ends_at_zero():
+    loan, notes = _loan_after_six()
+    before = {n.id: n.principal_outstanding for n in notes}
+    done = _through(loan, ModificationKind.HOLIDAY, {"months": 2})
+    expected, held = ref.holiday(
+        D("8552.64"), D("10.99"), 30, date(2024, 8, 15), 15, 2, "capitalise"
+    )
+    rows = _open(loan)
+    assert [(r.due_date, r.principal_due, r.interest_due) for r in rows] == expected
+    assert [r.number for r in rows] == list(range(37, 67))  # after the cancelled 7..36
+    assert rows[0].accrual_start == date(2024, 9, 15)  # the holiday's last month ends there
+    assert held == D("156.65") and loan.principal_outstanding == D("8552.64") + held
+    assert loan.modified and loan.monthly_payment == D("333.34")
+    assert loan.next_due_date == date(2024, 10, 15)
+    shares = {n.id: n.principal_outstanding - before[n.id] for n in notes}
+    assert sum(shares.values()) == held
+    for note in notes:  # pro rata by note amount, to the cent
+        assert abs(shares[note.id] - held * note.amount / loan.amount) < D("0.01")
+    assert_ledger_balances()
+    assert done.cost_difference == D("179.88")  # 9,999.85 − 9,819.97
+    cancelled = db.session.scalar(
+        select(func.count()).where(
+            Installment.loan_id == loan.id, Installment.status == InstallmentStatus.CANCELLED
+        )
+    )
+    assert cancelled == 30
+    received = _pay_to_the_end(loan, notes)
+    for note in notes:  # each note got back its amount and its share of the interest added
+        assert received[note.id] == note.amount + shares[note.id]
+        assert note.status is InvestmentStatus.PAID_OFF and note.principal_outstanding == 0
+    _assert_pro_rata(loan, notes)
+    assert_ledger_balances()
+
+
+def test_a_spread_holiday_adds_exactly_the_holiday_interest_and_pays_off():
+    loan, notes = _loan_after_six()
+    done = _through(loan, ModificationKind.HOLIDAY, {"months": 2}, SPREAD)
+    expected, held = ref.holiday(D("8552.64"), D("10.99"), 30, date(2024, 8, 15), 15, 2, "spread")
+    assert [(r.due_date, r.principal_due, r.interest_due) for r in _open(loan)] == expected
+    assert done.cost_difference == held == D("156.65")
+    assert loan.principal_outstanding == D("8552.64")
+    _pay_to_the_end(loan, notes)
+    _assert_pro_rata(loan, notes)
+    assert_ledger_balances()
+
+
+def test_a_re_amortisation_and_a_rate_reduction_pay_off_pro_rata():
+    loan, notes = _loan_after_six()
+    _through(loan, ModificationKind.REAMORTISATION, {"term": 40}, offered={"term": 48})
+    expected = ref.reamortise(D("8552.64"), D("10.99"), 48, date(2024, 8, 15), 15)
+    assert [(r.due_date, r.principal_due, r.interest_due) for r in _open(loan)] == expected
+    assert loan.monthly_payment == D("221.01")
+    other, other_notes = _loan_after_six()
+    done = _through(
+        other, ModificationKind.RATE_REDUCTION, {"reduced_rate": D("4.00"), "months": 6}
+    )
+    expected = ref.reduce_rate(D("8552.64"), D("10.99"), D("4"), 6, 30, date(2024, 8, 15), 15)
+    assert [(r.due_date, r.principal_due, r.interest_due) for r in _open(other)] == expected
+    assert done.cost_difference == D("9528.50") - D("9819.97")
+    _pay_to_the_end(loan, notes)
+    _pay_to_the_end(other, other_notes)
+    _assert_pro_rata(loan, notes)
+    _assert_pro_rata(other, other_notes)
+    assert_ledger_balances()
+
+
+def test_noteholders_hear_of_the_modification_without_the_borrowers_data():
+    loan, notes = _loan_after_six()
+    _through(loan, ModificationKind.RATE_REDUCTION, {"reduced_rate": D("4.00"), "months": 6})
+    told = db.session.scalars(
+        select(Notification).where(Notification.kind == "loan.modified")
+    ).all()
+    assert sorted(n.user_id for n in told) == sorted(n.lender_id for n in notes)
+    assert told[0].body == f"Loan #{loan.id} was modified: rate reduced to 4.00% for 6 months."
+    assert loan.borrower.email not in told[0].body
+
+
+def test_a_settlement_for_less_charges_the_shortfall_to_the_notes_pro_rata():
+    loan, notes = _loan_after_six()
+    payoff = repayments.payoff_amount(db.session, loan, ASKED).total
+    lump = (payoff * D("0.6")).quantize(D("0.01"), rounding="ROUND_CEILING")
+    held = {n.id: n.principal_outstanding for n in notes}
+    _through(loan, ModificationKind.SETTLEMENT, {"amount": lump})
+    assert loan.servicing_status is ServicingStatus.CHARGED_OFF and loan.settled_at
+    losses = {}
+    for note in notes:
+        repaid = db.session.scalar(
+            select(func.sum(PaymentAllocation.principal)).where(
+                PaymentAllocation.investment_id == note.id
+            )
+        )
+        losses[note.id] = note.amount - repaid
+        assert note.status is InvestmentStatus.CHARGED_OFF
+        assert abs(losses[note.id] - (payoff - lump) * note.amount / loan.amount) < D("0.01")
+        assert losses[note.id] <= held[note.id]
+    assert sum(losses.values()) == payoff - lump
+    assert ledger.balance_of(db.session, ledger.AccountKind.LOAN_RECEIVABLE, loan_id=loan.id) == 0
+    with pytest.raises(DomainError):
+        _pay(loan, "10.00", date(2024, 8, 1))
+    assert_ledger_balances()
+
+
+def _state(loan):
+    db.session.flush()
+    return (
+        db.session.scalar(select(func.count()).select_from(LoanModification)),
+        [(i.number, i.status, i.principal_due, i.interest_due) for i in loan.installments],
+        loan.principal_outstanding,
+        loan.monthly_payment,
+        loan.modified,
+    )
+
+
+@pytest.mark.parametrize(
+    "kind, params, field",
+    [
+        (ModificationKind.HOLIDAY, {"months": 4}, "months"),
+        (ModificationKind.REAMORTISATION, {"term": 79}, "term"),  # 6 + 79 > 84
+        (ModificationKind.REAMORTISATION, {"term": 30}, "term"),  # not lower
+        (ModificationKind.RATE_REDUCTION, {"reduced_rate": D("4"), "months": 13}, "months"),
+        (ModificationKind.SETTLEMENT, {"amount": D("100.00")}, "amount"),
+    ],
+)
+def test_plans_outside_policy_are_refused_and_change_nothing(kind, params, field):
+    loan, _ = _loan_after_six()
+    before = _state(loan)
+    with pytest.raises(ValidationFailed) as refused:
+        modifications.request(db.session, loan.id, loan.borrower_id, kind, params, "why", ASKED)
+    assert field in refused.value.errors
+    assert _state(loan) == before
+
+
+def test_a_second_holiday_within_twelve_months_and_a_second_open_request_are_refused():
+    loan, _ = _loan_after_six()
+    _through(loan, ModificationKind.HOLIDAY, {"months": 1})
+    before = _state(loan)
+    with pytest.raises(ValidationFailed, match="once every 12 months"):
+        modifications.request(
+            db.session, loan.id, loan.borrower_id, ModificationKind.HOLIDAY, {"months": 1},
+            "again", date(2025, 7, 19),
+        )  # fmt: skip
+    assert _state(loan) == before
+    modifications.request(
+        db.session, loan.id, loan.borrower_id, ModificationKind.REAMORTISATION, {"term": 48},
+        "lower", ASKED,
+    )  # fmt: skip
+    with pytest.raises(DomainError, match="already has a plan"):
+        modifications.request(
+            db.session, loan.id, loan.borrower_id, ModificationKind.REAMORTISATION,
+            {"term": 50}, "lower", ASKED,
+        )  # fmt: skip
+
+
+def test_an_offer_lapses_when_the_loan_moved_before_acceptance():
+    loan, _ = _loan_after_six()
+    asked = modifications.request(
+        db.session, loan.id, loan.borrower_id, ModificationKind.REAMORTISATION, {"term": 48},
+        "why", ASKED,
+    )  # fmt: skip
+    modifications.offer(db.session, asked.id, loan.borrower_id, ASKED)
+    _pay(loan, "100.00", date(2024, 7, 25))  # part of the next installment: the plan is stale
+    done = modifications.accept(db.session, asked.id, loan.borrower_id, date(2024, 7, 26))
+    assert done.state is ModificationState.EXPIRED
+    assert not db.session.get(Loan, loan.id).modified
