@@ -268,3 +268,50 @@ def test_an_offer_lapses_when_the_loan_moved_before_acceptance():
     done = modifications.accept(db.session, asked.id, loan.borrower_id, date(2024, 7, 26))
     assert done.state is ModificationState.EXPIRED
     assert not db.session.get(Loan, loan.id).modified
+
+
+def test_a_modified_loan_prices_alike_in_sql_and_python():
+    from tests.money.test_note_price_in_sql import _compare
+
+    loan, notes = _loan_after_six()
+    _through(loan, ModificationKind.HOLIDAY, {"months": 2})
+    day, checked = ASKED, 0
+    while day <= date(2024, 11, 20):
+        if day == date(2024, 10, 15):
+            _pay(loan, loan.monthly_payment, day)
+        checked += _compare(loan, notes, day)
+        day = date.fromordinal(day.toordinal() + 5)
+    assert checked > 100
+
+
+def test_a_settlement_file_pays_modified_schedules_as_one_by_one_payments_do():
+    from app.services.servicing import servicing, settlement
+    from app.services.servicing.settlement import SettlementRow
+    from tests.money.test_settlement import _snapshot
+
+    holiday, _ = _loan_after_six()
+    _through(holiday, ModificationKind.HOLIDAY, {"months": 2})
+    reduced, _ = _loan_after_six()
+    _through(reduced, ModificationKind.RATE_REDUCTION, {"reduced_rate": D("4.00"), "months": 6})
+    for row in _open(reduced)[:2]:
+        _pay(reduced, row.principal_due + row.interest_due, row.due_date)
+    day = date(2024, 10, 15)  # the holiday loan's first new installment, the other's third
+    servicing.run_cycle(db.session, day)
+    rows = []
+    for loan in (holiday, reduced):
+        due = _open(loan)[0]
+        amount = due.principal_due + due.interest_due
+        rows.append(SettlementRow(loan.id, amount, f"file-{loan.id}", payer_id=loan.borrower_id))
+    inner = db.session.begin_nested()
+    for row in rows:
+        repayments.apply_payment(
+            db.session, row.loan_id, row.amount, received_on=day,
+            idempotency_key=row.idempotency_key, payer_id=row.payer_id,
+        )  # fmt: skip
+    expected = _snapshot(rows)
+    inner.rollback()
+    db.session.expire_all()
+    result = settlement.settle(db.session, rows, day)
+    assert (result.together, result.refused) == (2, [])
+    assert _snapshot(rows) == expected
+    assert_ledger_balances()
