@@ -203,3 +203,29 @@ def interest_forgone(modification: LoanModification) -> Decimal:
     old = sum((Decimal(r["interest"]) for r in modification.old_schedule or []), ZERO)
     new = sum((Decimal(r["interest"]) for r in modification.new_schedule or []), ZERO)
     return old - new
+
+
+def lender_view(session: Session, loan: Loan, held: Decimal) -> list[dict]:
+    """The plans applied to a loan as a noteholder holding `held` of it sees them: what
+    changed, when, and the interest given up (theirs: pro rata by note amount)."""
+    plans = session.scalars(
+        select(LoanModification)
+        .where(
+            LoanModification.loan_id == loan.id,
+            LoanModification.state == ModificationState.APPLIED,
+        )
+        .order_by(LoanModification.accepted_at)
+    ).all()
+    views = []
+    for plan in plans:
+        forgone = interest_forgone(plan)
+        views.append(
+            {
+                "what": describe(plan),
+                "on": plan.accepted_at.date(),
+                "kind": plan.kind.value,
+                "interest_forgone": forgone,
+                "your_share": (forgone * held / loan.funded_amount).quantize(ZERO),
+            }
+        )
+    return views

@@ -261,7 +261,9 @@ def offer(
     """An admin approves the request, on its terms or adjusted ones; the borrower decides."""
     modification = _open(session, modification_id, ModificationState.REQUESTED)
     loan = _locked_loan(session, modification.loan_id)
-    seen = preview(session, loan, modification.kind, params or _params(modification), today, policy)
+    seen = preview(
+        session, loan, modification.kind, params or stored_params(modification), today, policy
+    )
     _snapshot(modification, seen)
     modification.state = ModificationState.OFFERED
     modification.approved_by, modification.approved_at = admin_id, datetime.now(UTC)
@@ -279,7 +281,7 @@ def offer(
     return modification
 
 
-def _params(modification: LoanModification) -> dict:
+def stored_params(modification: LoanModification) -> dict:
     """The stored terms back as the plan functions take them."""
     terms = modification.terms
     params = {key: terms[key] for key in ("months", "term") if key in terms}
@@ -343,7 +345,7 @@ def accept(
         raise DomainError(f"No plan #{modification_id}.")
     expires = modification.approved_at.date().toordinal() + policy.hardship_offer_days
     try:
-        seen = preview(session, loan, modification.kind, _params(modification), today, policy)
+        seen = preview(session, loan, modification.kind, stored_params(modification), today, policy)
     except DomainError:
         seen = None
     if today.toordinal() > expires or seen is None or not _same(seen, modification):
