@@ -200,6 +200,9 @@ def test_a_settlement_for_less_charges_the_shortfall_to_the_notes_pro_rata():
         assert abs(losses[note.id] - (payoff - lump) * note.amount / loan.amount) < D("0.01")
         assert losses[note.id] <= held[note.id]
     assert sum(losses.values()) == payoff - lump
+    # The worked example in docs/lending-rules.md.
+    assert (payoff, lump, payoff - lump) == (D("8565.69"), D("5139.42"), D("3426.27"))
+    assert sorted(losses.values()) == [D("351.19"), D("1010.75"), D("2064.33")]
     assert ledger.balance_of(db.session, ledger.AccountKind.LOAN_RECEIVABLE, loan_id=loan.id) == 0
     with pytest.raises(DomainError):
         _pay(loan, "10.00", date(2024, 8, 1))
