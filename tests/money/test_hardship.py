@@ -318,3 +318,23 @@ def test_a_settlement_file_pays_modified_schedules_as_one_by_one_payments_do():
     assert (result.together, result.refused) == (2, [])
     assert _snapshot(rows) == expected
     assert_ledger_balances()
+
+
+def test_the_daily_cycle_expires_offers_not_accepted_in_time():
+    from app.services.servicing import servicing
+
+    loan, _ = _loan_after_six()
+    asked = modifications.request(
+        db.session, loan.id, loan.borrower_id, ModificationKind.REAMORTISATION, {"term": 48},
+        "why", ASKED,
+    )  # fmt: skip
+    modifications.offer(db.session, asked.id, loan.borrower_id, ASKED)
+    asked.approved_at = asked.approved_at.replace(year=2024, month=7, day=20)
+    stats = servicing.run_cycle(db.session, date(2024, 8, 3))  # 14 days on: still open
+    assert stats["hardship_expired"] == 0
+    stats = servicing.run_cycle(db.session, date(2024, 8, 4))
+    assert stats["hardship_expired"] == 1
+    db.session.refresh(asked)
+    assert asked.state is ModificationState.EXPIRED
+    with pytest.raises(DomainError, match="expired"):
+        modifications.accept(db.session, asked.id, loan.borrower_id, date(2024, 8, 4))

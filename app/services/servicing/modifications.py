@@ -2,10 +2,10 @@
 accepts (docs/lending-rules.md "Hardship plans"). `modification_apply` changes the loan."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -14,6 +14,7 @@ from app.models import (
     LoanModification,
     ModificationKind,
     ModificationState,
+    ServicingStatus,
 )
 from app.models.modification import OPEN_STATES
 from app.services.errors import DomainError, ValidationFailed
@@ -359,3 +360,31 @@ def accept(
 
 def _same(seen: Preview, modification: LoanModification) -> bool:
     return seen.new == modification.new_schedule and seen.terms == modification.terms
+
+
+def expire_stale(
+    session: Session, business_date: date, policy: LendingPolicy = DEFAULT_POLICY
+) -> int:
+    """The daily cycle's step: offers not accepted within `hardship_offer_days`, and open
+    requests on loans that closed, expire. Returns how many."""
+    session.flush()
+    lapse = datetime.combine(business_date, datetime.min.time(), tzinfo=UTC) - timedelta(
+        days=policy.hardship_offer_days
+    )
+    closed = select(Loan.id).where(
+        Loan.servicing_status.in_((ServicingStatus.CHARGED_OFF, ServicingStatus.PAID_OFF))
+    )
+    result = session.execute(
+        update(LoanModification)
+        .where(
+            LoanModification.state.in_(OPEN_STATES),
+            or_(
+                (LoanModification.state == ModificationState.OFFERED)
+                & (LoanModification.approved_at < lapse),
+                LoanModification.loan_id.in_(closed),
+            ),
+        )
+        .values(state=ModificationState.EXPIRED, decided_at=datetime.now(UTC))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
