@@ -6,6 +6,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -27,6 +29,7 @@ from app.services.policy import DEFAULT_POLICY
 from app.services.servicing import amortization, modifications, repayments
 from tests.builders import assert_ledger_balances, issued_loan, key
 from tests.reference import hardship as ref
+from tests.reference.servicer import days_360
 
 D = Decimal
 NOTES = ["1025.00", "2950.00", "6025.00"]  # $10,000, shares with no finite decimal
@@ -338,3 +341,79 @@ def test_the_daily_cycle_expires_offers_not_accepted_in_time():
     assert asked.state is ModificationState.EXPIRED
     with pytest.raises(DomainError, match="expired"):
         modifications.accept(db.session, asked.id, loan.borrower_id, date(2024, 8, 4))
+
+
+@st.composite
+def cases(draw):
+    return {
+        "notes": [str(25 * u) for u in draw(st.lists(st.integers(1, 80), min_size=1, max_size=3))],
+        "rate": draw(st.sampled_from(["6.46", "10.99", "18.25", "29.99"])),
+        "term": draw(st.sampled_from([12, 24])),
+        "day": draw(st.sampled_from([15, 29, 30, 31])),
+        "paid": draw(st.integers(2, 6)),
+        "early": draw(st.booleans()),  # the next installment paid 9 days before its due date
+        "kind": draw(st.sampled_from(["capitalise", "spread", "reamortisation", "rate"])),
+        "months": draw(st.integers(1, 3)),
+    }
+
+
+@settings(
+    max_examples=12,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(case=cases())
+def test_random_loans_follow_the_reference_and_pay_off_cleanly(app, case):
+    outer = db.session.begin_nested()
+    try:
+        _random_case(case)
+    finally:
+        outer.rollback()
+
+
+def _random_case(case):
+    issued = date(2024, 1, case["day"])
+    loan, notes = issued_loan(case["notes"], rate=case["rate"], term=case["term"], issued_on=issued)
+    rows = _open(loan)
+    for row in rows[: case["paid"]]:
+        _pay(loan, row.principal_due + row.interest_due, row.due_date)
+    last_paid, days = rows[case["paid"] - 1].due_date, 30
+    if case["early"]:
+        running = rows[case["paid"]]
+        on = date.fromordinal(running.due_date.toordinal() - 9)
+        _pay(
+            loan,
+            repayments.payoff_amount(db.session, loan, on).interest + running.principal_due,
+            on,
+        )
+        last_paid = on
+    db.session.refresh(loan)
+    open_ = _open(loan)
+    if case["early"]:
+        days = days_360(last_paid, open_[0].due_date)
+    balance, rate, left = loan.principal_outstanding, D(case["rate"]), len(open_)
+    first, policy = open_[0].due_date, DEFAULT_POLICY
+    if case["kind"] in ("capitalise", "spread"):
+        policy = replace(DEFAULT_POLICY, holiday_interest=case["kind"])
+        kind, params = ModificationKind.HOLIDAY, {"months": case["months"]}
+        expected, held = ref.holiday(
+            balance, rate, left, first, case["day"], case["months"], case["kind"], days
+        )
+    elif case["kind"] == "reamortisation":
+        kind, params = ModificationKind.REAMORTISATION, {"term": left + 12}
+        expected = ref.reamortise(balance, rate, left + 12, first, case["day"], days)
+    else:
+        months = min(case["months"] * 2, left)
+        low = (rate / 2).quantize(D("0.01"))
+        kind, params = ModificationKind.RATE_REDUCTION, {"reduced_rate": low, "months": months}
+        expected = ref.reduce_rate(balance, rate, low, months, left, first, case["day"], days)
+    _through(loan, kind, params, policy)
+    assert [(r.due_date, r.principal_due, r.interest_due) for r in _open(loan)] == expected
+    assert_ledger_balances()
+    _pay_to_the_end(loan, notes)
+    for note in notes:
+        db.session.refresh(note)
+        assert note.status is InvestmentStatus.PAID_OFF and note.principal_outstanding == 0
+    _assert_pro_rata(loan, notes)
+    assert_ledger_balances()
