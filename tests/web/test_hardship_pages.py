@@ -73,11 +73,13 @@ def test_a_borrower_previews_asks_an_admin_offers_and_the_borrower_accepts(
     db.session.refresh(loan)
     assert asked.state is ModificationState.APPLIED and loan.modified
     assert loan.monthly_payment == D(asked.new_schedule[0]["payment"])
+    assert b"Modified" in client.get(f"/borrower/loans/{loan.id}").data
 
     seller = notes[0]
     login(seller.lender)
     lender_page = client.get(f"/lender/loans/{loan.id}").get_data(as_text=True)
     assert 'data-field="modified"' in lender_page and "lower payment over 50" in lender_page
+    assert "Payment schedule as modified (50 payments left)" in lender_page
     listings.list_note(
         db.session, seller_id=seller.lender_id, investment_id=seller.id, markup_percent=D("0")
     )

@@ -170,7 +170,8 @@ def _detail_page(loan: Loan, form: InvestForm, invested: Decimal | None = None) 
         .where(Investment.loan_id == loan.id, Investment.lender_id == current_user.id)
         .order_by(Investment.id)
     ).all()
-    schedule = amortization.schedule_from_issue(
+    schedule = modification_apply.schedule_left(db.session, loan) if loan.modified else None
+    schedule = schedule or amortization.schedule_from_issue(
         loan.amount,
         loan.interest_rate,
         loan.term_months,

@@ -229,3 +229,27 @@ def lender_view(session: Session, loan: Loan, held: Decimal) -> list[dict]:
             }
         )
     return views
+
+
+def schedule_left(session: Session, loan: Loan) -> list[amortization.InstallmentPlan]:
+    """A modified loan's open installments as plans: what its noteholders still expect."""
+    rows = session.scalars(
+        select(Installment)
+        .where(Installment.loan_id == loan.id, Installment.status.in_(OPEN))
+        .order_by(Installment.number)
+    ).all()
+    balance, plans = loan.principal_outstanding, []
+    for row in rows:
+        principal = row.principal_due - row.principal_paid
+        balance -= principal
+        plans.append(
+            amortization.InstallmentPlan(
+                row.number,
+                row.due_date,
+                principal + row.interest_due - row.interest_paid,
+                principal,
+                row.interest_due - row.interest_paid,
+                balance,
+            )  # fmt: skip
+        )
+    return plans
