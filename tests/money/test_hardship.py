@@ -417,3 +417,18 @@ def _random_case(case):
         assert note.status is InvestmentStatus.PAID_OFF and note.principal_outstanding == 0
     _assert_pro_rata(loan, notes)
     assert_ledger_balances()
+
+
+def test_a_loan_behind_may_take_a_holiday_but_not_a_lower_payment_or_rate():
+    loan, _ = issued_loan(NOTES, issued_on=ISSUED)  # nothing paid: five installments overdue
+    today = date(2024, 3, 20)
+    with pytest.raises(ValidationFailed, match="overdue"):
+        modifications.preview(
+            db.session, loan, ModificationKind.REAMORTISATION, {"term": 48}, today
+        )
+    with pytest.raises(ValidationFailed, match="Too little is repaid"):  # capitalised
+        modifications.preview(db.session, loan, ModificationKind.HOLIDAY, {"months": 2}, today)
+    seen = modifications.preview(
+        db.session, loan, ModificationKind.HOLIDAY, {"months": 2}, today, SPREAD
+    )
+    assert seen.new[0]["due_date"] == "2024-04-15"  # the two overdue installments deferred

@@ -20,6 +20,7 @@ from app.models import (
     ModificationState,
     Provider,
 )
+from app.services.errors import DomainError
 from app.services.money import ledger
 from app.services.money.ledger import Leg
 from app.services.money.money import ZERO, split_largest_remainder
@@ -94,6 +95,8 @@ def capitalise(session: Session, loan: Loan, modification, interest: Decimal) ->
     weights = {note.id: note.amount for note in notes}
     earlier = sum(before.values(), ZERO)
     shares = split_largest_remainder(earlier + interest, weights, before)
+    if any(note.principal_outstanding + shares[note.id] > note.amount for note in notes):
+        raise DomainError("Too little is repaid yet to add the holiday's interest to the loan.")
     note_accounts = ledger.accounts_for(
         session, AccountKind.NOTE_PRINCIPAL, "investment_id", list(weights)
     )

@@ -91,6 +91,11 @@ def preview(
         amount = _settlement_amount(session, loan, params, today, policy)
         terms = {"amount": f"{amount:.2f}"}
         return Preview(kind, terms, old, [], amount - old_total, None, None)
+    if kind is not ModificationKind.HOLIDAY and pos.first_due < today:
+        raise ValidationFailed(
+            {"kind": "A payment is overdue: a payment holiday can defer it; a lower payment or "
+             "rate starts from a loan that is up to date."}
+        )  # fmt: skip
     plan = _plan(session, loan, kind, pos, params, today, policy)
     new = [_row(p.number, p.due_date, p.principal, p.interest) for p in plan.installments]
     return Preview(
