@@ -60,13 +60,13 @@ def _loan_after_six():
     return loan, notes
 
 
-def _through(loan, kind, params, policy=DEFAULT_POLICY, offered=None):
+def _through(loan, kind, params, policy=DEFAULT_POLICY, offered=None, today=ASKED):
     """Borrower asks, an admin offers (adjusted terms if `offered`), the borrower accepts."""
     asked = modifications.request(
-        db.session, loan.id, loan.borrower_id, kind, params, "Lost my job", ASKED, policy
+        db.session, loan.id, loan.borrower_id, kind, params, "Lost my job", today, policy
     )
-    modifications.offer(db.session, asked.id, loan.borrower_id, ASKED, offered, "ok", policy)
-    done = modifications.accept(db.session, asked.id, loan.borrower_id, ASKED, policy)
+    modifications.offer(db.session, asked.id, loan.borrower_id, today, offered, "ok", policy)
+    done = modifications.accept(db.session, asked.id, loan.borrower_id, today, policy)
     assert done.state is ModificationState.APPLIED
     db.session.refresh(loan)
     return done
@@ -408,7 +408,7 @@ def _random_case(case):
         low = (rate / 2).quantize(D("0.01"))
         kind, params = ModificationKind.RATE_REDUCTION, {"reduced_rate": low, "months": months}
         expected = ref.reduce_rate(balance, rate, low, months, left, first, case["day"], days)
-    _through(loan, kind, params, policy)
+    _through(loan, kind, params, policy, today=date.fromordinal(last_paid.toordinal() + 1))
     assert [(r.due_date, r.principal_due, r.interest_due) for r in _open(loan)] == expected
     assert_ledger_balances()
     _pay_to_the_end(loan, notes)
