@@ -21,13 +21,14 @@ class ModificationKind(enum.StrEnum):
 class ModificationState(enum.StrEnum):
     REQUESTED = "requested"  # the borrower asked; an admin decides
     OFFERED = "offered"  # an admin approved these terms; the borrower decides
+    ACCEPTED = "accepted"  # a settlement the borrower agreed to, waiting for its lump sum
     APPLIED = "applied"  # the borrower accepted and the loan changed
     DECLINED = "declined"  # by an admin, or by the borrower
     WITHDRAWN = "withdrawn"  # the borrower took the request back
     EXPIRED = "expired"  # the offer was not accepted in time, or the loan moved on
 
 
-OPEN_STATES = (ModificationState.REQUESTED, ModificationState.OFFERED)
+OPEN_STATES = (ModificationState.REQUESTED, ModificationState.OFFERED, ModificationState.ACCEPTED)
 
 
 class LoanModification(TimestampMixin, Base):
@@ -40,7 +41,7 @@ class LoanModification(TimestampMixin, Base):
             "uq_loan_modifications_open_loan",
             "loan_id",
             unique=True,
-            postgresql_where=text("state IN ('requested', 'offered')"),
+            postgresql_where=text("state IN ('requested', 'offered', 'accepted')"),
         ),
         Index("ix_loan_modifications_state_created_at", "state", "created_at"),
         Index("ix_loan_modifications_loan_id_kind", "loan_id", "kind"),

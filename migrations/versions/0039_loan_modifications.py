@@ -1,8 +1,8 @@
 """Hardship plans: loan_modifications, and loans marked modified (or settled for less)
 
 A borrower asks for a payment holiday, a re-amortisation, a rate reduction or a settlement;
-an admin offers terms; the borrower accepts and the schedule changes. At most one open
-request per loan (a partial unique index).
+an admin offers terms; the borrower accepts and the schedule changes (a settlement: once an
+admin records its lump sum). At most one open request per loan (a partial unique index).
 
 Revision ID: 0039
 Revises: 0036
@@ -19,7 +19,7 @@ branch_labels = None
 depends_on = None
 
 KIND = ('holiday', 'reamortisation', 'rate_reduction', 'settlement')
-STATE = ('requested', 'offered', 'applied', 'declined', 'withdrawn', 'expired')
+STATE = ('requested', 'offered', 'accepted', 'applied', 'declined', 'withdrawn', 'expired')
 
 
 def upgrade():
@@ -53,7 +53,7 @@ def upgrade():
         sa.ForeignKeyConstraint(['accepted_by'], ['users.id'], name=op.f('fk_loan_modifications_accepted_by_users'), ondelete='RESTRICT'),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_loan_modifications')),
     )
-    op.create_index('uq_loan_modifications_open_loan', 'loan_modifications', ['loan_id'], unique=True, postgresql_where=sa.text("state IN ('requested', 'offered')"))
+    op.create_index('uq_loan_modifications_open_loan', 'loan_modifications', ['loan_id'], unique=True, postgresql_where=sa.text("state IN ('requested', 'offered', 'accepted')"))
     op.create_index('ix_loan_modifications_state_created_at', 'loan_modifications', ['state', 'created_at'], unique=False)
     op.create_index('ix_loan_modifications_loan_id_kind', 'loan_modifications', ['loan_id', 'kind'], unique=False)
 

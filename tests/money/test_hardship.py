@@ -26,7 +26,7 @@ from app.models import (
 from app.services.errors import DomainError, ValidationFailed
 from app.services.money import ledger
 from app.services.policy import DEFAULT_POLICY
-from app.services.servicing import amortization, modifications, repayments
+from app.services.servicing import amortization, hardship_desk, modifications, repayments
 from tests.builders import assert_ledger_balances, issued_loan, key
 from tests.reference import hardship as ref
 from tests.reference.servicer import days_360
@@ -189,7 +189,20 @@ def test_a_settlement_for_less_charges_the_shortfall_to_the_notes_pro_rata():
     payoff = repayments.payoff_amount(db.session, loan, ASKED).total
     lump = (payoff * D("0.6")).quantize(D("0.01"), rounding="ROUND_CEILING")
     held = {n.id: n.principal_outstanding for n in notes}
-    _through(loan, ModificationKind.SETTLEMENT, {"amount": lump})
+    asked = modifications.request(
+        db.session, loan.id, loan.borrower_id, ModificationKind.SETTLEMENT, {"amount": lump},
+        "cannot pay", ASKED,
+    )  # fmt: skip
+    modifications.offer(db.session, asked.id, loan.borrower_id, ASKED)
+    agreed = modifications.accept(db.session, asked.id, loan.borrower_id, ASKED)
+    assert agreed.state is ModificationState.ACCEPTED and not loan.modified  # no money yet
+    with pytest.raises(ValidationFailed, match="agreed lump sum"):
+        hardship_desk.record_settlement(
+            db.session, asked.id, loan.borrower_id, lump - D("1"), ASKED, "wire"
+        )
+    hardship_desk.record_settlement(db.session, asked.id, loan.borrower_id, lump, ASKED, "wire")
+    db.session.refresh(loan)
+    assert asked.state is ModificationState.APPLIED and loan.modified
     assert loan.servicing_status is ServicingStatus.CHARGED_OFF and loan.settled_at
     losses = {}
     for note in notes:

@@ -106,3 +106,32 @@ def test_an_admin_declines_with_a_reason_and_bad_terms_re_render(client, login, 
     assert asked.state is ModificationState.DECLINED and asked.decision_reason == "Income too low"
     login(loan.borrower)
     assert b"Declined" in client.get(f"/borrower/loans/{loan.id}/hardship").data
+
+
+def test_a_settlement_is_agreed_in_the_browser_and_settled_when_an_admin_records_the_money(
+    client, login, loan_and_notes
+):
+    loan, _ = loan_and_notes
+    payoff = repayments.payoff_amount(db.session, loan, date.today()).total
+    lump = (payoff * D("0.7")).quantize(D("0.01"))
+    login(loan.borrower)
+    _ask(client, loan, kind="settlement", amount=str(lump))
+    asked = db.session.scalar(select(LoanModification))
+    admin = login(UserFactory(role=Role.ADMIN))
+    client.post(f"/admin/hardship/{asked.id}/offer", data={"amount": str(lump)}, headers=HX)
+    login(loan.borrower)
+    client.post(f"/borrower/loans/{loan.id}/hardship/{asked.id}/accept", headers=HX)
+    assert asked.state is ModificationState.ACCEPTED
+    assert b"Settlement agreed" in client.get(f"/borrower/loans/{loan.id}/hardship").data
+    login(admin)
+    url = f"/admin/hardship/{asked.id}/settlement"
+    page = client.get(f"/admin/hardship/{asked.id}").get_data(as_text=True)
+    assert "Record the lump sum" in page
+    data = {"amount": str(lump - 1), "reason": "Wire received", "idempotency_key": key()}
+    wrong = client.post(url, data=data, headers=HX)
+    assert wrong.status_code == 422 and b"agreed lump sum" in wrong.data
+    done = client.post(url, data={**data, "amount": str(lump)}, headers=HX)
+    assert done.headers["HX-Redirect"] == "/admin/hardship"
+    db.session.refresh(loan)
+    assert asked.state is ModificationState.APPLIED and loan.settled_at is not None
+    assert b"Settled for less" in client.get(f"/admin/loans/{loan.id}").data

@@ -10,11 +10,12 @@ from app.access import role_required
 from app.extensions import db, get_policy
 from app.forms import HardshipForm, attach_errors
 from app.htmx import hx_redirect, render
-from app.models import LoanModification, ModificationState, Role
+from app.models import LoanModification, Role
+from app.models.modification import OPEN_STATES
 from app.services.errors import DomainError
-from app.services.servicing import modifications
+from app.services.servicing import hardship_desk, modifications
 
-from .forms import DeclineHardshipForm
+from .forms import DeclineHardshipForm, PaymentForm
 from .routes import bp
 
 SHOW = "admin/hardship/show.html"
@@ -26,7 +27,7 @@ def hardship_index():
     """Requests waiting for a decision, then offers waiting for the borrower."""
     queue = db.session.scalars(
         select(LoanModification)
-        .where(LoanModification.state.in_((ModificationState.REQUESTED, ModificationState.OFFERED)))
+        .where(LoanModification.state.in_(OPEN_STATES))
         .order_by(LoanModification.state.desc(), LoanModification.requested_at)
     ).all()
     return render("admin/hardship/index.html", queue=queue)
@@ -85,6 +86,29 @@ def hardship_decline(modification_id: int):
     return render(SHOW, "decision", status=422, **page)
 
 
+@bp.post("/hardship/<int:modification_id>/settlement")
+@role_required(Role.ADMIN)
+def hardship_settlement(modification_id: int):
+    """The agreed lump sum arrived: apply it and settle the loan."""
+    modification = db.get_or_404(LoanModification, modification_id)
+    form = PaymentForm()
+    if form.validate_on_submit():
+        try:
+            hardship_desk.record_settlement(
+                db.session, modification.id, current_user.id, form.amount.data,
+                form.received_on.data or date.today(), form.reason.data, get_policy(),
+            )  # fmt: skip
+        except DomainError as error:
+            db.session.rollback()
+            attach_errors(form, error, "amount")
+        else:
+            db.session.commit()
+            flash("Settled: the loan is closed and the rest charged off.", "success")
+            return hx_redirect(url_for("admin.hardship_index"))
+    page = _page(modification, HardshipForm(formdata=None), DeclineHardshipForm(formdata=None))
+    return render(SHOW, "decision", status=422, **{**page, "received": form})
+
+
 def _terms(modification: LoanModification) -> dict:
     return {
         key: value
@@ -99,5 +123,6 @@ def _page(modification: LoanModification, form: HardshipForm, decline) -> dict:
         "loan": modification.loan,
         "form": form,
         "decline": decline,
-        "open": modification.state.value in ("requested", "offered"),
+        "open": modification.state in OPEN_STATES,
+        "received": PaymentForm.fresh(amount=_terms(modification).get("amount")),
     }

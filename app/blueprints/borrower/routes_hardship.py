@@ -11,6 +11,7 @@ from app.extensions import db, get_policy
 from app.forms import HardshipForm, attach_errors
 from app.htmx import hx_redirect, render
 from app.models import Loan, LoanModification, ModificationKind, ModificationState, Role
+from app.models.modification import OPEN_STATES
 from app.services.errors import DomainError
 from app.services.servicing import modifications
 
@@ -95,6 +96,10 @@ def hardship_answer(loan_id: int, modification_id: int, answer: str):
 def _answer_message(done: LoanModification) -> tuple[str, str]:
     return {
         ModificationState.APPLIED: ("Your new schedule is in place.", "success"),
+        ModificationState.ACCEPTED: (
+            "Agreed: once your lump sum arrives, we close the loan.",
+            "success",
+        ),
         ModificationState.EXPIRED: (
             "This offer lapsed: the loan changed since it was made. Please ask again.",
             "error",
@@ -120,6 +125,6 @@ def _page(loan: Loan, form: HardshipForm, seen=None) -> dict:
         "form": form,
         "preview": seen,
         "plans": plans,
-        "open": next((p for p in plans if p.state.value in ("requested", "offered")), None),
+        "open": next((p for p in plans if p.state in OPEN_STATES), None),
         "policy": get_policy(),
     }

@@ -149,7 +149,7 @@ def settle(session, loan, modification, amount: Decimal, today: date, policy) ->
     repayments.apply_payment(
         session, loan.id, amount, received_on=today,
         idempotency_key=f"settlement-{modification.id}", payer_id=loan.borrower_id,
-        provider=Provider.SIMULATED, policy=policy,
+        provider=Provider.MANUAL, policy=policy,
     )  # fmt: skip
     if loan.principal_outstanding == 0:  # the lump sum happened to pay it all
         return

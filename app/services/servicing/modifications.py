@@ -2,10 +2,10 @@
 accepts (docs/lending-rules.md "Hardship plans"). `modification_apply` changes the loan."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -14,7 +14,6 @@ from app.models import (
     LoanModification,
     ModificationKind,
     ModificationState,
-    ServicingStatus,
 )
 from app.models.modification import OPEN_STATES
 from app.services.errors import DomainError, ValidationFailed
@@ -199,10 +198,10 @@ def request(
     """The borrower asks for a plan (checked against policy now, decided by an admin)."""
     if not (reason or "").strip():
         raise ValidationFailed({"reason": "Tell us briefly what has changed."})
-    loan = _locked_loan(session, loan_id)
+    loan = locked_loan(session, loan_id)
     if loan.borrower_id != borrower_id:
         raise DomainError(f"No loan #{loan_id}.")
-    _check_none_open(session, loan)
+    _check_noneopen_plan(session, loan)
     seen = preview(session, loan, kind, params, today, policy)
     modification = LoanModification(
         loan_id=loan.id, kind=kind, terms=seen.terms, reason=reason.strip(),
@@ -224,7 +223,7 @@ def request(
     return modification
 
 
-def _check_none_open(session: Session, loan: Loan) -> None:
+def _check_noneopen_plan(session: Session, loan: Loan) -> None:
     if session.scalar(
         select(LoanModification.id).where(
             LoanModification.loan_id == loan.id, LoanModification.state.in_(OPEN_STATES)
@@ -239,7 +238,7 @@ def _snapshot(modification: LoanModification, seen: Preview) -> None:
     modification.cost_difference = seen.cost_difference
 
 
-def _locked_loan(session: Session, loan_id: int) -> Loan:
+def locked_loan(session: Session, loan_id: int) -> Loan:
     loan = session.get(Loan, loan_id, with_for_update=True, populate_existing=True)
     if loan is None:
         raise DomainError(f"No loan #{loan_id}.")
@@ -265,8 +264,8 @@ def offer(
     policy: LendingPolicy = DEFAULT_POLICY,
 ) -> LoanModification:
     """An admin approves the request, on its terms or adjusted ones; the borrower decides."""
-    modification = _open(session, modification_id, ModificationState.REQUESTED)
-    loan = _locked_loan(session, modification.loan_id)
+    modification = open_plan(session, modification_id, ModificationState.REQUESTED)
+    loan = locked_loan(session, modification.loan_id)
     seen = preview(
         session, loan, modification.kind, params or stored_params(modification), today, policy
     )
@@ -297,7 +296,7 @@ def stored_params(modification: LoanModification) -> dict:
     return params
 
 
-def _open(session: Session, modification_id: int, *states) -> LoanModification:
+def open_plan(session: Session, modification_id: int, *states) -> LoanModification:
     modification = session.get(LoanModification, modification_id, with_for_update=True)
     if modification is None:
         raise DomainError(f"No plan #{modification_id}.")
@@ -312,7 +311,7 @@ def decline(
     """An admin declines a request (with a reason), or the borrower declines or withdraws."""
     if not by_borrower and not (reason or "").strip():
         raise ValidationFailed({"reason": "Say why the request is declined."})
-    modification = _open(session, modification_id)
+    modification = open_plan(session, modification_id)
     loan = session.get(Loan, modification.loan_id)
     if by_borrower and loan.borrower_id != user_id:
         raise DomainError(f"No plan #{modification_id}.")
@@ -345,8 +344,8 @@ def accept(
 
     The plan is recomputed now: if the loan moved since the offer (a payment, a fee, time)
     and the schedule would differ from the one offered, the offer lapses instead."""
-    modification = _open(session, modification_id, ModificationState.OFFERED)
-    loan = _locked_loan(session, modification.loan_id)
+    modification = open_plan(session, modification_id, ModificationState.OFFERED)
+    loan = locked_loan(session, modification.loan_id)
     if loan.borrower_id != borrower_id:
         raise DomainError(f"No plan #{modification_id}.")
     expires = modification.approved_at.date().toordinal() + policy.hardship_offer_days
@@ -358,6 +357,15 @@ def accept(
         modification.state, modification.decided_at = ModificationState.EXPIRED, datetime.now(UTC)
         return modification
     modification.accepted_by, modification.accepted_at = borrower_id, datetime.now(UTC)
+    if modification.kind is ModificationKind.SETTLEMENT:  # applied when the money arrives
+        modification.state = ModificationState.ACCEPTED
+        notifications.notify_admins(
+            session, "hardship.agreed", f"Settlement agreed on loan #{loan.id}",
+            f"Record the ${Decimal(seen.terms['amount']):,.2f} lump sum when it arrives.",
+            link=("admin.hardship_show", {"modification_id": modification.id}),
+            dedupe_key=f"hardship-agreed-{modification.id}", email=False,
+        )  # fmt: skip
+        return modification
     modification.state = ModificationState.APPLIED
     modification_apply.apply(session, loan, modification, seen, today, policy)
     return modification
@@ -365,31 +373,3 @@ def accept(
 
 def _same(seen: Preview, modification: LoanModification) -> bool:
     return seen.new == modification.new_schedule and seen.terms == modification.terms
-
-
-def expire_stale(
-    session: Session, business_date: date, policy: LendingPolicy = DEFAULT_POLICY
-) -> int:
-    """The daily cycle's step: offers not accepted within `hardship_offer_days`, and open
-    requests on loans that closed, expire. Returns how many."""
-    session.flush()
-    lapse = datetime.combine(business_date, datetime.min.time(), tzinfo=UTC) - timedelta(
-        days=policy.hardship_offer_days
-    )
-    closed = select(Loan.id).where(
-        Loan.servicing_status.in_((ServicingStatus.CHARGED_OFF, ServicingStatus.PAID_OFF))
-    )
-    result = session.execute(
-        update(LoanModification)
-        .where(
-            LoanModification.state.in_(OPEN_STATES),
-            or_(
-                (LoanModification.state == ModificationState.OFFERED)
-                & (LoanModification.approved_at < lapse),
-                LoanModification.loan_id.in_(closed),
-            ),
-        )
-        .values(state=ModificationState.EXPIRED, decided_at=datetime.now(UTC))
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount
