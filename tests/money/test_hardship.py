@@ -445,3 +445,13 @@ def test_a_loan_behind_may_take_a_holiday_but_not_a_lower_payment_or_rate():
         db.session, loan, ModificationKind.HOLIDAY, {"months": 2}, today, SPREAD
     )
     assert seen.new[0]["due_date"] == "2024-04-15"  # the two overdue installments deferred
+
+
+def test_the_loans_totals_count_the_new_schedule_not_the_cancelled_one():
+    from app.services.servicing import statements
+
+    loan, notes = _loan_after_six()
+    paid = sum(r.principal_due + r.interest_due for r in loan.installments[:6])
+    _through(loan, ModificationKind.HOLIDAY, {"months": 2})
+    total = statements.total_repayment(db.session, loan, ASKED)
+    assert total == paid + D("9999.85")  # six paid and the 30 new installments

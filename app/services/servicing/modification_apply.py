@@ -58,8 +58,9 @@ def reschedule(session: Session, loan: Loan, modification, plan, today, policy) 
     if modification.kind is ModificationKind.HOLIDAY:  # the first new period follows the holiday
         months = modification.terms["months"]
         first_start = amortization.due_date(rows[0].due_date, months - 1, loan.issued_at.day)
-    for row in rows:
+    for row in rows:  # as a prepayment cancels: nothing left due (the plan keeps the old rows)
         row.status = InstallmentStatus.CANCELLED
+        row.principal_due = row.interest_due = ZERO
     session.flush()
     starts = [first_start, *(p.due_date for p in plan.installments[:-1])]
     session.execute(
