@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import (
+    ActivityLog,
     Installment,
     InstallmentStatus,
     InvestmentStatus,
@@ -182,6 +183,10 @@ def test_noteholders_hear_of_the_modification_without_the_borrowers_data():
     assert sorted(n.user_id for n in told) == sorted(n.lender_id for n in notes)
     assert told[0].body == f"Loan #{loan.id} was modified: rate reduced to 4.00% for 6 months."
     assert loan.borrower.email not in told[0].body
+    logged = db.session.scalars(
+        select(ActivityLog).where(ActivityLog.action == "loan.modified")
+    ).one()
+    assert logged.entity_id == loan.id and logged.details["kind"] == "rate_reduction"
 
 
 def test_a_settlement_for_less_charges_the_shortfall_to_the_notes_pro_rata():
