@@ -460,3 +460,15 @@ def test_the_loans_totals_count_the_new_schedule_not_the_cancelled_one():
     _through(loan, ModificationKind.HOLIDAY, {"months": 2})
     total = statements.total_repayment(db.session, loan, ASKED)
     assert total == paid + D("9999.85")  # six paid and the 30 new installments
+
+
+def test_noteholders_see_the_interest_a_rate_reduction_gives_up_and_their_share():
+    from app.services.servicing import modification_apply
+
+    loan, notes = _loan_after_six()
+    _through(loan, ModificationKind.RATE_REDUCTION, {"reduced_rate": D("4.00"), "months": 6})
+    (view,) = modification_apply.lender_view(db.session, loan, notes[1].amount)
+    # The old schedule's interest left (9,819.97 − 8,552.64) less the new one's (9,528.50 − 8,552.64).
+    assert view["interest_forgone"] == D("291.47")
+    assert view["your_share"] == D("85.98")  # 291.47 × 2,950 / 10,000 = 85.98365
+    assert view["what"] == "rate reduced to 4.00% for 6 months"
