@@ -60,9 +60,8 @@ class LendingPolicy:
     holiday_interest: str = "capitalise"  # the holiday's interest: "capitalise" or "spread"
     hardship_max_term_months: int = 84  # a re-amortised loan's whole term, at most
     rate_reduction_max_months: int = 12
-    settlement_floor_percent: Decimal = D(
-        "60"
-    )  # a settlement's lump sum: at least this % of payoff
+    # A settlement's lump sum: at least this percent of the payoff.
+    settlement_floor_percent: Decimal = D("60")
     hardship_offer_days: int = 14  # an offered plan lapses unless accepted within this
 
     @property
