@@ -10,9 +10,10 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from app.models import Document, DocumentKind, LoanPurpose, Role, User
+from app.models import Document, DocumentKind, LoanPurpose, ModificationKind, Role, User
 from app.services.lending import adverse_action, origination, underwriting
 from app.services.lending.origination import Offer
+from app.services.servicing import modifications, repayments
 from app.services.trading import listings
 from tests.builders import CREDIT_FACTS, issued_loan, lender, listed_loan
 from tests.e2e.conftest import sign_in
@@ -97,6 +98,11 @@ def _book(session) -> dict:
         markup_percent=Decimal("-1"),
     )
     lender(Decimal("250.00"))
+    payoff = repayments.payoff_amount(session, loan, date.today()).total
+    hardship = modifications.request(
+        session, loan.id, borrower.id, ModificationKind.SETTLEMENT,
+        {"amount": (payoff * Decimal("0.7")).quantize(Decimal("0.01"))}, "Lost my job", date.today(),
+    )  # fmt: skip
     session.commit()
     return {
         "borrower": (
@@ -107,6 +113,7 @@ def _book(session) -> dict:
                 f"/borrower/applications/{application.id}",
                 f"/borrower/applications/{stretched.id}",
                 f"/borrower/loans/{loan.id}",
+                f"/borrower/loans/{loan.id}/hardship",
                 *ACCOUNT_PAGES,
             ],
         ),
@@ -140,6 +147,8 @@ def _book(session) -> dict:
                 f"/admin/users/{borrower.id}",
                 "/admin/loans",
                 f"/admin/loans/{loan.id}",
+                "/admin/hardship",
+                f"/admin/hardship/{hardship.id}",
                 "/admin/imports",
                 "/admin/activity",
                 "/admin/jobs",
