@@ -472,3 +472,39 @@ def test_noteholders_see_the_interest_a_rate_reduction_gives_up_and_their_share(
     assert view["interest_forgone"] == D("291.47")
     assert view["your_share"] == D("85.98")  # 291.47 × 2,950 / 10,000 = 85.98365
     assert view["what"] == "rate reduced to 4.00% for 6 months"
+
+
+def test_a_prepayment_during_a_rate_reduction_keeps_the_reduced_rate():
+    loan, notes = _loan_after_six()
+    _through(loan, ModificationKind.RATE_REDUCTION, {"reduced_rate": D("4.00"), "months": 6})
+    first = _open(loan)[0]
+    _pay(loan, first.principal_due + first.interest_due, first.due_date)  # 2024-08-15
+    on = date(2024, 9, 5)  # ten days before the next installment: it and $500 more
+    running = _open(loan)[0]
+    quote = repayments.payoff_amount(db.session, loan, on)
+    _pay(loan, quote.interest + running.principal_due + D("500.00"), on)
+    db.session.refresh(loan)
+    rows = _open(loan)
+    assert rows[0].due_date == date(2024, 10, 15) and rows[0].accrual_start == on
+    # Reduced (4%) for Oct, Nov, Dec and Jan, then 10.99%; the first period runs 40 days.
+    expected = ref.reduce_rate(
+        loan.principal_outstanding, D("10.99"), D("4"), 4, len(rows), date(2024, 10, 15), 15, 40
+    )
+    assert [(r.due_date, r.principal_due, r.interest_due) for r in rows] == expected
+    assert rows[0].interest_due == ref.interest(loan.principal_outstanding, D("4"), 40)
+    _pay_to_the_end(loan, notes)
+    _assert_pro_rata(loan, notes)
+    assert_ledger_balances()
+
+
+def test_part_of_a_reduced_installment_paid_early_leaves_the_rest_of_its_period_reduced():
+    loan, _ = _loan_after_six()
+    _through(loan, ModificationKind.RATE_REDUCTION, {"reduced_rate": D("4.00"), "months": 6})
+    on = date(2024, 8, 5)  # ten days before the first reduced installment: part of it
+    accrued = repayments.payoff_amount(db.session, loan, on).interest
+    _pay(loan, accrued + D("100.00"), on)
+    db.session.refresh(loan)
+    running = _open(loan)[0]
+    rest = ref.interest(loan.principal_outstanding, D("4"), 10)  # Aug 5 to Aug 15 at 4%
+    assert running.interest_due == accrued + rest and running.accrual_start == on
+    assert_ledger_balances()
