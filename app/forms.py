@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from flask import abort, current_app, make_response, render_template, request
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import UnprocessableEntity
-from wtforms import DecimalField, Field, HiddenField
+from wtforms import DecimalField, Field, HiddenField, IntegerField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -142,3 +143,41 @@ def attach_errors(form: FlaskForm, error: DomainError, field: str | None = None)
             target.errors = [*target.errors, message]
         else:
             form.form_errors.append(message)
+
+
+class HardshipForm(FlaskForm):
+    """A hardship plan's kind and terms: the borrower's request, the admin's (adjusted) offer."""
+
+    kind = SelectField(
+        "What would help",
+        choices=[
+            SelectChoice("holiday", "A payment holiday: skip 1 to 3 payments, added at the end"),
+            SelectChoice("reamortisation", "A lower payment over a longer term"),
+            SelectChoice("rate_reduction", "A lower rate for some months"),
+            SelectChoice("settlement", "Settle the loan for less with one payment"),
+        ],
+        validators=[DataRequired(message="Choose what would help.")],
+    )
+    months = IntegerField(
+        "Months", validators=[Optional(), NumberRange(min=1, max=12, message="From 1 to 12.")]
+    )
+    term = IntegerField(
+        "New term (months from the next payment)",
+        validators=[Optional(), NumberRange(min=1, max=600, message="Enter a term in months.")],
+    )
+    reduced_rate = PercentField(
+        "Reduced rate (%)",
+        validators=[Optional(), NumberRange(min=0, max=100, message="From 0 to 100.")],
+    )
+    amount = MoneyField("Lump sum (USD)", places=2, validators=[Optional()])
+    reason = TextAreaField("What has changed", validators=[Optional(), Length(max=2000)])
+
+    def params(self) -> dict:
+        """The terms the chosen kind takes, as the service reads them."""
+        wanted = {
+            "holiday": ("months",),
+            "reamortisation": ("term",),
+            "rate_reduction": ("reduced_rate", "months"),
+            "settlement": ("amount",),
+        }[self.kind.data]
+        return {name: self[name].data for name in wanted if self[name].data is not None}

@@ -16,6 +16,11 @@ from app.models.loan import (
     LoanStatus,
     ServicingStatus,
 )
+from app.models.modification import (
+    LoanModification,
+    ModificationKind,
+    ModificationState,
+)
 from app.models.operations import (
     BookSnapshot,
     IdempotencyKey,
@@ -130,4 +135,7 @@ __all__ = [
     "VerificationStatus",
     "AccountStatement",
     "StatementKind",
+    "LoanModification",
+    "ModificationKind",
+    "ModificationState",
 ]

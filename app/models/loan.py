@@ -159,6 +159,11 @@ class Loan(CreditFactsMixin, TimestampMixin, Base):
     closed_at: Mapped[datetime | None]
     # Autopay: from this moment the cycle collects every installment on its due date.
     autopay_since: Mapped[datetime | None]
+    # A hardship plan changed the schedule (lenders and the secondary market see it); a
+    # settlement for less closed it (charged off, the rest forgiven).
+    modified: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    modified_at: Mapped[datetime | None]
+    settled_at: Mapped[datetime | None]
 
     borrower: Mapped["User"] = relationship()  # noqa: F821 - resolved by the registry
     installments: Mapped[list["Installment"]] = relationship(

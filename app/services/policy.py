@@ -54,6 +54,15 @@ class LendingPolicy:
             "default": D("85"),
         }
     )
+    # Hardship plans (docs/lending-rules.md "Hardship plans").
+    holiday_max_months: int = 3  # installments one payment holiday may defer
+    holiday_every_months: int = 12  # at most one payment holiday in this many months
+    holiday_interest: str = "capitalise"  # the holiday's interest: "capitalise" or "spread"
+    hardship_max_term_months: int = 84  # a re-amortised loan's whole term, at most
+    rate_reduction_max_months: int = 12
+    # A settlement's lump sum: at least this percent of the payoff.
+    settlement_floor_percent: Decimal = D("60")
+    hardship_offer_days: int = 14  # an offered plan lapses unless accepted within this
 
     @property
     def loan_amounts(self) -> tuple[Decimal, Decimal]:

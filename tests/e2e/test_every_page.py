@@ -11,9 +11,18 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from app.models import AccountStatement, Document, DocumentKind, LoanPurpose, Role, User
+from app.models import (
+    AccountStatement,
+    Document,
+    DocumentKind,
+    LoanPurpose,
+    ModificationKind,
+    Role,
+    User,
+)
 from app.services.lending import adverse_action, origination, underwriting
 from app.services.lending.origination import Offer
+from app.services.servicing import modifications, repayments
 from app.services.statements import issue, periods
 from app.services.trading import listings
 from tests.builders import CREDIT_FACTS, issued_loan, lender, listed_loan
@@ -102,6 +111,11 @@ def _book(session) -> dict:
     lender(Decimal("250.00"))
     issue.issue_month(session, periods.month(2026, 1))  # the loan's first month: two statements
     statement = {row.user_id: row.id for row in session.scalars(select(AccountStatement))}
+    payoff = repayments.payoff_amount(session, loan, date.today()).total
+    hardship = modifications.request(
+        session, loan.id, borrower.id, ModificationKind.SETTLEMENT,
+        {"amount": (payoff * Decimal("0.7")).quantize(Decimal("0.01"))}, "Lost my job", date.today(),
+    )  # fmt: skip
     session.commit()
     return {
         "borrower": (
@@ -112,6 +126,7 @@ def _book(session) -> dict:
                 f"/borrower/applications/{application.id}",
                 f"/borrower/applications/{stretched.id}",
                 f"/borrower/loans/{loan.id}",
+                f"/borrower/loans/{loan.id}/hardship",
                 *ACCOUNT_PAGES,
                 f"/account/statements/{statement[borrower.id]}",
             ],
@@ -147,6 +162,8 @@ def _book(session) -> dict:
                 f"/admin/users/{borrower.id}",
                 "/admin/loans",
                 f"/admin/loans/{loan.id}",
+                "/admin/hardship",
+                f"/admin/hardship/{hardship.id}",
                 "/admin/imports",
                 "/admin/activity",
                 "/admin/jobs",

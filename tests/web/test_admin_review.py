@@ -369,6 +369,7 @@ def test_the_top_bar_shows_admins_the_review_queues_with_their_counts(client, lo
         "/admin/reviews",
         "/admin/users",
         "/admin/loans",
+        "/admin/hardship",
         "/admin/imports",
         "/admin/activity",
         "/admin/jobs",

@@ -228,3 +228,10 @@ class NoticeReviewForm(AdminForm):
         "Reason (the applicant reads it)",
         validators=[DataRequired(message="Give the reason for your decision."), Length(max=2000)],
     )
+
+
+class DeclineHardshipForm(AdminForm):
+    class Meta:
+        id_prefix = "decline"
+
+    reason = reason_field("Reason (the borrower reads it)", "Say why the request is declined.")

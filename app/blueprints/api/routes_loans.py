@@ -152,6 +152,7 @@ _LOAN_FIELDS = (
     "id",
     "status",
     "servicing_status",
+    "modified",
     "amount",
     "requested_amount",
     "term_months",

@@ -152,6 +152,7 @@ class LoanSchema(CamelSchema):
     id = fields.Integer()
     status = choice(LoanStatus)  # StrEnum members serialise as their values
     servicing_status = fields.String(allow_none=True)
+    modified = fields.Boolean(metadata={"description": "a hardship plan changed the schedule"})
     amount = Money()
     requested_amount = Money(allow_none=True)
     term_months = fields.Integer()

@@ -34,6 +34,7 @@ class OfferSchema(CamelSchema):
     )
     days_past_due = fields.Integer()
     payments_left = fields.Integer()
+    modified = fields.Boolean(metadata={"description": "a hardship plan changed the schedule"})
     note_amount = Money()
     principal = Money(attribute="quote.principal")
     accrued_interest = Money(attribute="quote.accrued_interest")

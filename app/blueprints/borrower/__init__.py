@@ -1,4 +1,9 @@
 """Borrower pages: applying with a live preview, the offer and decision, the loan and paying it."""
 
-from . import routes_loans, routes_notices, routes_scheduled  # noqa: F401 - registers the pages
+from . import (  # noqa: F401 - registers the pages
+    routes_hardship,
+    routes_loans,
+    routes_notices,
+    routes_scheduled,
+)
 from .routes import bp  # noqa: F401

@@ -19,7 +19,7 @@ from app.services.errors import DomainError
 from app.services.lending import investing, marketplace
 from app.services.money import cash
 from app.services.money.money import parse_amount
-from app.services.servicing import amortization
+from app.services.servicing import amortization, modification_apply
 
 from . import confirmations
 from .forms import InvestForm
@@ -170,7 +170,8 @@ def _detail_page(loan: Loan, form: InvestForm, invested: Decimal | None = None) 
         .where(Investment.loan_id == loan.id, Investment.lender_id == current_user.id)
         .order_by(Investment.id)
     ).all()
-    schedule = amortization.schedule_from_issue(
+    schedule = modification_apply.schedule_left(db.session, loan) if loan.modified else None
+    schedule = schedule or amortization.schedule_from_issue(
         loan.amount,
         loan.interest_rate,
         loan.term_months,
@@ -187,6 +188,9 @@ def _detail_page(loan: Loan, form: InvestForm, invested: Decimal | None = None) 
         "polling": investing.takes_investments(loan, datetime.now(UTC)),
         "available": cash.available_cash(db.session, current_user.id),
         "suitability": investing.suitability(db.session, current_user.id, get_policy()),
+        "modifications": modification_apply.lender_view(
+            db.session, loan, sum((note.amount for note in mine), Decimal(0))
+        ),
     }
 
 

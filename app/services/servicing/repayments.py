@@ -26,7 +26,7 @@ from app.services.money import ledger
 from app.services.money.money import cents
 from app.services.platform import activity, notifications
 from app.services.policy import DEFAULT_POLICY, LendingPolicy
-from app.services.servicing import allocation, amortization, distribution, servicing
+from app.services.servicing import allocation, amortization, distribution, reduced_rate, servicing
 from app.services.servicing.allocation import Applied
 
 
@@ -86,6 +86,8 @@ def apply_payment(
         session.flush()
         distribution.distribute(session, loan, payment, applied, received_on, policy)
         _settle_loan(session, loan, applied, received_on, policy)
+        if loan.modified and applied.prepaid:  # a hardship rate reduction keeps its rate
+            reduced_rate.after_prepayment(session, loan, received_on, policy)
         _announce(session, loan, payment, applied)
         return payment
 

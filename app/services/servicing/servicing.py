@@ -135,6 +135,9 @@ def cycle_work(
     start_of_day = datetime.combine(business_date, time.min, tzinfo=UTC)
     stats.update(issuance.expire_listings(session, now=start_of_day, policy=policy))
     stats["note_listings_ended"] = listings.end_stale(session)
+    from app.services.servicing import hardship_desk  # it applies plans through servicing
+
+    stats["hardship_expired"] = hardship_desk.expire_stale(session, business_date, policy)
     session.flush()
     session.expire_all()  # set-based UPDATEs bypassed the identity map
     return stats

@@ -52,6 +52,7 @@ class Offer:
     quote: pricing.Quote
     yield_percent: Decimal | None
     listed_at: datetime
+    modified: bool = False  # a hardship plan changed the loan's schedule
 
     @property
     def status_label(self) -> str:
@@ -149,6 +150,7 @@ def _priced(session, rows, as_of: date, policy: LendingPolicy) -> list[Offer]:
                 quote=quote,
                 yield_percent=book.note_yield(note, loan, installments, quote.price, as_of, policy),
                 listed_at=listing.created_at,
+                modified=loan.modified,
             )
         )
     return priced
