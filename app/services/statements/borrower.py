@@ -19,20 +19,29 @@ MONTH_FIELDS = (
     "fees",
     "recoveries",
     "fees_charged",
+    "interest_capitalised",
+    "forgiven",
     "closing_balance",
 )
 YEAR_FIELDS = ("payments", "principal", "interest", "fees", "recoveries")
 
-# Each loan's receivable now, what the period's issue moved, and what moved after the period.
+# Each loan's receivable now, what moved it in the period (the issue, a hardship plan's
+# capitalised interest, and anything else but payments: a settlement's write-off, a reversal),
+# and what moved it after the period.
 BALANCES = """
 SELECT l.id AS loan, l.borrower_id, a.balance AS now, coalesce(m.later, 0) AS later,
-       coalesce(m.moved, 0) AS moved, coalesce(m.lent, 0) AS lent
+       coalesce(m.moved, 0) AS moved, coalesce(m.lent, 0) AS lent,
+       coalesce(m.capitalised, 0) AS capitalised, coalesce(m.forgiven, 0) AS forgiven
   FROM loans l JOIN ledger_accounts a ON a.loan_id = l.id AND a.kind = 'loan_receivable'
   LEFT JOIN (
       SELECT p.account_id,
              sum(p.amount) FILTER (WHERE e.effective_date >= :end) AS later,
              sum(p.amount) FILTER (WHERE e.effective_date < :end) AS moved,
-             sum(p.amount) FILTER (WHERE e.effective_date < :end AND e.kind = 'issue') AS lent
+             sum(p.amount) FILTER (WHERE e.effective_date < :end AND e.kind = 'issue') AS lent,
+             sum(p.amount) FILTER (WHERE e.effective_date < :end
+                                     AND e.kind = 'capitalised_interest') AS capitalised,
+             -sum(p.amount) FILTER (WHERE e.effective_date < :end AND e.kind NOT IN
+                 ('issue', 'capitalised_interest', 'repayment', 'recovery')) AS forgiven
         FROM postings p JOIN journal_entries e ON e.id = p.entry_id
         JOIN ledger_accounts c ON c.id = p.account_id AND c.kind = 'loan_receivable'
        WHERE e.effective_date >= :start
@@ -65,7 +74,8 @@ SELECT loan_id, sum(fee_due) FROM installments
 NEXT_DUE = """
 SELECT DISTINCT ON (i.loan_id) i.loan_id, i.due_date, i.principal_due + i.interest_due + i.fee_due
   FROM installments i JOIN loans l ON l.id = i.loan_id
- WHERE i.due_date >= :end_day AND l.servicing_status NOT IN ('paid_off', 'charged_off')
+ WHERE i.due_date >= :end_day AND i.status <> 'cancelled'
+   AND l.servicing_status NOT IN ('paid_off', 'charged_off')
  ORDER BY i.loan_id, i.due_date
 """
 
@@ -81,6 +91,8 @@ def month_figures(session: Session, period: Period) -> dict[int, dict]:
         figures["closing_balance"] = row.now - row.later
         figures["opening_balance"] = figures["closing_balance"] - row.moved
         figures["lent"] = row.lent
+        figures["interest_capitalised"] = row.capitalised
+        figures["forgiven"] = row.forgiven
     _payments(session, period, loans, owners, MONTH_FIELDS)
     for loan, charged in session.execute(text(FEES_CHARGED), days):
         loans[loan]["fees_charged"] += charged
@@ -119,9 +131,12 @@ def _by_borrower(loans: dict, owners: dict, fields) -> dict[int, dict]:
 
 
 def check_month(borrower: int, figures: dict) -> None:
-    """Each loan's balance moved by what was lent less the principal and recoveries paid."""
+    """Each loan's balance moved by what was lent and capitalised, less the principal and
+    recoveries paid and what was forgiven."""
     for loan, f in figures["loans"].items():
-        moved = f["lent"] - f["principal"] - f["recoveries"]
+        moved = (
+            f["lent"] + f["interest_capitalised"] - f["principal"] - f["recoveries"] - f["forgiven"]
+        )
         if f["closing_balance"] - f["opening_balance"] != moved:
             raise ValueError(
                 f"Borrower {borrower}, loan {loan}: the balance moved "

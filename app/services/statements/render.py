@@ -44,6 +44,8 @@ LABELS = {
     "payments": "Payments received",
     "fees": "Fees paid",
     "fees_charged": "Late fees charged",
+    "interest_capitalised": "Interest capitalised (hardship plan)",
+    "forgiven": "Forgiven (settled for less)",
     "closing_balance": "Balance at end",
     "next_due_date": "Next payment due",
     "next_due_amount": "Next payment amount",
