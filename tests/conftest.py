@@ -9,6 +9,7 @@ from flask import g, request_started
 from flask_migrate import upgrade
 from redis import Redis
 from sqlalchemy import text
+from threadpoolctl import threadpool_limits
 from sqlalchemy.exc import OperationalError
 
 from app import create_app
@@ -67,6 +68,10 @@ def _forget_cached_user(sender, **extra) -> None:
 
 def pytest_sessionstart(session) -> None:
     _require_services()
+    # One OpenMP thread for scikit-learn's gradient boosting: with both cores busy (PostgreSQL,
+    # a browser, another test process) its threads spin at every barrier waiting for each
+    # other, and training the test model took 320 s instead of 9 (tests/unit/test_batch_scoring).
+    threadpool_limits(limits=1)
 
 
 @pytest.fixture(scope="session")
