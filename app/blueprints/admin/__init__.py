@@ -1,6 +1,7 @@
 """Admin pages: dashboard, review queues, people, loan servicing, operations, imports and the risk model card."""
 
 from . import (
+    routes_collections,  # noqa: F401 - registers the collections queue
     routes_imports,  # noqa: F401 - registers the CSV import pages
     routes_loans,  # noqa: F401 - registers the loan servicing actions
     routes_notices,  # noqa: F401 - registers the human-review queue

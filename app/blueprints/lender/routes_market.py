@@ -15,6 +15,7 @@ from app.extensions import db, get_policy, stale_reads
 from app.forms import attach_errors, page_number, whole_number
 from app.htmx import is_htmx, render, stop_polling
 from app.models import Investment, Loan, LoanPurpose, LoanStatus, Role
+from app.services.collections import lender_view
 from app.services.errors import DomainError
 from app.services.lending import investing, marketplace
 from app.services.money import cash
@@ -187,6 +188,8 @@ def _detail_page(loan: Loan, form: InvestForm, invested: Decimal | None = None) 
         "polling": investing.takes_investments(loan, datetime.now(UTC)),
         "available": cash.available_cash(db.session, current_user.id),
         "suitability": investing.suitability(db.session, current_user.id, get_policy()),
+        "collection_activity": lender_view.activity(db.session, loan.id),
+        "recoveries": lender_view.recoveries(db.session, [note.id for note in mine]),
     }
 
 

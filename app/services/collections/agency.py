@@ -78,11 +78,13 @@ def send(
     """Send a charged-off loan to a collection agency at the policy's fee (once)."""
     loan = session.get(Loan, loan_id, with_for_update=True)
     if loan is None or loan.servicing_status is not ServicingStatus.CHARGED_OFF:
-        raise DomainError("Only a charged-off loan can be sent to a collection agency.")
+        raise DomainError(
+            "Only a charged-off loan can be sent to a collection agency.", field="outcome"
+        )
     if fee_percent(session, loan_id) or session.scalar(
         select(AgencyPlacement.id).where(AgencyPlacement.loan_id == loan_id)
     ):
-        raise DomainError(f"Loan #{loan_id} is already with a collection agency.")
+        raise DomainError(f"Loan #{loan_id} is already with a collection agency.", field="outcome")
     placement = AgencyPlacement(
         loan_id=loan_id,
         fee_percent=policy.collection_agency_fee_percent,
