@@ -304,3 +304,24 @@ def test_recoveries_of_loans_not_sent_to_an_agency_pay_no_agency_fee():
     ).all()
     assert fees == [D("0.00"), D("0.00")]
     assert_ledger_balances()
+
+
+def test_a_recovery_in_a_settlement_file_pays_the_agency_as_apply_payment_does():
+    """settlement_sql takes only current loans; a recovery row goes one by one, through the
+    same split (so the two payment paths cannot disagree)."""
+    from app.services.servicing import settlement
+
+    loan, notes = issued_loan(NOTES)
+    servicing.charge_off(db.session, loan.id, date(2024, 3, 1), reason="bankruptcy")
+    agency.send(db.session, loan.id, loan.borrower_id, date(2024, 3, 2))
+    row = settlement.SettlementRow(loan.id, D("333.33"), key())
+    result = settlement.settle(db.session, [row], date(2024, 4, 1))
+    assert (result.together, result.one_by_one, result.refused) == (0, 1, [])
+    weights = {note.id: D(amount) for note, amount in zip(notes, NOTES, strict=True)}
+    wanted = reference.recovery(D("333.33"), D("20"), D("1"), weights, {})
+    rows = {
+        r.investment_id: (r.recovery, r.agency_fee, r.servicing_fee)
+        for r in db.session.scalars(select(PaymentAllocation))
+    }
+    assert rows == {k: v[:3] for k, v in wanted.items()}
+    assert_ledger_balances()
