@@ -325,3 +325,39 @@ def test_a_recovery_in_a_settlement_file_pays_the_agency_as_apply_payment_does()
     }
     assert rows == {k: v[:3] for k, v in wanted.items()}
     assert_ledger_balances()
+
+
+def test_g20_the_published_agency_fee_example():
+    """docs/lending-rules.md, G20, figures worked by hand."""
+    loan, notes = issued_loan(["2000", "3000", "5000"])
+    servicing.charge_off(db.session, loan.id, date(2024, 3, 1), reason="bankruptcy")
+    tasks_close_as_agency(loan)
+    cash_before = [cash.available_cash(db.session, n.lender_id) for n in notes]
+    payment = repayments.apply_payment(
+        db.session, loan.id, D("1234.57"), received_on=date(2024, 4, 1), idempotency_key=key()
+    )
+    rows = db.session.scalars(
+        select(PaymentAllocation)
+        .where(PaymentAllocation.payment_id == payment.id)
+        .order_by(PaymentAllocation.investment_id)
+    ).all()
+    assert [r.recovery for r in rows] == [D("246.91"), D("370.37"), D("617.29")]
+    assert [r.agency_fee for r in rows] == [D("49.38"), D("74.07"), D("123.46")]
+    assert [r.servicing_fee for r in rows] == [D("1.98"), D("2.96"), D("4.94")]
+    received = [
+        cash.available_cash(db.session, n.lender_id) - b
+        for n, b in zip(notes, cash_before, strict=True)
+    ]
+    assert received == [D("195.55"), D("293.34"), D("488.89")]
+    assert agency.account(db.session).balance == D("-246.91")
+
+
+def tasks_close_as_agency(loan):
+    """The admin's way to place a loan: a task closed with the outcome "sent_to_agency"."""
+    from app.services.collections import tasks
+
+    task = CollectionTask(loan_id=loan.id, step="charge_off", opened_on=date(2024, 3, 1))
+    db.session.add(task)
+    db.session.flush()
+    tasks.close(db.session, task.id, loan.borrower_id, "sent_to_agency", date(2024, 3, 2))
+    assert agency.fee_percent(db.session, loan.id) == D("20")

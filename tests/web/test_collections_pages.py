@@ -158,3 +158,22 @@ def test_noteholders_see_the_steps_and_nothing_personal(client, login, late):
         admin.email,
     ):
         assert secret not in page
+
+
+def test_noteholders_see_what_the_agency_took_from_their_recoveries(client, login):
+    from app.services.collections import agency
+    from app.services.servicing import repayments, servicing
+    from tests.builders import D, key
+
+    today = date.today()
+    loan, notes = issued_loan(["2000", "3000", "5000"], issued_on=today - timedelta(days=60))
+    servicing.charge_off(db.session, loan.id, today - timedelta(days=5), reason="bankruptcy")
+    agency.send(db.session, loan.id, loan.borrower_id, today - timedelta(days=4))
+    repayments.apply_payment(
+        db.session, loan.id, D("1234.57"), received_on=today, idempotency_key=key()
+    )
+    login(notes[0].lender)
+    page = client.get(f"/lender/loans/{loan.id}").get_data(as_text=True)
+    assert "Sent to a collection agency" in page
+    for figure in ("$246.91", "$49.38", "$1.98", "$195.55"):  # G20's first note
+        assert figure in page
