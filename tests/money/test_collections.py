@@ -150,7 +150,7 @@ def test_borrowers_get_the_steps_by_email_autopay_in_its_own_words(smtp):
         (other.borrower.email,),
         f"CommunityLend: We will collect your payment on {when}",
     ) in mail
-    notice = f"CommunityLend: Loan #{loan.id} is 1 days past due"
+    notice = f"CommunityLend: Loan #{loan.id} is 1 day past due"
     assert ((loan.borrower.email,), notice) in mail
     bodies = [smtp.text_of(i) for i in range(len(smtp.messages))]
     assert any("Autopay will collect" in body for body in bodies)

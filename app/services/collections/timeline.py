@@ -98,17 +98,17 @@ NEWS = {
     ),
     "final_notice": (
         "Final notice on loan #{id}",
-        "Loan #{id} is {dpd} days past due with {amount} overdue. If it is not paid, the loan "
+        "Loan #{id} is {dpd} past due with {amount} overdue. If it is not paid, the loan "
         "will be charged off on {charge_off_on} and may be sent to a collection agency.",
     ),
     CHARGE_OFF: (
         "Loan #{id} was charged off",
-        "Loan #{id} is {dpd} days past due and was charged off. You still owe the balance: "
+        "Loan #{id} is {dpd} past due and was charged off. You still owe the balance: "
         "contact us to arrange how to pay it.",
     ),
 }
 PAST_DUE_NEWS = (
-    "Loan #{id} is {dpd} days past due",
+    "Loan #{id} is {dpd} past due",
     "{amount} is overdue on loan #{id} (due {due}). Please pay as soon as you can, or contact "
     "us to arrange a plan.",
 )
@@ -142,9 +142,9 @@ def run(session: Session, business_date: date, policy: LendingPolicy = DEFAULT_P
     session.flush()
     params = {"day": business_date, **step_params(policy)}
     taken = [*session.execute(text(REMINDERS), params), *session.execute(text(PAST_DUE), params)]
-    for row in taken:
-        if row.notify:
-            _tell(session, row, business_date, policy)
+    notifications.notify_many(
+        session, [_notice(row, business_date, policy) for row in taken if row.notify]
+    )
     kept, broken = promises.check(session, business_date)
     closed = session.execute(text(CLOSE_CURED), {"day": business_date}).rowcount
     return {
@@ -155,30 +155,31 @@ def run(session: Session, business_date: date, policy: LendingPolicy = DEFAULT_P
     }
 
 
-def _tell(session: Session, row, business_date: date, policy: LendingPolicy) -> None:
-    key = f"{row.step}.autopay" if row.autopay and f"{row.step}.autopay" in NEWS else row.step
+def _notice(row, business_date: date, policy: LendingPolicy) -> dict:
+    """The borrower's notice of one step taken, in its words (autopay's own, if it has)."""
+    step = "reminder" if row.days_past_due == 0 else row.step  # any step before the due date
+    key = f"{step}.autopay" if row.autopay and f"{step}.autopay" in NEWS else step
     title, body = NEWS.get(key, PAST_DUE_NEWS)
     charge_off_on = row.due_date + timedelta(days=policy.charge_off_after_days)
     facts = {
         "id": row.loan_id,
         "amount": f"${row.amount or 0:,.2f}",
         "due": f"{row.due_date:%B} {row.due_date.day}, {row.due_date.year}",
-        "dpd": row.days_past_due,
+        "dpd": f"{row.days_past_due} day{'' if row.days_past_due == 1 else 's'}",
         "charge_off_on": f"{charge_off_on:%B} {charge_off_on.day}, {charge_off_on.year}",
     }
-    notifications.notify(
-        session,
-        row.borrower_id,
-        f"collections.{row.step}",
-        title.format(**facts),
-        body.format(**facts),
-        link=("borrower.loan_show", {"loan_id": row.loan_id}),
-        dedupe_key=f"collections-{row.loan_id}-{row.due_date}-{row.step}",
-        data={
+    return {
+        "user_id": row.borrower_id,
+        "kind": f"collections.{row.step}",
+        "title": title.format(**facts),
+        "body": body.format(**facts),
+        "link": ("borrower.loan_show", {"loan_id": row.loan_id}),
+        "dedupe_key": f"collections-{row.loan_id}-{row.due_date}-{row.step}",
+        "data": {
             "loan_id": row.loan_id,
             "step": row.step,
             "due_date": row.due_date.isoformat(),
             "amount": f"{row.amount or 0:.2f}",
             "business_date": business_date.isoformat(),
         },
-    )
+    }
