@@ -81,9 +81,7 @@ def send(
         raise DomainError(
             "Only a charged-off loan can be sent to a collection agency.", field="outcome"
         )
-    if fee_percent(session, loan_id) or session.scalar(
-        select(AgencyPlacement.id).where(AgencyPlacement.loan_id == loan_id)
-    ):
+    if session.scalar(select(AgencyPlacement.id).where(AgencyPlacement.loan_id == loan_id)):
         raise DomainError(f"Loan #{loan_id} is already with a collection agency.", field="outcome")
     placement = AgencyPlacement(
         loan_id=loan_id,

@@ -18,7 +18,6 @@ from app.models import (
 )
 
 LABELS = {
-    "reminder": "Payment reminder sent",
     "day_30_call": "Call task opened",
     "final_notice": "Final notice sent",
     "charge_off": "Charged off",
@@ -49,7 +48,10 @@ def activity(session: Session, loan_id: int) -> list[tuple[date, str]]:
     rows = [
         (event.business_date, label(event.step))
         for event in session.scalars(
-            select(CollectionEvent).where(CollectionEvent.loan_id == loan_id)
+            select(CollectionEvent).where(
+                CollectionEvent.loan_id == loan_id,
+                CollectionEvent.business_date > CollectionEvent.due_date,  # not reminders
+            )
         )
     ]
     for promise in session.scalars(select(PromiseToPay).where(PromiseToPay.loan_id == loan_id)):

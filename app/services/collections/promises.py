@@ -22,6 +22,7 @@ from app.models import (
     ServicingStatus,
     TaskState,
 )
+from app.services.collections import agency
 from app.services.errors import DomainError, ValidationFailed
 from app.services.money.money import cents
 from app.services.platform import activity
@@ -108,8 +109,6 @@ def owed(session: Session, loan: Loan) -> Decimal:
         )
     )
     if loan.servicing_status is ServicingStatus.CHARGED_OFF:
-        from app.services.collections import agency  # the receivable: what is left to recover
-
         return agency.recoverable(session, loan.id)
     return loan.principal_outstanding + unpaid
 

@@ -37,6 +37,7 @@ WITH steps AS ({STEPS}), new AS (
       JOIN steps s ON i.due_date - CAST(:day AS date) <= -s.day
                   AND i.due_date - CAST(:day AS date) > -s.until
      WHERE {SERVICED} AND s.day < 0 AND i.status = 'scheduled'
+       AND i.due_date > CAST(:day AS date) AND i.due_date <= CAST(:day AS date) + :lead
        AND i.principal_due + i.interest_due > i.principal_paid + i.interest_paid
         ON CONFLICT (loan_id, due_date, step) DO NOTHING
     RETURNING loan_id, due_date, step
@@ -129,6 +130,8 @@ def step_params(policy: LendingPolicy) -> dict:
         later = steps[index + 1].day if index + 1 < len(steps) else NEVER
         untils.append(min(later, 0) if step.day < 0 else later)
     return {
+        # The earliest reminder's lead: the due dates read off (status, due_date) as a range.
+        "lead": max([-step.day for step in steps if step.day < 0], default=0),
         "names": [step.name for step in steps],
         "days": [step.day for step in steps],
         "untils": untils,
