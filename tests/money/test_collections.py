@@ -361,3 +361,17 @@ def tasks_close_as_agency(loan):
     db.session.flush()
     tasks.close(db.session, task.id, loan.borrower_id, "sent_to_agency", date(2024, 3, 2))
     assert agency.fee_percent(db.session, loan.id) == D("20")
+
+
+def test_a_missed_cycle_day_is_caught_up_and_a_loan_first_seen_late_gets_only_its_step():
+    loan, _ = issued_loan(["1000"])
+    first_due = _due_dates(loan)[0]
+    _run(first_due + timedelta(days=1), first_due + timedelta(days=6))
+    _run(first_due + timedelta(days=8), first_due + timedelta(days=8))  # day 7 never ran
+    assert ("day_7_notice", first_due + timedelta(days=8)) in _events(loan)
+    other, _ = issued_loan(["1000"])
+    other_due = _due_dates(other)[0]
+    late_day = other_due + timedelta(days=40)
+    assert late_day > first_due + timedelta(days=8)
+    _run(late_day, late_day)
+    assert _events(other) == {("day_30_call", late_day)}
