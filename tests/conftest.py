@@ -9,8 +9,8 @@ from flask import g, request_started
 from flask_migrate import upgrade
 from redis import Redis
 from sqlalchemy import text
-from threadpoolctl import threadpool_limits
 from sqlalchemy.exc import OperationalError
+from threadpoolctl import threadpool_limits
 
 from app import create_app
 from app.extensions import db

@@ -2,6 +2,15 @@
 
 from app.models.activity import ActivityLog, EmailMessage, Notification
 from app.models.base import Base
+from app.models.collections import (
+    AgencyPlacement,
+    CollectionEvent,
+    CollectionNote,
+    CollectionTask,
+    PromiseState,
+    PromiseToPay,
+    TaskState,
+)
 from app.models.credit import CREDIT_FACTS, CreditFactsMixin
 from app.models.document import Document, DocumentKind
 from app.models.investment import Investment, InvestmentStatus, LenderPreference, RiskTolerance
@@ -138,4 +147,11 @@ __all__ = [
     "LoanModification",
     "ModificationKind",
     "ModificationState",
+    "AgencyPlacement",
+    "CollectionEvent",
+    "CollectionNote",
+    "CollectionTask",
+    "PromiseState",
+    "PromiseToPay",
+    "TaskState",
 ]

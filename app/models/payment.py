@@ -98,6 +98,7 @@ class PaymentAllocation(Base):
             name="parts_not_negative",
         ),
         Index("ix_payment_allocations_investment_id", "investment_id"),
+        CheckConstraint("agency_fee >= 0", name="agency_fee_not_negative"),
         Index("ix_payment_allocations_lender_id", "lender_id"),
     )
 
@@ -111,6 +112,8 @@ class PaymentAllocation(Base):
     late_fee: Mapped[Money]
     recovery: Mapped[Money] = mapped_column(default=Decimal("0.00"), server_default="0")
     servicing_fee: Mapped[Money]
+    # Of `recovery`, what a collection agency took before the lender was paid (collections).
+    agency_fee: Mapped[Money] = mapped_column(default=Decimal("0.00"), server_default="0")
 
 
 class PayoutState(enum.StrEnum):

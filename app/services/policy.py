@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 
 from app.models.loan import APPLICATION_LIMITS
+from app.services.collections.steps import DEFAULT_STEPS, CollectionStep
 
 D = Decimal
 
@@ -63,6 +64,13 @@ class LendingPolicy:
     # A settlement's lump sum: at least this percent of the payoff.
     settlement_floor_percent: Decimal = D("60")
     hardship_offer_days: int = 14  # an offered plan lapses unless accepted within this
+    # Collections: the timeline the daily cycle runs (charge-off stays the step at
+    # charge_off_after_days), how far ahead a promise to pay may fall, and the share of a
+    # recovery a collection agency keeps on loans an admin sent to one (Bondora, LendingClub
+    # use agencies at 15-35 %; nothing is taken from loans not sent).
+    collection_steps: tuple[CollectionStep, ...] = DEFAULT_STEPS
+    promise_window_days: int = 30
+    collection_agency_fee_percent: Decimal = D("20")
 
     @property
     def loan_amounts(self) -> tuple[Decimal, Decimal]:

@@ -5,7 +5,7 @@ an admin offers terms; the borrower accepts and the schedule changes (a settleme
 admin records its lump sum). At most one open request per loan (a partial unique index).
 
 Revision ID: 0039
-Revises: 0037
+Revises: 0038
 Create Date: 2026-12-06 09:40:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0039'
-down_revision = '0037'
+down_revision = '0038'
 branch_labels = None
 depends_on = None
 

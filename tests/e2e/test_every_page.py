@@ -101,6 +101,7 @@ def _book(session) -> dict:
         )
     )
     admin = UserFactory(role=Role.ADMIN)
+    task = _collections_task(session, loan, admin)
     investor = session.get(User, notes[0].lender_id)
     for_sale = listings.list_note(
         session,
@@ -137,6 +138,7 @@ def _book(session) -> dict:
                 "/lender/",
                 "/lender/loans",
                 f"/lender/loans/{listing.id}",
+                f"/lender/loans/{loan.id}",  # its notes' collection activity
                 "/lender/portfolio",
                 "/lender/recommendations",
                 "/lender/secondary",
@@ -168,6 +170,8 @@ def _book(session) -> dict:
                 "/admin/activity",
                 "/admin/jobs",
                 "/admin/risk",
+                "/admin/collections",
+                f"/admin/collections/{task.id}",
                 *ACCOUNT_PAGES,
             ],
         ),
@@ -231,3 +235,30 @@ def test_the_estimate_stays_in_view_while_a_borrower_types_on_a_phone(browser, l
 
 def _overlaps(a, b) -> bool:
     return a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
+
+
+def _collections_task(session, loan, admin):
+    """A task in the collections queue with a note and a promise (what its page shows)."""
+    from app.models import CollectionEvent, CollectionNote, CollectionTask, PromiseToPay
+
+    day = date(2026, 2, 22)
+    task = CollectionTask(loan_id=loan.id, step="day_7_notice", opened_on=day, assignee_id=admin.id)
+    session.add(task)
+    session.flush()
+    session.add_all(
+        [
+            CollectionEvent(
+                loan_id=loan.id, due_date=date(2026, 2, 15), step="day_7_notice", business_date=day
+            ),
+            CollectionNote(task_id=task.id, author_id=admin.id, body="Left a voicemail."),
+            PromiseToPay(
+                task_id=task.id,
+                loan_id=loan.id,
+                admin_id=admin.id,
+                made_on=day,
+                pay_by=date(2026, 3, 1),
+                amount=Decimal("50.00"),
+            ),
+        ]
+    )
+    return task

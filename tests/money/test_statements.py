@@ -167,12 +167,13 @@ def test_a_year_of_monthly_statements_agrees_with_the_ledger_walked_by_hand():
         assert s["late_fees"] == share["late_fee"]
         assert s["recoveries"] == share["recovery"]
         assert s["servicing_fees"] == share["servicing_fee"]
+        assert s["agency_fees"] == share["agency_fee"]
         assert s["notes_sold"] == trade["sold"] and s["trading_fees"] == trade["fees"]
         assert s["notes_bought"] == trade["bought"]
         assert s["charge_offs"] == charged[month]
         assert lines["repayment"] + lines["recovery"] == (
             share["principal"] + share["interest"] + share["late_fee"] + share["recovery"]
-            - share["servicing_fee"]
+            - share["servicing_fee"] - share["agency_fee"]
         )  # fmt: skip
         assert s["closing_cash"] - s["opening_cash"] == sum(lines.values(), ZERO)
         if number > 1:

@@ -2,16 +2,18 @@
 settlement forgives the rest, and both show as their own lines so each month still reconciles
 (balance at end − balance at start = issued + capitalised − principal − recoveries − forgiven)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AccountStatement, ModificationKind, StatementKind
+from app.services.collections import agency
 from app.services.money import ledger
-from app.services.servicing import hardship_desk, modifications, repayments
+from app.services.servicing import hardship_desk, modifications, repayments, servicing
 from app.services.statements import issue, periods
+from tests.builders import issued_loan, key
 from tests.money.test_hardship import ASKED, _loan_after_six, _through
 
 D = Decimal
@@ -66,3 +68,34 @@ def test_a_settlement_shows_the_lump_sum_then_what_was_forgiven():
     assert month["opening_balance"] == left > 0
     assert month["forgiven"] == left
     assert month["closing_balance"] == 0
+
+
+def test_a_recovery_through_an_agency_shows_the_agency_fee_and_reconciles():
+    """G20 (docs/lending-rules.md): 1,234.57 recovered, 20 % to the agency, then 1 % servicing."""
+    loan, notes = issued_loan(["2000", "3000", "5000"])
+    servicing.charge_off(db.session, loan.id, date(2024, 3, 1), reason="bankruptcy")
+    agency.send(db.session, loan.id, loan.borrower_id, date(2024, 3, 2))
+    repayments.apply_payment(
+        db.session, loan.id, D("1234.57"), received_on=date(2024, 4, 1), idempotency_key=key()
+    )
+    issue.issue_month(db.session, periods.month(2024, 4))
+    issue.issue_year(db.session, periods.year(2024))
+    big = notes[2].lender_id
+    month = _figures(big, StatementKind.LENDER_MONTH, date(2024, 4, 1))
+    assert (month["recoveries"], month["agency_fees"], month["servicing_fees"]) == (
+        D("617.29"), D("123.46"), D("4.94"),
+    )  # fmt: skip
+    assert month["closing_cash"] - month["opening_cash"] == D("488.89")
+    year = _figures(big, StatementKind.LENDER_YEAR, date(2024, 1, 1))
+    assert (year["recoveries"], year["agency_fees"]) == (D("617.29"), D("123.46"))
+
+
+def _figures(user_id, kind, start) -> dict:
+    figures = db.session.scalars(
+        select(AccountStatement.figures).where(
+            AccountStatement.user_id == user_id,
+            AccountStatement.kind == kind,
+            AccountStatement.period_start == start,
+        )
+    ).one()
+    return {name: D(value) for name, value in figures.items()}

@@ -52,7 +52,9 @@ def allocations_by_month(session, lender_id: int) -> dict[str, dict[str, Decimal
     )
     for received_on, share in rows:
         month = result[month_of(received_on)]
-        for part in ("principal", "interest", "late_fee", "recovery", "servicing_fee"):
+        for part in (
+            "principal", "interest", "late_fee", "recovery", "servicing_fee", "agency_fee"
+        ):  # fmt: skip
             month[part] += getattr(share, part)
     return result
 

@@ -1,6 +1,7 @@
 """Admin pages: dashboard, review queues, people, loan servicing, operations, imports and the risk model card."""
 
 from . import (
+    routes_collections,  # noqa: F401 - registers the collections queue
     routes_hardship,  # noqa: F401 - registers the hardship queue
     routes_imports,  # noqa: F401 - registers the CSV import pages
     routes_loans,  # noqa: F401 - registers the loan servicing actions

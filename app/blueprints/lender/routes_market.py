@@ -15,6 +15,7 @@ from app.extensions import db, get_policy, stale_reads
 from app.forms import attach_errors, page_number, whole_number
 from app.htmx import is_htmx, render, stop_polling
 from app.models import Investment, Loan, LoanPurpose, LoanStatus, Role
+from app.services.collections import lender_view
 from app.services.errors import DomainError
 from app.services.lending import investing, marketplace
 from app.services.money import cash
@@ -191,6 +192,8 @@ def _detail_page(loan: Loan, form: InvestForm, invested: Decimal | None = None) 
         "modifications": modification_apply.lender_view(
             db.session, loan, sum((note.amount for note in mine), Decimal(0))
         ),
+        "collection_activity": lender_view.activity(db.session, loan.id),
+        "recoveries": lender_view.recoveries(db.session, [note.id for note in mine]),
     }
 
 

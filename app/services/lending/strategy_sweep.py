@@ -250,7 +250,7 @@ def _kept_receipts(session: Session, strategy_ids: list[int]) -> dict[int, Decim
         session.execute(
             text(
                 "SELECT s.id, sum(a.principal + a.interest + a.late_fee + a.recovery "
-                "- a.servicing_fee) FROM invest_strategies s "
+                "- a.servicing_fee - a.agency_fee) FROM invest_strategies s "
                 "JOIN payment_allocations a ON a.lender_id = s.lender_id "
                 "JOIN payments p ON p.id = a.payment_id AND p.created_at >= s.created_at "
                 "WHERE s.id = ANY(:ids) GROUP BY s.id"

@@ -139,7 +139,7 @@ _TRADING_QUERIES = [
     ),
     (
         "SELECT e.id, a.owner_id, -p.amount, coalesce(sum(x.interest + x.principal + x.late_fee"
-        " + x.recovery - x.servicing_fee), 0) FROM journal_entries e"
+        " + x.recovery - x.servicing_fee - x.agency_fee), 0) FROM journal_entries e"
         " JOIN postings p ON p.entry_id = e.id"
         " JOIN ledger_accounts a ON a.id = p.account_id AND a.kind = 'lender_cash'"
         " LEFT JOIN payment_allocations x ON 'payment:' || x.payment_id = e.idempotency_key"
@@ -148,7 +148,7 @@ _TRADING_QUERIES = [
         " AND e.loan_id IN (SELECT i.loan_id FROM note_trades t"
         "  JOIN investments i ON i.id = t.investment_id)"
         " GROUP BY e.id, a.owner_id, p.amount HAVING -p.amount <> coalesce(sum(x.interest"
-        " + x.principal + x.late_fee + x.recovery - x.servicing_fee), 0)",
+        " + x.principal + x.late_fee + x.recovery - x.servicing_fee - x.agency_fee), 0)",
         "payment entry {} paid lender {} {} but their allocations add up to {}",
     ),
     (

@@ -131,3 +131,37 @@ def mark_read(session: Session, user_id: int, notification_id: int | None = None
     if notification_id is not None:
         query = query.where(Notification.id == notification_id)
     return session.execute(query.values(read_at=datetime.now(UTC))).rowcount
+
+
+def notify_many(session: Session, notices: list[dict]) -> int:
+    """`notify` for many users in two statements (the daily cycle's notices): each dict holds
+    user_id, kind, title, body, link (endpoint, arguments), dedupe_key and data. Returns how
+    many were new (a dedupe key already used adds nothing, and sends no second email)."""
+    if not notices:
+        return 0
+    rows = [
+        {
+            "user_id": notice["user_id"],
+            "kind": notice["kind"],
+            "title": notice["title"],
+            "body": notice["body"],
+            "link_endpoint": notice["link"][0],
+            "link_args": notice["link"][1],
+            "data": notice.get("data"),
+            "dedupe_key": notice["dedupe_key"],
+        }
+        for notice in notices
+    ]
+    created = session.execute(
+        pg_insert(Notification)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Notification.id, Notification.user_id)
+    ).all()
+    if emailing():
+        outbox.add_many(
+            session,
+            "send_email",
+            [({"notification_id": id_}, f"email-{id_}", user_id) for id_, user_id in created],
+        )
+    return len(created)

@@ -112,3 +112,29 @@ def retry(session: Session, message_id: int) -> bool:
         .values(status=OutboxStatus.PENDING, attempts=0, available_at=datetime.now(UTC))
     )
     return result.rowcount == 1
+
+
+def add_many(session: Session, kind: str, jobs: list[tuple[dict, str, int | None]]) -> None:
+    """`add` for many jobs in one statement: (payload, dedupe_key, user_id) each."""
+    if not jobs:
+        return
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "kind": kind,
+            "payload": payload,
+            "dedupe_key": dedupe_key,
+            "user_id": user_id,
+            "request_id": tracing.current(),
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "max_attempts": 5,
+            "progress": 0,
+            "created_at": now,
+            "available_at": now,
+        }
+        for payload, dedupe_key, user_id in jobs
+    ]
+    session.execute(
+        insert(OutboxMessage).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )

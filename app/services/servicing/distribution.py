@@ -15,6 +15,7 @@ from app.models import (
     Payment,
     PaymentAllocation,
 )
+from app.services.collections import agency
 from app.services.errors import DomainError
 from app.services.lending import strategies
 from app.services.money import ledger
@@ -25,6 +26,7 @@ from app.services.servicing import amortization
 from app.services.servicing.allocation import Applied
 
 COMPONENTS = ("late_fee", "interest", "principal", "recovery")
+AGENCY = "agency_fee"  # taken from the recovery: the note receives its components less this
 
 
 def distribute(
@@ -48,11 +50,29 @@ def distribute(
         raise DomainError(f"Loan #{loan.id} has no notes to pay.")
     weights = {note.id: note.amount for note in notes}
     shares = _component_shares(session, weights, applied)
+    shares[AGENCY] = _agency_shares(session, loan, weights, applied)
     fees = _servicing_fees(loan, notes, shares, applied, received_on, policy)
     session.execute(insert_allocations(payment.id, notes, shares, fees))
     for note in notes:
         note.principal_outstanding -= shares["principal"][note.id]
     _post_payment(session, loan, payment, notes, shares, fees, applied)
+
+
+def _agency_shares(session: Session, loan: Loan, weights: dict[int, Decimal], applied: Applied):
+    """Each note's part of the collection agency's fee on a recovery (`collections.agency`):
+    the fee on the whole recovery, shared by note amount as the other components are."""
+    percent = agency.fee_percent(session, loan.id) if applied.recovery else ZERO
+    fee = agency.fee_on(applied.recovery, percent)
+    if not fee:
+        return dict.fromkeys(weights, ZERO)
+    paid = dict(
+        session.execute(
+            select(PaymentAllocation.investment_id, func.sum(PaymentAllocation.agency_fee))
+            .where(PaymentAllocation.investment_id.in_(weights))
+            .group_by(PaymentAllocation.investment_id)
+        ).all()
+    )
+    return split_largest_remainder(sum(paid.values(), ZERO) + fee, weights, paid)
 
 
 def _component_shares(session: Session, weights: dict[int, Decimal], applied: Applied):
@@ -89,7 +109,7 @@ def _servicing_fees(loan, notes, shares, applied, received_on, policy) -> dict[i
     for note in notes:
         weight = note.amount / total_weight
         fees[note.id] = servicing_fee(
-            sum((shares[c][note.id] for c in COMPONENTS), ZERO),
+            sum((shares[c][note.id] for c in COMPONENTS), ZERO) - shares[AGENCY][note.id],
             prepaid=applied.prepaid * weight,
             regular_payment=loan.monthly_payment * weight if capped else None,
             percent=policy.servicing_fee_percent,
@@ -124,6 +144,7 @@ def insert_allocations(payment_id: int, notes, shares, fees):
                 "lender_id": note.lender_id,
                 **{c: shares[c][note.id] for c in COMPONENTS},
                 "servicing_fee": fees[note.id],
+                AGENCY: shares[AGENCY][note.id],
             }
             for note in notes
         ]
@@ -140,7 +161,7 @@ def _post_payment(session, loan, payment, notes, shares, fees, applied) -> None:
     to_lender: dict[int, Decimal] = defaultdict(Decimal)
     legs = []
     for note in notes:
-        received = sum((shares[c][note.id] for c in COMPONENTS), ZERO)
+        received = sum((shares[c][note.id] for c in COMPONENTS), ZERO) - shares[AGENCY][note.id]
         to_lender[note.lender_id] += received - fees[note.id]
         if shares["principal"][note.id]:
             legs.append(Leg(note_accounts[note.id], shares["principal"][note.id]))
@@ -155,6 +176,8 @@ def _post_payment(session, loan, payment, notes, shares, fees, applied) -> None:
     if applied.recovery:
         losses = ledger.account(session, AccountKind.CREDIT_LOSSES, loan_id=loan.id)
         legs.append(ledger.debit(losses, applied.recovery))
+    if agency_fee := sum(shares[AGENCY].values(), ZERO):
+        legs.append(ledger.credit(agency.account(session), agency_fee))
     strategies.repaid(session, to_lender, dedupe_key=f"auto-payment-{payment.id}")
     kind = "recovery" if applied.recovery else "repayment"
     ledger.post(

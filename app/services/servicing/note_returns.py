@@ -97,6 +97,7 @@ def _earned(session: Session, note_ids: list[int]) -> dict[int, Decimal]:
         + PaymentAllocation.late_fee
         + PaymentAllocation.recovery
         - PaymentAllocation.servicing_fee
+        - PaymentAllocation.agency_fee
     )
     return dict(
         session.execute(

@@ -111,6 +111,7 @@ def monthly_cash_received(session: Session, lender_id: int) -> list[tuple[str, D
         + PaymentAllocation.late_fee
         + PaymentAllocation.recovery
         - PaymentAllocation.servicing_fee
+        - PaymentAllocation.agency_fee
     )
     return [
         tuple(row)

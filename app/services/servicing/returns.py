@@ -63,7 +63,14 @@ def summary(
         select(
             *(
                 func.coalesce(func.sum(getattr(PaymentAllocation, c)), 0)
-                for c in ("principal", "interest", "late_fee", "recovery", "servicing_fee")
+                for c in (
+                    "principal",
+                    "interest",
+                    "late_fee",
+                    "recovery",
+                    "servicing_fee",
+                    "agency_fee",
+                )
             )
         ).where(PaymentAllocation.lender_id == lender_id)  # what they were paid, as owner then
     ).one()
@@ -81,7 +88,7 @@ def summary(
         received_principal=received[0],
         received_interest=received[1],
         received_late_fees=received[2],
-        received_recoveries=received[3],
+        received_recoveries=received[3] - received[5],  # less what collection agencies took
         servicing_fees=received[4],
         charged_off_principal=charged_off_principal(session, lender_id),
         nar_percent=annualize(gains, principal),
@@ -210,6 +217,7 @@ class _NoteBook:
             + PaymentAllocation.late_fee
             + PaymentAllocation.recovery
             - PaymentAllocation.servicing_fee
+            - PaymentAllocation.agency_fee
         )
         for note_id, received_on, note_gain, repaid in session.execute(
             select(

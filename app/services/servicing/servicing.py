@@ -17,6 +17,7 @@ from app.models import (
     ServicingRun,
     ServicingStatus,
 )
+from app.services.collections import timeline
 from app.services.errors import DomainError
 from app.services.lending import issuance
 from app.services.money import ledger
@@ -131,6 +132,7 @@ def cycle_work(
         from app.services.servicing import scheduled_payments  # it applies through repayments
 
         stats.update(scheduled_payments.collect_due(session, gateway, business_date, policy))
+    stats.update(timeline.run(session, business_date, policy))
     stats["charged_off"] = _charge_off_aged(session, business_date, policy)
     start_of_day = datetime.combine(business_date, time.min, tzinfo=UTC)
     stats.update(issuance.expire_listings(session, now=start_of_day, policy=policy))

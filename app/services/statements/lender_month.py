@@ -26,6 +26,7 @@ LINES = {
     "late_fees": 1,
     "recoveries": 1,
     "servicing_fees": -1,
+    "agency_fees": -1,  # a collection agency's share of recoveries (docs: Collections)
     "notes_sold": 1,
     "trading_fees": -1,
     "notes_bought": -1,
@@ -62,7 +63,7 @@ SELECT a.owner_id AS lender, -a.balance AS now, m.bucket, coalesce(m.amount, 0) 
 ALLOCATIONS = """
 SELECT pa.lender_id AS lender, sum(pa.principal) AS principal, sum(pa.interest) AS interest,
        sum(pa.late_fee) AS late_fees, sum(pa.recovery) AS recoveries,
-       sum(pa.servicing_fee) AS servicing_fees
+       sum(pa.servicing_fee) AS servicing_fees, sum(pa.agency_fee) AS agency_fees
   FROM journal_entries e
   JOIN payment_allocations pa ON pa.payment_id = CAST(substr(e.idempotency_key, 9) AS int)
  WHERE e.kind IN ('repayment', 'recovery') AND e.idempotency_key LIKE 'payment:%'
@@ -133,12 +134,12 @@ def figures(session: Session, period: Period) -> dict[int, dict[str, Decimal]]:
     for lender, *parts in session.execute(text(ALLOCATIONS), bounds):
         row = rows[lender]
         for name, amount in zip(
-            ("principal", "interest", "late_fees", "recoveries", "servicing_fees"),
+            ("principal", "interest", "late_fees", "recoveries", "servicing_fees", "agency_fees"),
             parts,
             strict=True,
         ):
             row[name] += amount
-        row["split_kinds"] -= sum(parts[:4], ZERO) - parts[4]
+        row["split_kinds"] -= sum(parts[:4], ZERO) - parts[4] - parts[5]
     for trade in session.execute(text(TRADES), bounds):
         rows[trade.seller_id]["notes_sold"] += trade.price
         rows[trade.seller_id]["trading_fees"] += trade.fee

@@ -24,6 +24,7 @@ LABELS = {
     "late_fees": "Late fees received",
     "recoveries": "Recoveries",
     "servicing_fees": "Servicing fees",
+    "agency_fees": "Collection agency fees (recoveries)",
     "notes_sold": "Notes sold",
     "trading_fees": "Trading fees",
     "notes_bought": "Notes bought",

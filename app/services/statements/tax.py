@@ -22,6 +22,7 @@ FIELDS = (
     "net_interest",
     "late_fees",
     "servicing_fees",
+    "agency_fees",
     "trading_fees",
     "charge_off_losses",
     "recoveries",
@@ -35,7 +36,7 @@ def figures(session: Session, period: Period) -> dict[int, dict[str, Decimal]]:
     """Every lender's tax figures for the year `period` (lenders with none left out)."""
     bounds = period.bounds
     rows: dict[int, dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(FIELDS, ZERO))
-    for lender, _principal, interest, late_fees, recoveries, fees in session.execute(
+    for lender, _principal, interest, late_fees, recoveries, fees, agency in session.execute(
         text(ALLOCATIONS), bounds
     ):
         row = rows[lender]
@@ -43,6 +44,7 @@ def figures(session: Session, period: Period) -> dict[int, dict[str, Decimal]]:
         row["late_fees"] += late_fees
         row["recoveries"] += recoveries
         row["servicing_fees"] += fees
+        row["agency_fees"] += agency
     for trade in session.execute(text(TRADES), bounds):
         seller, buyer = rows[trade.seller_id], rows[trade.buyer_id]
         seller["accrued_interest_sold"] += trade.accrued_interest
