@@ -46,6 +46,7 @@ from app.services.platform import (
 )
 from app.services.servicing import servicing
 from app.services.statements import issue as statements
+from app.services.statements import pdfs as statement_pdfs
 from app.services.statements import periods
 from app.services.trading import exits
 
@@ -295,6 +296,12 @@ def issue_monthly_statements(payload: dict) -> None:
 def issue_yearly_statements(payload: dict) -> None:
     """Every lender's tax package and borrower's interest statement for one year, once each."""
     statements.issue_year(db.session, periods.year(int(payload["year"])))
+
+
+@handler("draw_statement_pdfs")
+def draw_statement_pdfs(payload: dict) -> None:
+    """Draw and keep the PDFs of a batch of stored statements (queued by the issuing job)."""
+    statement_pdfs.draw_missing(db.session, [int(sid) for sid in payload["ids"]])
 
 
 def relay(limit: int = 100) -> int:

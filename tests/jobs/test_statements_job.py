@@ -7,8 +7,9 @@ from sqlalchemy import func, select
 
 from app.background import jobs, scheduler
 from app.extensions import db
-from app.models import AccountStatement, Notification, StatementKind
+from app.models import AccountStatement, Notification, OutboxMessage, StatementKind
 from app.services.platform import outbox
+from app.services.statements import pdfs as statement_pdfs
 from tests.statement_book import small_book
 
 
@@ -64,3 +65,18 @@ def test_the_yearly_job_issues_the_tax_package(smtp):
         )
         == 1
     )
+
+
+def test_the_issuing_job_queues_the_pdfs_and_the_drawing_jobs_draw_each_once():
+    small_book()
+    outbox.add(db.session, "issue_monthly_statements", {"month": "2025-04"}, dedupe_key="t-pdf")
+    jobs.relay()  # the statements, and the jobs that draw their PDFs
+    stored = db.session.scalars(select(AccountStatement)).all()
+    assert len(stored) == 3 and all(s.pdf is None for s in stored)
+    # One batch for the lenders' statements and one for the borrower's.
+    assert _count(OutboxMessage, OutboxMessage.kind == "draw_statement_pdfs") == 2
+    jobs.relay()
+    db.session.expire_all()
+    for statement in db.session.scalars(select(AccountStatement)):
+        assert statement.pdf.startswith(b"%PDF-")
+    assert statement_pdfs.draw_missing(db.session, [s.id for s in stored]) == 0  # kept

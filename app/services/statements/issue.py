@@ -11,7 +11,7 @@ from sqlalchemy.types import Integer, Text
 
 from app.models import StatementKind
 from app.services.platform import notifications
-from app.services.statements import borrower, lender_month, periods, render, tax
+from app.services.statements import borrower, lender_month, pdfs, periods, render, tax
 from app.services.statements.periods import Period
 
 STORE = text("""
@@ -106,4 +106,5 @@ def _store(
             "emailed": notifications.emailing(),
         },
     )
+    pdfs.queue_drawing(session, [row.id for row in stored])
     return len(stored)
