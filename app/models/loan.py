@@ -194,6 +194,10 @@ class Installment(Base):
             " AND fee_paid >= 0 AND fee_paid <= fee_due",
             name="paid_within_due",
         ),
+        CheckConstraint(
+            "deferred_interest_due >= 0 AND deferred_interest_due <= interest_due",
+            name="deferred_within_interest",
+        ),
         Index("ix_installments_status_due_date", "status", "due_date"),
         # A loan's next open installment (settlement, payments, the daily cycle) read off an
         # index of open rows alone, whatever the statistics say of how many are open.
@@ -215,6 +219,11 @@ class Installment(Base):
     principal_paid: Mapped[Money] = mapped_column(default=Decimal("0.00"), server_default="0")
     interest_paid: Mapped[Money] = mapped_column(default=Decimal("0.00"), server_default="0")
     fee_paid: Mapped[Money] = mapped_column(default=Decimal("0.00"), server_default="0")
+    # The part of interest_due that is a spread holiday's interest (earned during the holiday,
+    # owed in full: a payoff or a prepayment collects what is unpaid; paid before the rest).
+    deferred_interest_due: Mapped[Money] = mapped_column(
+        default=Decimal("0.00"), server_default="0"
+    )
     status: Mapped[InstallmentStatus] = mapped_column(
         str_enum(InstallmentStatus, "installment_status"), default=InstallmentStatus.SCHEDULED
     )

@@ -508,3 +508,135 @@ def test_part_of_a_reduced_installment_paid_early_leaves_the_rest_of_its_period_
     rest = ref.interest(loan.principal_outstanding, D("4"), 10)  # Aug 5 to Aug 15 at 4%
     assert running.interest_due == accrued + rest and running.accrual_start == on
     assert_ledger_balances()
+
+
+def _interest_received(notes):
+    return db.session.scalar(
+        select(func.sum(PaymentAllocation.interest)).where(
+            PaymentAllocation.investment_id.in_([n.id for n in notes])
+        )
+    )
+
+
+def _spread_owed(loan):
+    """The spread shares of the loan's open installments not yet paid (a share is paid
+    before the regular interest of its installment)."""
+    return sum(
+        (
+            r.deferred_interest_due - min(r.interest_paid, r.deferred_interest_due)
+            for r in _open(loan)
+        ),
+        D("0"),
+    )
+
+
+def test_paying_a_spread_holiday_off_early_collects_the_holiday_interest_left():
+    loan, notes = _loan_after_six()
+    _through(loan, ModificationKind.HOLIDAY, {"months": 2}, SPREAD)
+    for row in _open(loan)[:3]:  # 2024-10-15, 11-15 and 12-15, each with a 5.22 share
+        _pay(loan, row.principal_due + row.interest_due, row.due_date)
+    on = date(2025, 1, 5)  # 20 days into the fourth new installment's period
+    principal, interest, regular, held = ref.spread_payoff(
+        D("8552.64"), D("10.99"), 30, date(2024, 8, 15), 15, 2, 3, on
+    )
+    assert held == D("156.65") and _spread_owed(loan) == held - 3 * D("5.22") == D("140.99")
+    quote = repayments.payoff_amount(db.session, loan, on)
+    assert (quote.principal, quote.interest, quote.fees) == (principal, interest, 0)
+    _pay(loan, quote.total, on)
+    db.session.refresh(loan)
+    assert loan.servicing_status is ServicingStatus.PAID_OFF and loan.principal_outstanding == 0
+    for note in notes:
+        db.session.refresh(note)
+        assert note.status is InvestmentStatus.PAID_OFF and note.principal_outstanding == 0
+    # The noteholders' interest over the loan's life: the six regular installments before the
+    # plan, the regular interest of the plan's installments paid and accrued, and all of H.
+    original, _ = ref.level(D("10000.00"), D("10.99"), 36, date(2024, 2, 15), 15)
+    assert D("10000.00") - sum(p for _, p, _ in original[:6]) == D("8552.64")
+    before = sum(i for _, _, i in original[:6])
+    assert _interest_received(notes) == before + regular + held
+    _assert_pro_rata(loan, notes)
+    assert ledger.verify(db.session) == []
+    assert_ledger_balances()
+
+
+def test_a_prepayment_during_a_spread_holiday_schedule_keeps_the_holiday_interest_owed():
+    loan, notes = _loan_after_six()
+    _through(loan, ModificationKind.HOLIDAY, {"months": 2}, SPREAD)
+    for row in _open(loan)[:3]:
+        _pay(loan, row.principal_due + row.interest_due, row.due_date)
+    on = date(2025, 1, 5)
+    running = _open(loan)[0]
+    owed, share, principal = (
+        _spread_owed(loan),
+        running.deferred_interest_due,
+        running.principal_due,
+    )
+    accrued = repayments.payoff_amount(db.session, loan, on).interest - owed + share
+    payment = _pay(loan, accrued + principal + D("100.00"), on)
+    # The running installment's interest (its share and the regular part accrued) and its
+    # principal, then $100 of the later installments' shares: no principal beyond it.
+    to_spread = payment.interest_applied - (accrued - share)
+    assert to_spread == share + D("100.00")
+    assert _spread_owed(loan) == owed - to_spread == D("35.77")
+    assert payment.principal_applied == principal
+    rows = _open(loan)
+    assert rows[0].accrual_start == on
+    assert sum(r.interest_due for r in rows) >= D("35.77")
+    _pay_to_the_end(loan, notes)
+    assert _spread_owed(loan) == 0
+    _assert_pro_rata(loan, notes)
+    assert ledger.verify(db.session) == []
+    assert_ledger_balances()
+
+
+def test_a_large_prepayment_collects_the_spread_shares_before_principal():
+    loan, notes = _loan_after_six()
+    _through(loan, ModificationKind.HOLIDAY, {"months": 2}, SPREAD)
+    first = _open(loan)[0]
+    _pay(loan, first.principal_due + first.interest_due, first.due_date)
+    on = date(2024, 11, 5)
+    running = _open(loan)[0]
+    owed, share, principal = (
+        _spread_owed(loan),
+        running.deferred_interest_due,
+        running.principal_due,
+    )
+    interest_now = repayments.payoff_amount(db.session, loan, on).interest - owed + share
+    payment = _pay(loan, interest_now + principal + D("2000.00"), on)
+    assert owed == D("156.65") - D("5.22") and share == D("5.22")
+    # Its interest and principal, then every later share, then principal beyond it.
+    assert payment.interest_applied == interest_now + owed - share
+    assert payment.principal_applied == principal + D("2000.00") - (owed - share)
+    assert _spread_owed(loan) == 0
+    held_interest = _interest_received(notes)
+    _pay_to_the_end(loan, notes)
+    assert _interest_received(notes) > held_interest
+    for note in notes:
+        db.session.refresh(note)
+        assert note.status is InvestmentStatus.PAID_OFF and note.principal_outstanding == 0
+    assert ledger.verify(db.session) == []
+    assert_ledger_balances()
+
+
+def test_a_spread_holiday_loan_prices_its_unpaid_shares_as_accrued_in_sql_and_python():
+    from app.services.trading import book, pricing
+    from tests.money.test_note_price_in_sql import _compare
+
+    loan, notes = _loan_after_six()
+    _through(loan, ModificationKind.HOLIDAY, {"months": 2}, SPREAD)
+    day, checked = ASKED, 0
+    while day <= date(2025, 1, 10):
+        if day in (date(2024, 10, 15), date(2024, 11, 15)):
+            _pay(loan, loan.monthly_payment + D("5.22"), day)
+        if day == date(2024, 12, 5):  # its share, its interest to the day, part of its principal
+            owed = _spread_owed(loan)
+            _pay(
+                loan, repayments.payoff_amount(db.session, loan, day).interest - owed + D("60"), day
+            )
+        checked += _compare(loan, notes, day)
+        # The seller is owed what the payoff would ask as interest (the holiday's shares too).
+        schedule = book.open_installments(db.session, [loan.id])[loan.id]
+        owed = pricing.loan_accrued_interest(schedule, day)
+        assert owed == repayments.payoff_amount(db.session, loan, day).interest, day
+        day = date.fromordinal(day.toordinal() + 5)
+    assert checked > 100

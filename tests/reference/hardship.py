@@ -81,3 +81,22 @@ def reduce_rate(balance, rate, low_rate, months, remaining, first, day, first_da
     rows, left = level(balance, low_rate, months, first, day, first_days, low, absorb=False)
     rest, _ = level(left, rate, remaining - months, month_later(first, months, day), day)
     return rows + rest
+
+
+def spread_payoff(balance, rate, remaining, first, day, months, paid, on):
+    """A spread holiday, then `paid` new installments paid on their due dates, then the loan
+    paid off on `on` (inside the next period). The holiday's interest is earned in full, so the
+    payoff asks the principal left, the running period's regular interest accrued to the day
+    (straight line over its 30/360 days, half-even to the cent) and every spread share not yet
+    paid. Returns (principal, interest, regular interest paid over the plan, holiday interest).
+    """
+    from tests.reference.servicer import days_360
+
+    rows, held = holiday(balance, rate, remaining, first, day, months, "spread")
+    plain = level(balance, rate, remaining, month_later(first, months, day), day)[0]
+    shares = [i - r for (_, _, i), (_, _, r) in zip(rows, plain, strict=True)]
+    principal = balance - sum(p for _, p, _ in rows[:paid])
+    start, due = rows[paid - 1][0], rows[paid][0]
+    accrued = half_even(Fraction(plain[paid][2]) * days_360(start, on) / days_360(start, due))
+    regular = sum(i for _, _, i in plain[:paid]) + accrued
+    return principal, accrued + held - sum(shares[:paid]), regular, held

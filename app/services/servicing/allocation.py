@@ -8,7 +8,13 @@ Plain rules over the loan's installments (no queries, no ledger). A payment pays
    principal;
 3. unpaid late fees, oldest first. A fee never takes money a scheduled amount needs, so a
    payment of the scheduled amount never leaves an installment late (no pyramiding);
-4. principal beyond the running installment (a prepayment: same payment, fewer installments).
+4. the spread holiday interest of later installments (`deferred_interest_due`, earned during
+   the holiday, owed in full), earliest installment first: moved onto the running installment
+   as paid interest;
+5. principal beyond the running installment (a prepayment: same payment, fewer installments).
+
+An installment's spread share is earned already: it is owed in full however early the loan is
+paid, and within its installment it is paid before the regular interest.
 
 Paying the running installment's principal early ends its period that day: the next
 installment's interest runs from the payment date on the new balance, so no day's interest
@@ -50,27 +56,37 @@ class Applied:
 
 def quote(installments: list[Installment], annual_rate: Decimal, as_of: date) -> PayoffQuote:
     """What pays the loan off on `as_of`: every unpaid principal, the interest due and the
-    running installment's interest accrued to the day, and unpaid late fees."""
+    running installment's interest accrued to the day, the unpaid spread holiday interest of
+    the installments not yet due, and unpaid late fees."""
     open_ = [i for i in installments if i.status in OPEN]
     running = _running(open_, as_of)
     interest = sum((i.interest_due - i.interest_paid for i in open_ if i.due_date <= as_of), ZERO)
     if running is not None:
         interest += accrued_unpaid(running, as_of)
+        interest += sum((share_unpaid(i) for i in open_ if i.number > running.number), ZERO)
     principal = sum((i.principal_due - i.principal_paid for i in open_), ZERO)
     fees = sum((i.fee_due - i.fee_paid for i in installments), ZERO)
     return PayoffQuote(principal, interest, fees, principal + interest + fees, as_of)
 
 
 def accrued_unpaid(installment: Installment, as_of: date) -> Decimal:
-    """Interest of `installment` earned by `as_of` and not yet paid."""
-    earned = amortization.accrued_interest(
-        installment.interest_due,
-        installment.interest_settled,
+    """Interest of `installment` earned by `as_of` and not yet paid: its spread holiday share
+    in full, and its regular interest accrued to the day."""
+    share = installment.deferred_interest_due
+    earned = share + amortization.accrued_interest(
+        installment.interest_due - share,
+        max(installment.interest_settled - share, ZERO),
         installment.accrual_start,
         installment.due_date,
         as_of,
     )
     return max(earned - installment.interest_paid, ZERO)
+
+
+def share_unpaid(installment: Installment) -> Decimal:
+    """The part of an installment's spread holiday interest not yet paid (paid first)."""
+    share = installment.deferred_interest_due
+    return share - min(installment.interest_paid, share)
 
 
 def allocate(
@@ -108,10 +124,28 @@ def allocate(
         left = _pay(installment, "fee", left, applied)
     if paid_early or left:
         later = [i for i in open_ if i.number > running.number]
+        left = _collect_shares(running, later, left, applied)
         _end_period(running, later, left, on, (annual_rate, monthly_payment, interest_rounding))
         applied.principal += left
         applied.prepaid += paid_early + left
     return applied
+
+
+def _collect_shares(running, later, left, applied) -> Decimal:
+    """Money beyond the running installment pays the later installments' unpaid spread shares
+    first (earliest first): each part paid moves onto the running installment as paid
+    interest, so a rebuilt or cancelled later installment cannot drop it."""
+    for installment in later:
+        moving = min(share_unpaid(installment), left)
+        if moving > 0:
+            installment.interest_due -= moving
+            installment.deferred_interest_due -= moving
+            running.interest_due += moving
+            running.deferred_interest_due += moving
+            running.interest_paid += moving
+            applied.interest += moving
+            left -= moving
+    return left
 
 
 def _end_period(running, later, prepaid, on, terms) -> None:
@@ -159,10 +193,18 @@ def _reamortize(later, prepaid, on, terms) -> None:
         else []
     )
     later[0].accrual_start, later[0].interest_settled = on, ZERO
-    for installment, plan in zip(later, plans, strict=False):
-        installment.principal_due, installment.interest_due = plan.principal, plan.interest
-    for installment in later[len(plans) :]:
+    kept, dropped = later[: len(plans)], later[len(plans) :]
+    carried = sum((i.deferred_interest_due for i in dropped), ZERO)
+    if carried and not kept:
+        raise DomainError("Spread holiday interest is still owed.")
+    if carried:  # the shares of cancelled installments stay owed, on the last one kept
+        kept[-1].deferred_interest_due += carried
+    for installment, plan in zip(kept, plans, strict=True):
+        installment.principal_due = plan.principal
+        installment.interest_due = plan.interest + installment.deferred_interest_due
+    for installment in dropped:
         installment.principal_due = installment.interest_due = ZERO
+        installment.deferred_interest_due = ZERO
         installment.status = InstallmentStatus.CANCELLED
 
 

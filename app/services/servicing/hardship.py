@@ -40,6 +40,11 @@ class Plan:
     capitalised: Decimal = ZERO  # interest added to principal
     deferred_interest: Decimal = ZERO  # holiday interest spread over the installments
     terms: dict = field(default_factory=dict)
+    shares: list[Decimal] = field(default_factory=list)  # each installment's part of it
+
+    def share(self, index: int) -> Decimal:
+        """The spread holiday interest in installment `index` (0-based) of the plan."""
+        return self.shares[index] if self.shares else ZERO
 
     @property
     def payment(self) -> Decimal:
@@ -99,7 +104,7 @@ def payment_holiday(
         )
         for p, share in zip(plans, shares, strict=True)
     ]
-    return Plan("holiday", spread_plans, deferred_interest=interest, terms=terms)
+    return Plan("holiday", spread_plans, deferred_interest=interest, terms=terms, shares=shares)
 
 
 def spread(amount: Decimal, count: int) -> list[Decimal]:

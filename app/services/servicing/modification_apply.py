@@ -60,7 +60,7 @@ def reschedule(session: Session, loan: Loan, modification, plan, today, policy) 
         first_start = amortization.due_date(rows[0].due_date, months - 1, loan.issued_at.day)
     for row in rows:  # as a prepayment cancels: nothing left due (the plan keeps the old rows)
         row.status = InstallmentStatus.CANCELLED
-        row.principal_due = row.interest_due = ZERO
+        row.principal_due = row.interest_due = row.deferred_interest_due = ZERO
     session.flush()
     starts = [first_start, *(p.due_date for p in plan.installments[:-1])]
     session.execute(
@@ -73,9 +73,10 @@ def reschedule(session: Session, loan: Loan, modification, plan, today, policy) 
                 "accrual_start": start,
                 "principal_due": p.principal,
                 "interest_due": p.interest,
+                "deferred_interest_due": plan.share(index),
                 "status": InstallmentStatus.SCHEDULED,
             }  # fmt: skip
-            for p, start in zip(plan.installments, starts, strict=True)
+            for index, (p, start) in enumerate(zip(plan.installments, starts, strict=True))
         ],
     )
     if plan.capitalised:

@@ -68,5 +68,6 @@ def after_prepayment(session: Session, loan: Loan, on: date, policy: LendingPoli
     left = sum(1 for row in rows if row.due_date <= until)
     plan = hardship.rate_reduction(position, low, left, max_months=left, rounding=rounding)
     for row, new in zip(rows, plan.installments, strict=True):
-        row.principal_due, row.interest_due = new.principal, new.interest
+        row.principal_due = new.principal
+        row.interest_due = new.interest + row.deferred_interest_due  # a spread share stays
     loan.monthly_payment = plan.payment

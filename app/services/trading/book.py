@@ -65,6 +65,7 @@ def open_installments(
             Installment.interest_paid,
             Installment.interest_settled,
             Installment.accrual_start,
+            Installment.deferred_interest_due,
         )
         .where(Installment.loan_id.in_(loan_ids), Installment.status.in_(OPEN))
         .order_by(Installment.loan_id, Installment.due_date, Installment.number)

@@ -5,7 +5,9 @@ funded amount, the weight every payment is shared out by.
 
 * accrued interest: interest the loan owes for the past that it has not paid, i.e. the unpaid
   interest of installments already due plus the running installment's interest earned to the
-  day (30/360, `amortization.accrued_interest`), times the note's share, to the cent;
+  day (30/360, `amortization.accrued_interest`) plus the unpaid spread holiday interest of the
+  installments not yet due (earned during the holiday: the payoff asks it in full), times the
+  note's share, to the cent;
 * price: (principal outstanding + accrued interest) × (1 + markup), to the cent (half even);
 * trading fee: the seller pays `percent` of the price, to the cent (half even);
 * yield to maturity: the annual rate (monthly compounding, × 12) at which the note's share of
@@ -33,6 +35,7 @@ class OpenInstallment:
     interest_paid: Decimal
     interest_settled: Decimal
     accrual_start: date
+    deferred_interest: Decimal = ZERO  # a spread holiday's share in interest_due, paid first
 
 
 @dataclass(frozen=True)
@@ -56,16 +59,24 @@ def note_share(note_amount: Decimal, funded_amount: Decimal) -> Decimal:
 
 def loan_accrued_interest(installments: list[OpenInstallment], as_of: date) -> Decimal:
     """Interest the loan has earned and not paid by `as_of` (exact, before any share)."""
-    owed = ZERO
+    owed, running_seen = ZERO, False
     for item in installments:
         if item.due_date <= as_of:
             owed += item.interest_due - item.interest_paid
             continue
-        earned = amortization.accrued_interest(
-            item.interest_due, item.interest_settled, item.accrual_start, item.due_date, as_of
+        share = item.deferred_interest
+        if running_seen:  # later ones have not begun: only their spread shares are earned
+            owed += share - min(item.interest_paid, share)
+            continue
+        running_seen = True  # the running installment: its share and its interest to the day
+        earned = share + amortization.accrued_interest(
+            item.interest_due - share,
+            max(item.interest_settled - share, ZERO),
+            item.accrual_start,
+            item.due_date,
+            as_of,
         )
         owed += max(earned - item.interest_paid, ZERO)
-        break  # only the running installment accrues; later ones have not begun
     return owed
 
 
