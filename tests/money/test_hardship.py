@@ -640,3 +640,22 @@ def test_a_spread_holiday_loan_prices_its_unpaid_shares_as_accrued_in_sql_and_py
         assert owed == repayments.payoff_amount(db.session, loan, day).interest, day
         day = date.fromordinal(day.toordinal() + 5)
     assert checked > 100
+
+
+def test_a_plan_over_a_spread_holiday_carries_the_unpaid_shares():
+    loan, notes = _loan_after_six()
+    _through(loan, ModificationKind.HOLIDAY, {"months": 2}, SPREAD)
+    first = _open(loan)[0]
+    _pay(loan, first.principal_due + first.interest_due, first.due_date)
+    assert _spread_owed(loan) == D("151.43")  # 156.65 − 5.22
+    done = _through(
+        loan, ModificationKind.REAMORTISATION, {"term": 48}, SPREAD, today=date(2024, 10, 20)
+    )
+    rows = _open(loan)
+    assert _spread_owed(loan) == D("151.43") and done.terms["carried_interest"] == "151.43"
+    plain = ref.reamortise(loan.principal_outstanding, D("10.99"), 48, date(2024, 11, 15), 15)
+    assert [(r.due_date, r.principal_due) for r in rows] == [(d, p) for d, p, _ in plain]
+    assert sum(r.interest_due for r in rows) == sum(i for _, _, i in plain) + D("151.43")
+    _pay_to_the_end(loan, notes)
+    _assert_pro_rata(loan, notes)
+    assert_ledger_balances()

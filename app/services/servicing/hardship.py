@@ -6,7 +6,7 @@ installments numbered from 1, the first due on the first open installment's date
 `months` later); the caller renumbers them after the loan's existing installments.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 
@@ -105,6 +105,26 @@ def payment_holiday(
         for p, share in zip(plans, shares, strict=True)
     ]
     return Plan("holiday", spread_plans, deferred_interest=interest, terms=terms, shares=shares)
+
+
+def carry_spread(plan: Plan, unpaid: Decimal) -> Plan:
+    """A plan over a spread holiday whose shares are `unpaid`: they stay owed, spread again
+    over the plan's installments as a holiday's interest is (`spread`)."""
+    if not unpaid:
+        return plan
+    extra = spread(unpaid, len(plan.installments))
+    plans = [
+        InstallmentPlan(
+            p.number, p.due_date, p.payment + more, p.principal, p.interest + more, p.balance
+        )
+        for p, more in zip(plan.installments, extra, strict=True)
+    ]
+    shares = [plan.share(index) + more for index, more in enumerate(extra)]
+    terms = {**plan.terms, "carried_interest": str(unpaid)}
+    return replace(
+        plan, installments=plans, deferred_interest=plan.deferred_interest + unpaid,
+        terms=terms, shares=shares,
+    )  # fmt: skip
 
 
 def spread(amount: Decimal, count: int) -> list[Decimal]:

@@ -96,6 +96,8 @@ def preview(
              "rate starts from a loan that is up to date."}
         )  # fmt: skip
     plan = _plan(session, loan, kind, pos, params, today, policy)
+    # A spread holiday's shares still unpaid stay owed: spread again over the new schedule.
+    plan = hardship.carry_spread(plan, sum((i.deferred_interest_due for i in rows), ZERO))
     new = [_row(p.number, p.due_date, p.principal, p.interest) for p in plan.installments]
     return Preview(
         kind, plan.terms, old, new, plan.total - old_total, plan.payment, plan.end_date, plan
