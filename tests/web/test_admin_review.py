@@ -370,6 +370,7 @@ def test_the_top_bar_shows_admins_the_review_queues_with_their_counts(client, lo
         "/admin/users",
         "/admin/loans",
         "/admin/hardship",
+        "/admin/collections",
         "/admin/imports",
         "/admin/activity",
         "/admin/jobs",
