@@ -11,6 +11,9 @@ import time
 from pathlib import Path
 
 INSTANCE = Path(__file__).resolve().parent.parent / "instance"
+# Set once the demo book is replayed (or not wanted): until then the job thread issues no
+# statements, which would describe months the replay has not written yet.
+DEMO_BOOK_DONE = threading.Event()
 HOST, PORT = "127.0.0.1", int(os.environ.get("PORT", "5000"))
 
 
@@ -79,6 +82,13 @@ def build_demo_book(app) -> None:
     from app.extensions import db
     from seeds import book, market
 
+    try:
+        _replay_demo_book(app, db, book, market)
+    finally:
+        DEMO_BOOK_DONE.set()  # statements may be issued now: the months they cover are in
+
+
+def _replay_demo_book(app, db, book, market) -> None:
     with app.app_context():
         building = book.needs_building(db.session)
         if building:
@@ -104,14 +114,14 @@ def build_demo_book(app) -> None:
 def relay_forever(app) -> None:
     """Without Redis, the outbox is drained here, in a thread of the web process."""
     from app.background.jobs import relay
-    from app.background.scheduler import tick
+    from app.background.scheduler import STATEMENT_JOBS, tick
 
     scheduling = os.environ.get("RUN_SCHEDULER", "true").lower() != "false"
     while True:
         try:
             with app.app_context():
                 if scheduling:
-                    tick()
+                    tick(skip=() if DEMO_BOOK_DONE.is_set() else STATEMENT_JOBS)
                 relay()
         except Exception as error:  # noqa: BLE001 - keep serving; report and try again
             print(f"[jobs] relay failed: {error}", file=sys.stderr)
@@ -138,6 +148,8 @@ def main() -> None:
         lines = seed(db.session) if app.config["SEED_DEMO_DATA"] else []
     if app.config["SEED_DEMO_DATA"] and app.config["SEED_DEMO_BOOK"]:
         threading.Thread(target=build_demo_book, args=(app,), daemon=True).start()
+    else:
+        DEMO_BOOK_DONE.set()
     if not app.config["REDIS_URL"]:
         threading.Thread(target=relay_forever, args=(app,), daemon=True).start()
         print("REDIS_URL not set: background jobs run inside this process")

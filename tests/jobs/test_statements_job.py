@@ -80,3 +80,18 @@ def test_the_issuing_job_queues_the_pdfs_and_the_drawing_jobs_draw_each_once():
     for statement in db.session.scalars(select(AccountStatement)):
         assert statement.pdf.startswith(b"%PDF-")
     assert statement_pdfs.draw_missing(db.session, [s.id for s in stored]) == 0  # kept
+
+
+def test_a_tick_told_to_hold_the_statements_back_writes_them_once_let(no_redis):
+    """The dev server holds statements back while its demo book replays the months."""
+    from app.background.scheduler import STATEMENT_JOBS, tick
+
+    now = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    tick(now, skip=STATEMENT_JOBS)
+    statement_kinds = ("issue_monthly_statements", "issue_yearly_statements")
+    assert _count(OutboxMessage, OutboxMessage.kind.in_(statement_kinds)) == 0
+    assert tick(now) == 2  # once the book is in: the month before's and the year before's
+    monthly = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "issue_monthly_statements")
+    ).one()
+    assert monthly.payload == {"month": "2026-11"}
