@@ -218,6 +218,6 @@ def register_response_headers(app: Flask) -> None:
     @app.after_request
     def no_store_for_signed_in(response):
         # Pages with personal or financial data must not sit in shared caches.
-        if current_user.is_authenticated or request.path.startswith("/api/"):
+        if request.path.startswith("/api/") or current_user.is_authenticated:
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -156,6 +156,53 @@ def test_investing_is_idempotent_and_checks_the_rules(api):
     assert_ledger_balances()
 
 
+def test_an_investment_answers_the_loan_as_reserved_without_reading_it_again(api):
+    """The answer's loan fields come from the reservation itself (place_note's RETURNING):
+    they agree with the portfolio, which reads the loan from the database, and no statement
+    of the request reads the loans table. The second note fills the loan."""
+    from sqlalchemy import event
+
+    loan = listed_loan("200.00")
+    investor = lender(D("1000"))
+    client = api(investor)
+    db.session.expunge_all()  # nothing of the loan in the session the request uses
+    seen = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()))
+
+    answers = []
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        for amount in ("100.00", "100.00"):
+            answers.append(
+                client.post("/investments", {"loanId": loan.id, "amount": amount}, idem())
+            )
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert [answer.status_code for answer in answers] == [201, 201]
+    assert not [text for text in seen if "FROM loans" in text], seen
+    db.session.expunge_all()
+    listed = {note["id"]: note for note in client.get("/investments/portfolio").json["investments"]}
+    stored = db.session.get(Loan, loan.id)
+    for answer in answers:
+        note = answer.json
+        for field in (
+            "loanGrade",
+            "loanInterestRate",
+            "loanStatus",
+            "expectedReturn",
+            "maturityDate",
+            "amount",
+            "status",
+        ):
+            assert note[field] == listed[note["id"]][field], field
+        assert note["loanGrade"] == stored.risk_grade
+        assert note["loanInterestRate"] == str(stored.interest_rate)
+    assert stored.funded_amount == stored.amount and stored.status is LoanStatus.LISTED
+    assert_ledger_balances()
+
+
 def test_the_portfolio_summarises_notes_and_returns(api):
     loan, notes = issued_loan(["600.00", "400.00"])
     owner = notes[0].lender

@@ -74,7 +74,52 @@ def invest(
     expire(session, Loan, loan_id)
     for account_id in (placed.cash_id, placed.committed_id):
         expire(session, LedgerAccount, account_id)
+    # Plain values, not yet an ORM Loan: building one here, while the loan row is locked, cost
+    # 10 % of the throughput on a hot loan. `reserved_loan` builds it after the COMMIT.
+    note.reserved = Reservation(
+        placed.loan_status, placed.loan_amount, placed.loan_funded, placed.loan_grade,
+        placed.loan_rate, placed.loan_payment, placed.loan_term, now,
+    )  # fmt: skip
     return _attached(session, note)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """The loan as a note's placement left it (place_note's answer)."""
+
+    status: str
+    amount: Decimal
+    funded_amount: Decimal
+    risk_grade: str | None
+    interest_rate: Decimal | None
+    monthly_payment: Decimal | None
+    term_months: int
+    updated_at: datetime
+
+
+def reserved_loan(session: Session, note: Investment) -> Loan | None:
+    """The loan of a note this process just placed, without reading it back: the session's
+    own copy if it has one, else one built from the placement's answer, whose other attributes
+    load on first use. None for any other note."""
+    reservation = getattr(note, "reserved", None)
+    if reservation is None:
+        return None
+    loan = session.identity_map.get(session.identity_key(Loan, note.loan_id))
+    if loan is not None:
+        return loan
+    loan = Loan(
+        id=note.loan_id,
+        status=LoanStatus(reservation.status),
+        servicing_status=None,  # a listing: servicing starts at issuance
+        amount=reservation.amount,
+        funded_amount=reservation.funded_amount,
+        risk_grade=reservation.risk_grade,
+        interest_rate=reservation.interest_rate,
+        monthly_payment=reservation.monthly_payment,
+        term_months=reservation.term_months,
+        updated_at=reservation.updated_at,
+    )
+    return _attached(session, loan)
 
 
 def _client() -> dict:
@@ -108,11 +153,12 @@ def _new_note(lender_id, loan_id, amount, auto_reason, created_at) -> Investment
     )
 
 
-def _attached(session: Session, investment: Investment) -> Investment:
-    """`investment` as a persistent object, without reading back what was just written."""
-    make_transient_to_detached(investment)
-    session.add(investment)
-    return investment
+def _attached(session: Session, row):
+    """`row` as a persistent object, without reading back what was just written (attributes
+    it was not given load when first read)."""
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
 
 
 def _why_refused(session, lender_id, loan_id, amount, now, policy) -> DomainError:

@@ -21,12 +21,14 @@ EXPOSURE = (
     "WHEN 'active' THEN n.principal_outstanding ELSE 0 END), 0)"
 )
 
-# One round trip: the function `place_note` (migration 0031) locks the lender's cash row, writes
-# the note, its key, its balanced ledger entry and the audit row, and reserves the loan last
-# (queueing the issuance when the note fills it). It writes nothing when it places no note; its
-# result then says what it read (role, is_active, cash_id) and the caller asks why.
+# One round trip: the function `place_note` (migrations 0031, 0041) locks the lender's cash row,
+# writes the note, its key, its balanced ledger entry and the audit row, and reserves the loan
+# last (queueing the issuance when the note fills it), answering the loan as it left it. It
+# writes nothing when it places no note; its result then says what it read (role, is_active,
+# cash_id) and the caller asks why.
 PLACE = text("""
-SELECT role, is_active, cash_id, committed_id, note_id
+SELECT role, is_active, cash_id, committed_id, note_id, loan_status, loan_amount, loan_funded,
+       loan_grade, loan_rate, loan_payment, loan_term
   FROM place_note(p_lender => :lender, p_loan => :loan, p_amount => :amount, p_cap => :cap,
                   p_share => :share, p_now => :now, p_cash_code => :cash_code,
                   p_committed_code => :committed_code, p_key => :key, p_scope => :scope,

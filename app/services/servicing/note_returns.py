@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models import Installment, Investment, InvestmentStatus, Loan, PaymentAllocation
+from app.services.lending import investing
 from app.services.money.money import ZERO, cents
 from app.services.servicing.amortization import add_months
 from app.services.servicing.returns import _charge_off_amounts
@@ -57,9 +58,18 @@ def note_returns(session: Session, notes: list[Investment], today: date) -> dict
 
 def _loans(session: Session, notes: list[Investment]) -> dict[int, Loan]:
     """The notes' loans in one query, each set on its notes too: the identity map holds
-    objects weakly, so without it every `note.loan` read afterwards would load the loan again."""
-    loan_ids = {note.loan_id for note in notes}
-    loans = {loan.id: loan for loan in session.scalars(select(Loan).where(Loan.id.in_(loan_ids)))}
+    objects weakly, so without it every `note.loan` read afterwards would load the loan again.
+    A note just placed knows its loan as the placement left it, and that is not read again."""
+    loans = {}
+    for note in notes:
+        reserved = investing.reserved_loan(session, note)
+        if reserved is not None:
+            loans[note.loan_id] = reserved
+    missing = {note.loan_id for note in notes} - loans.keys()
+    if missing:
+        loans |= {
+            loan.id: loan for loan in session.scalars(select(Loan).where(Loan.id.in_(missing)))
+        }
     for note in notes:
         set_committed_value(note, "loan", loans[note.loan_id])
     return loans
