@@ -78,10 +78,17 @@ def main() -> None:
         db.session.commit()
         engine = db.engine
     seconds = 0.5 if args.sweep_only else args.seconds
-    floor = run_floor(url, RoundRobin(people["floor_lenders"]), floor_loan, THREADS, seconds)
     book_buyers = RoundRobin(buyers)
-    half_book = len(book) // 2
-    trades_phase = run_trades(app, engine, book[:half_book], book_buyers, seconds, reach=1)
+    # Warm-up (discarded) on the book's first tenth, then the statistics a running market has
+    # (autovacuum's ANALYZE): plans chosen over the empty trades table would otherwise stay
+    # with each pooled connection while the table grows (see investing.py).
+    warm = len(book) // 10
+    run_trades(app, engine, book[:warm], book_buyers, min(seconds, 2), reach=1)
+    with app.app_context():
+        vacuum(db.session)
+    floor = run_floor(url, RoundRobin(people["floor_lenders"]), floor_loan, THREADS, seconds)
+    half_book = warm + (len(book) - warm) // 2
+    trades_phase = run_trades(app, engine, book[warm:half_book], book_buyers, seconds, reach=1)
     racing = run_trades(app, engine, book[half_book:], book_buyers, seconds, reach=3)
     print(
         f"trades: {trades_phase['per_s']}/s (racing: {racing['per_s']}/s); "
