@@ -8,8 +8,10 @@ BIN := $(VENV)/bin
 run: venv  ## Serve on http://127.0.0.1:5000 (embedded PostgreSQL, demo data, in-process jobs)
 	$(BIN)/python -m app.devserver
 
+# Two workers, whole files to each (module fixtures such as live servers start once), each on a
+# database of its own (tests/__init__.py): most tests wait on PostgreSQL half the time.
 test: venv  ## The whole suite against real PostgreSQL and Redis
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 venv: $(VENV)/.installed
 

@@ -18,7 +18,12 @@ from config import TestConfig
 from tests.database import MIGRATIONS, recreate_database
 from tests.helpers import HX, PASSWORD, no_redis  # noqa: F401 - fixtures and names for tests
 from tests.mailbox import smtp  # noqa: F401 - fixture
-from tests.stripe_peer import localstripe, stripe_app  # noqa: F401 - fixtures
+from tests.stripe_peer import (  # noqa: F401 - fixtures
+    _localstripe_server,
+    _stripe_live_server,
+    localstripe,
+    stripe_app,
+)
 
 START_HINT = {
     "postgres": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",

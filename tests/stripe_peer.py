@@ -68,17 +68,27 @@ def stop(process: subprocess.Popen, log) -> None:
     log.close()
 
 
-@pytest.fixture()
-def localstripe():
+@pytest.fixture(scope="module")
+def _localstripe_server():
+    """One localstripe per test module: it takes seconds to start, and each test empties it."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     process, log = serve(
-        [sys.executable, "-m", "localstripe", "--port", str(port)], f"{url}/v1/customers"
+        # From scratch: not the objects another run (or another xdist worker) left in its file.
+        [sys.executable, "-m", "localstripe", "--port", str(port), "--from-scratch"],
+        f"{url}/v1/customers",
     )
-    # It keeps its objects in /tmp/localstripe.pickle across runs: start empty.
-    urlopen(Request(f"{url}/_config/data", method="DELETE"), timeout=10).read()  # noqa: S310
     yield url
     stop(process, log)
+
+
+@pytest.fixture()
+def localstripe(_localstripe_server):
+    """localstripe, empty: it keeps its objects (in /tmp/localstripe.pickle) across runs and
+    tests, so each test starts by deleting them."""
+    url = _localstripe_server
+    urlopen(Request(f"{url}/_config/data", method="DELETE"), timeout=10).read()  # noqa: S310
+    return url
 
 
 def stripe_settings(localstripe: str) -> dict[str, str]:
@@ -91,30 +101,51 @@ def stripe_settings(localstripe: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture()
-def stripe_app(app, monkeypatch, localstripe):
-    """The app under test and a live server of it (security headers on), both on localstripe."""
-    settings = stripe_settings(localstripe)
-    for name, value in settings.items():
-        monkeypatch.setitem(app.config, name, value)
+@pytest.fixture(scope="module")
+def _stripe_live_server(app, _localstripe_server):
+    """A live server of the app on localstripe (security headers on), one per test module."""
     port = free_port()
     live = f"http://127.0.0.1:{port}"
     environment = live_server_environment(
-        port, SECURITY_HEADERS_ENABLED="true", LOGIN_RATE_LIMIT="1000 per minute", **settings
+        port,
+        SECURITY_HEADERS_ENABLED="true",
+        LOGIN_RATE_LIMIT="1000 per minute",
+        **stripe_settings(_localstripe_server),
     )
     server, log = serve([sys.executable, "-m", "app.devserver"], f"{live}/healthz", environment)
-    # Where localstripe delivers its signed events: the live server's webhook.
+    yield live
+    stop(server, log)
+
+
+@pytest.fixture()
+def stripe_app(app, monkeypatch, localstripe, _stripe_live_server):
+    """The app under test and a live server of it, both on an emptied localstripe."""
+    for name, value in stripe_settings(localstripe).items():
+        monkeypatch.setitem(app.config, name, value)
+    live = _stripe_live_server
+    _deliver_webhooks_to(localstripe, f"{live}/webhooks/stripe")
+    client = stripe.StripeClient(STRIPE_KEY, base_addresses={"api": localstripe})
+    yield StripePeer(client, localstripe, live)
+    # localstripe sends each event a second after it happens, to the webhooks registered then:
+    # this test's last events must not reach the live server during the next test.
+    _deliver_webhooks_to(localstripe, NOWHERE)
+    time.sleep(WEBHOOK_DELAY)
+
+
+NOWHERE = "http://127.0.0.1:9/"  # the discard port: nothing listens, the delivery fails
+WEBHOOK_DELAY = 1.3  # seconds: localstripe's one-second wait, and a margin
+
+
+def _deliver_webhooks_to(localstripe: str, url: str) -> None:
+    """Where localstripe delivers its signed events (one webhook, replaced each time)."""
     urlopen(  # noqa: S310 - loopback
         Request(
             f"{localstripe}/_config/webhooks/app",
-            data=f"url={live}/webhooks/stripe&secret={WEBHOOK_SECRET}".encode(),
+            data=f"url={url}&secret={WEBHOOK_SECRET}".encode(),
             method="POST",
         ),
         timeout=10,
     ).read()
-    client = stripe.StripeClient(STRIPE_KEY, base_addresses={"api": localstripe})
-    yield StripePeer(client, localstripe, live)
-    stop(server, log)
 
 
 def committed_value(query: str, **parameters) -> Decimal:

@@ -33,6 +33,9 @@ class Investment(TimestampMixin, Base):
         Index("ix_investments_loan_id_status", "loan_id", "status"),
         Index("ix_investments_lender_id_status", "lender_id", "status"),
     )
+    # Not a column: on a note `investing.invest` just placed, the loan as the placement left it
+    # (an `investing.Reservation`), so its answer needs no read of the loan after COMMIT.
+    reserved = None
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Deferrable: an investment checks it at COMMIT, after it holds the loan row (investing_sql).

@@ -201,9 +201,17 @@ def _problems_on(page, axe, path: str, width: int) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("width_name", WIDTHS)
-@pytest.mark.parametrize("role", ["visitor", "borrower", "lender", "admin"])
-def test_every_page_fits_and_passes_axe(browser, live_url, committed, role, width_name):
+ROLES = ["visitor", "borrower", "lender", "admin"]
+
+
+# Desktop here; phone width in test_every_page_phone.py, a file of its own so that each of
+# `make test`'s two workers takes one width.
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_fits_and_passes_axe(browser, live_url, committed, role):
+    check_every_page(browser, live_url, committed, role, "desktop")
+
+
+def check_every_page(browser, live_url, committed, role: str, width_name: str) -> None:
     email, paths = _book(committed)[role]
     width = WIDTHS[width_name]
     context = browser.new_context(base_url=live_url, viewport={"width": width, "height": 900})

@@ -58,18 +58,25 @@ events = st.lists(
 )
 
 
-# SOAK_EXAMPLES=2000 for a long random run (reported in the issue notes); CI runs a fixed draw.
+# SOAK_EXAMPLES=2000 for a long random run (reported in the issue notes); CI runs a fixed draw
+# of 40 examples: 20 here and 20 more in test_reference_servicer_more.py, a file of its own so
+# that `make test`'s two workers take one half each.
 SOAK = int(os.environ.get("SOAK_EXAMPLES", "0"))
-
-
-@settings(
-    max_examples=SOAK or 40,
+DRAWN = settings(
+    max_examples=SOAK or 20,
     derandomize=not SOAK,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+
+
+@DRAWN
 @given(loan_spec=loans(), stream=events)
 def test_the_product_services_loans_as_the_reference_does(app, loan_spec, stream):
+    run_in_savepoint(loan_spec, stream)
+
+
+def run_in_savepoint(loan_spec, stream):
     savepoint = db.session.begin_nested()
     try:
         _run(loan_spec, stream)

@@ -65,6 +65,8 @@ def check(session: Session, business_date: date) -> tuple[int, int]:
     resolved = session.execute(text(RESOLVE), {"day": business_date}).all()
     kept = [row.task_id for row in resolved if row.state == "kept"]
     broken = [row for row in resolved if row.state == "broken"]
+    if not resolved:  # most days: nothing to mark, no statements to send
+        return 0, 0
     session.execute(text(KEPT), {"ids": kept, "day": business_date})
     session.execute(text(BROKEN), {"ids": [row.task_id for row in broken]})
     for row in broken:

@@ -101,7 +101,7 @@ def reserved_loan(session: Session, note: Investment) -> Loan | None:
     """The loan of a note this process just placed, without reading it back: the session's
     own copy if it has one, else one built from the placement's answer, whose other attributes
     load on first use. None for any other note."""
-    reservation = getattr(note, "reserved", None)
+    reservation = note.reserved
     if reservation is None:
         return None
     loan = session.identity_map.get(session.identity_key(Loan, note.loan_id))
