@@ -67,3 +67,29 @@ def test_an_undeclared_net_worth_invests_nothing_and_says_why():
 )
 def test_the_limit_is_ten_percent_rounded_down_to_the_cent(net_worth, limit):
     assert investing.DEFAULT_POLICY.suitability_limit(D(net_worth)) == D(limit)
+
+
+def test_closed_notes_count_for_nothing_and_open_ones_in_full():
+    """place_note reads only committed and active notes (migration 0042): a note paid off and
+    one charged off leave the limit as it was; an active note counts its principal."""
+    from app.services.servicing import servicing
+
+    person = lender(D("5000"))
+    person.net_worth = D("30000.00")  # room for the notes below
+    issued_loan(["1000.00"], lenders=[person], issued_on=date(2026, 1, 15))
+    paid, _ = issued_loan(["700.00"], lenders=[person], issued_on=date(2026, 1, 15))
+    lost, _ = issued_loan(["600.00"], lenders=[person], issued_on=date(2026, 1, 15))
+    day = date(2026, 2, 1)
+    repayments.apply_payment(
+        db.session, paid.id, repayments.payoff_amount(db.session, paid, day).total,
+        received_on=day, idempotency_key=key(),
+    )  # fmt: skip
+    servicing.charge_off(db.session, lost.id, day, reason="test")
+    person.net_worth = D("20000.00")  # $2,000 in notes at most: $1,000 of it left
+    db.session.flush()
+    room = investing.suitability(db.session, person.id, investing.DEFAULT_POLICY)
+    assert (room.in_notes, room.room) == (D("1000.00"), D("1000.00"))
+    listed = listed_loan("10000.00")
+    with pytest.raises(DomainError, match="you can add \\$1,000.00 more"):
+        _invest(person, listed, "1025")
+    assert _invest(person, listed, "1000").amount == D("1000")
