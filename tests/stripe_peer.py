@@ -84,8 +84,8 @@ def _localstripe_server():
 
 @pytest.fixture()
 def localstripe(_localstripe_server):
-    """localstripe, empty: it keeps its objects (in /tmp/localstripe.pickle) across runs and
-    tests, so each test starts by deleting them."""
+    """localstripe, empty: the module's server keeps its objects from test to test, so each
+    test starts by deleting them."""
     url = _localstripe_server
     urlopen(Request(f"{url}/_config/data", method="DELETE"), timeout=10).read()  # noqa: S310
     return url

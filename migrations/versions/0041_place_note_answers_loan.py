@@ -1,10 +1,16 @@
-"""place_note also answers the loan as its reservation left it, so the caller needs no read after COMMIT
+"""place_note answers the loan as its reservation left it (no read after COMMIT) and reads only open notes
 
 An API investment answered with its note and the loan's grade, rate and expected return, and
 read the loan back for them after COMMIT: a round trip and an ORM load of a 60-column row on
 every investment (measured: about 1 ms of the 7 a request took). The guarded UPDATE that
 reserves the loan already holds that row, so its RETURNING now hands back what the answer needs.
-The rules, the order of the statements and the locks are 0031's.
+
+It also reads only the lender's open notes for the per-loan cap and the suitability limit. It
+summed over every note the lender ever held, with their cash row locked: measured, an investment
+by a lender with 5,000 paid-off notes took 2.43 ms against 1.83 ms, and with 20,000 4.71 ms
+against 1.59. Paid-off and charged-off notes count for neither figure, and a listed loan's notes
+are committed or refunded, so the sums now read committed and active notes off
+(lender_id, status). The rules, the order of the statements and the locks are 0031's.
 
 Revision ID: 0041
 Revises: 0040
@@ -72,14 +78,15 @@ BEGIN
 
     -- What the lender holds in this loan (the per-loan cap) and in notes at all (the
     -- suitability limit), from their own notes, and whether the key was used.
-    SELECT coalesce(sum(n.amount) FILTER (WHERE n.loan_id = p_loan AND n.status <> 'refunded'),
-                    0),
+    -- Open notes only, read off (lender_id, status): paid-off and charged-off notes count for
+    -- neither, and a lender's closed notes pile up for years. A listed loan's notes are
+    -- committed or refunded, so its committed ones are what the lender holds in it.
+    SELECT coalesce(sum(n.amount) FILTER (WHERE n.loan_id = p_loan), 0),
            coalesce(sum(CASE n.status WHEN 'committed' THEN n.amount
-                                      WHEN 'active' THEN n.principal_outstanding
-                                      ELSE 0 END), 0),
+                                      ELSE n.principal_outstanding END), 0),
            EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.user_id = p_lender AND k.key = p_key)
       INTO v_held, v_in_notes, v_key_used
-      FROM investments n WHERE n.lender_id = p_lender;
+      FROM investments n WHERE n.lender_id = p_lender AND n.status IN ('committed', 'active');
     IF v_key_used OR v_held + p_amount > p_cap
        OR NOT coalesce(v_in_notes + p_amount <= trunc(v_net_worth * p_share / 100, 2), false) THEN
         RETURN;  -- (no net worth declared: no room yet)

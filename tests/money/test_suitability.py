@@ -70,7 +70,7 @@ def test_the_limit_is_ten_percent_rounded_down_to_the_cent(net_worth, limit):
 
 
 def test_closed_notes_count_for_nothing_and_open_ones_in_full():
-    """place_note reads only committed and active notes (migration 0042): a note paid off and
+    """place_note reads only committed and active notes (migration 0041): a note paid off and
     one charged off leave the limit as it was; an active note counts its principal."""
     from app.services.servicing import servicing
 
